@@ -1,0 +1,156 @@
+import { sql } from 'kysely';
+import type { CustomerInput } from './customers/input.js';
+import {
+  findCustomer,
+  getCustomer,
+  type Lookup,
+  listCustomerEvents,
+  listCustomers,
+  type PageQuery,
+} from './customers/read.js';
+import { findCustomerBySeq, storedToCustomer } from './customers/repository.js';
+import { type UpsertOptions, upsertCustomer, type WriteContext } from './customers/upsert.js';
+import { type Database, type DatabaseOptions, openDatabase } from './db/database.js';
+import { isMigrated, migrateToLatest } from './db/migrate.js';
+import { fail } from './errors.js';
+import { FieldCache, listDeclarations, listOptions } from './fields/fields.js';
+import type { Platform, StoreSettings } from './stores/settings.js';
+import * as stores from './stores/stores.js';
+
+export interface ClienteleOptions extends DatabaseOptions {
+  /** Apply pending migrations on open (the server does; tests and the CLI may too). */
+  migrate?: boolean;
+}
+
+/** Store settings are read on every write; a few seconds of memory spares a query each time. */
+const SETTINGS_TTL_MS = 5_000;
+
+/**
+ * The engine: everything Clientele does, with no HTTP in sight. The server, the CLI,
+ * the dialects and the tests all call this.
+ */
+export class Clientele {
+  private readonly fieldCache = new FieldCache();
+  private readonly settingsCache = new Map<string, { settings: StoreSettings; at: number }>();
+
+  private constructor(readonly database: Database) {}
+
+  static async open(options: ClienteleOptions): Promise<Clientele> {
+    const database = await openDatabase(options);
+    try {
+      if (options.migrate) await migrateToLatest(database.db);
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+    return new Clientele(database);
+  }
+
+  get db() {
+    return this.database.db;
+  }
+
+  async close(): Promise<void> {
+    await this.database.close();
+  }
+
+  migrate(): Promise<string[]> {
+    return migrateToLatest(this.db);
+  }
+
+  /** Database reachable and every migration applied. */
+  async ready(): Promise<boolean> {
+    try {
+      await sql`SELECT 1`.execute(this.db);
+      return await isMigrated(this.db);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * On an empty database, creates the store `default` with one key; otherwise nothing.
+   * Several processes starting at once create it once.
+   */
+  async bootstrapDefaultStore(): Promise<(stores.Store & { apiKey: string }) | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended('clientele:bootstrap', 0))`.execute(
+        trx,
+      );
+      if ((await stores.countStores(trx)) > 0) return undefined;
+      return stores.createStore(trx, 'default');
+    });
+  }
+
+  // Stores and keys
+  createStore(name: string) {
+    return stores.createStore(this.db, name);
+  }
+  getStore(storeId: string) {
+    return stores.getStore(this.db, storeId);
+  }
+  async updateStore(
+    storeId: string,
+    change: { name?: string; settings?: Record<string, unknown> },
+  ) {
+    const store = await stores.updateStore(this.db, storeId, change);
+    this.settingsCache.delete(storeId);
+    return store;
+  }
+  createKey(storeId: string) {
+    return stores.createKey(this.db, storeId);
+  }
+  revokeKey(storeId: string, keyId: string) {
+    return stores.revokeKey(this.db, storeId, keyId);
+  }
+  authenticate(apiKey: string) {
+    return stores.authenticateKey(this.db, apiKey);
+  }
+  findStoreByIdOrAlias(idOrAlias: string, platform: Platform) {
+    return stores.findStoreByIdOrAlias(this.db, idOrAlias, platform);
+  }
+
+  async settingsOf(storeId: string): Promise<StoreSettings> {
+    const hit = this.settingsCache.get(storeId);
+    if (hit && Date.now() - hit.at < SETTINGS_TTL_MS) return hit.settings;
+    const { settings } = await stores.getStore(this.db, storeId);
+    this.settingsCache.set(storeId, { settings, at: Date.now() });
+    return settings;
+  }
+
+  // Customers
+  upsertCustomer(ctx: WriteContext, input: CustomerInput, options?: UpsertOptions) {
+    return upsertCustomer(
+      { db: this.db, fieldCache: this.fieldCache, settingsOf: (id) => this.settingsOf(id) },
+      ctx,
+      input,
+      options,
+    );
+  }
+  getCustomer(storeId: string, customerId: string) {
+    return getCustomer(this.db, storeId, customerId);
+  }
+  /** A customer by its stable integer id within the store. */
+  async getCustomerBySeq(storeId: string, seq: number) {
+    const stored = await findCustomerBySeq(this.db, storeId, seq);
+    if (!stored) throw fail.customerNotFound(String(seq));
+    return { customer: storedToCustomer(storeId, stored), seq: stored.seq };
+  }
+  findCustomer(storeId: string, lookup: Lookup) {
+    return findCustomer(this.db, storeId, lookup);
+  }
+  listCustomers(storeId: string, page: PageQuery) {
+    return listCustomers(this.db, storeId, page);
+  }
+  listCustomerEvents(storeId: string, customerId: string, page: PageQuery) {
+    return listCustomerEvents(this.db, storeId, customerId, page);
+  }
+
+  // Custom fields
+  listCustomFields(storeId: string) {
+    return listDeclarations(this.db, storeId);
+  }
+  listCustomFieldOptions(storeId: string, name: string, query: { prefix?: string; limit: number }) {
+    return listOptions(this.db, storeId, name, query);
+  }
+}

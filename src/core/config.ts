@@ -1,0 +1,74 @@
+/**
+ * Every environment variable Clientele reads is read here, once, and validated: a bad
+ * value stops the process with a message that names it.
+ */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL connection string; when absent the embedded PGlite in dataDir is used. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** Enables the admin API when set. */
+  adminToken: string | undefined;
+  logLevel: LogLevel;
+  /** Connections per process to PostgreSQL. */
+  databasePoolSize: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const logLevels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL: must start with postgres:// or postgresql://');
+  }
+
+  const adminToken = env.CLIENTELE_ADMIN_TOKEN || undefined;
+  // A short admin token is guessable; refuse it rather than run an open admin API.
+  if (adminToken !== undefined && adminToken.length < 16) {
+    problems.push('CLIENTELE_ADMIN_TOKEN: must be at least 16 characters');
+  }
+
+  const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
+  if (!logLevels.includes(logLevel)) {
+    problems.push(
+      `LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: must be one of ${logLevels.join(', ')}`,
+    );
+  }
+
+  const host = env.HOST || '127.0.0.1';
+  const config: Config = {
+    port: integer('PORT', 3156, 0, 65535),
+    host,
+    databaseUrl,
+    dataDir: env.CLIENTELE_DATA_DIR || './data',
+    adminToken,
+    logLevel,
+    // Ten connections keep a 2-core PostgreSQL busy without queueing in the server.
+    databasePoolSize: integer('CLIENTELE_DB_POOL_SIZE', 10, 1, 1000),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

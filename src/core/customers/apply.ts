@@ -1,0 +1,272 @@
+import { ClienteleError, type FieldProblem, fail } from '../errors.js';
+import {
+  coerceToFieldType,
+  describeValueType,
+  type FieldType,
+  type FieldValue,
+} from '../fields/types.js';
+import type { Channel, CustomerState, Loyalty, LoyaltyEnrollment } from './customer.js';
+import type { NormalizedInput } from './input.js';
+import { limits } from './limits.js';
+
+/** A field's value before and after a write, keyed by its path (`email`, `location.city`, `customFields.tier`). */
+export type Changes = Record<string, { before: unknown; after: unknown }>;
+
+const scalarFields = [
+  'externalId',
+  'email',
+  'firstName',
+  'lastName',
+  'birthdate',
+  'description',
+  'active',
+] as const;
+
+/**
+ * The state a write leaves a customer in, and what it changed. Pure: the caller has
+ * already resolved the customer and knows the declared type of every custom field
+ * the input names.
+ */
+export function applyInput(
+  current: CustomerState,
+  input: NormalizedInput,
+  fieldTypes: ReadonlyMap<string, FieldType>,
+): { next: CustomerState; changes: Changes } {
+  const next: CustomerState = structuredClone(current);
+  const changes: Changes = {};
+  const note = (path: string, before: unknown, after: unknown) => {
+    if (!sameValue(before, after)) changes[path] = { before, after };
+  };
+
+  for (const field of scalarFields) {
+    const value = input[field];
+    if (value === undefined) continue;
+    note(field, current[field], value);
+    (next as unknown as Record<string, unknown>)[field] = value;
+  }
+
+  if (input.phoneNumbers.length > 0) {
+    for (const phone of input.phoneNumbers) {
+      if (!next.phoneNumbers.includes(phone)) next.phoneNumbers.push(phone);
+    }
+    if (next.phoneNumbers.length > limits.phoneNumbersPerCustomer) {
+      throw fail.limit(
+        '/phoneNumbers',
+        `a customer has at most ${limits.phoneNumbersPerCustomer} phone numbers`,
+      );
+    }
+    note('phoneNumbers', current.phoneNumbers, next.phoneNumbers);
+  }
+
+  if (input.location === null) {
+    for (const part of Object.keys(next.location) as (keyof typeof next.location)[]) {
+      (next.location as Record<string, unknown>)[part] = null;
+    }
+  } else if (input.location) {
+    Object.assign(next.location, input.location);
+  }
+  for (const part of Object.keys(next.location) as (keyof typeof next.location)[]) {
+    note(`location.${part}`, current.location[part], next.location[part]);
+  }
+
+  if (input.identifiers) {
+    for (const identifier of input.identifiers) {
+      if (
+        !next.identifiers.some((i) => i.type === identifier.type && i.value === identifier.value)
+      ) {
+        next.identifiers.push(identifier);
+      }
+    }
+    if (next.identifiers.length > limits.identifiersPerCustomer) {
+      throw fail.limit(
+        '/identifiers',
+        `a customer has at most ${limits.identifiersPerCustomer} typed identifiers`,
+      );
+    }
+    note('identifiers', current.identifiers, next.identifiers);
+  }
+
+  if (input.customFields) {
+    next.customFields = applyCustomFields(
+      current.customFields,
+      input.customFields,
+      fieldTypes,
+      note,
+    );
+  }
+
+  if (input.metadata) {
+    for (const [key, value] of Object.entries(input.metadata)) {
+      if (value === null) delete next.metadata[key];
+      else next.metadata[key] = value;
+      note(`metadata.${key}`, current.metadata[key] ?? null, next.metadata[key] ?? null);
+    }
+    if (JSON.stringify(next.metadata).length > limits.metadataBytes) {
+      throw fail.limit('/metadata', `metadata must be at most ${limits.metadataBytes / 1024} KiB`);
+    }
+  }
+
+  if (input.channels) {
+    next.channels = mergeChannels(current.channels, input.channels);
+    note('channels', current.channels, next.channels);
+  }
+
+  if (input.loyalty) {
+    next.loyalty = applyLoyalty(current.loyalty, input.loyalty);
+    note('loyalty', current.loyalty, next.loyalty);
+  }
+
+  return { next, changes };
+}
+
+function applyCustomFields(
+  current: Record<string, FieldValue>,
+  values: Record<string, FieldValue | null>,
+  fieldTypes: ReadonlyMap<string, FieldType>,
+  note: (path: string, before: unknown, after: unknown) => void,
+): Record<string, FieldValue> {
+  const next = { ...current };
+  const mismatches: FieldProblem[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (value === null) {
+      delete next[name];
+    } else {
+      const type = fieldTypes.get(name);
+      if (type === undefined) throw new Error(`custom field ${name} has no declaration`);
+      const stored = coerceToFieldType(value, type);
+      if (stored === undefined) {
+        mismatches.push({
+          path: `/customFields/${name}`,
+          message: `field '${name}' is ${type}; got a ${describeValueType(value)}`,
+        });
+        continue;
+      }
+      next[name] = stored;
+    }
+    note(`customFields.${name}`, current[name] ?? null, next[name] ?? null);
+  }
+  if (mismatches.length > 0) {
+    throw new ClienteleError(
+      'custom_field_type_mismatch',
+      mismatches.map((m) => m.message).join('; '),
+      mismatches,
+    );
+  }
+  return next;
+}
+
+/** Channels are keyed by type and value: a known one has its flags updated, a new one is added. */
+export function mergeChannels(
+  current: Channel[],
+  incoming: NormalizedInput['channels'] & {},
+): Channel[] {
+  const next = current.map((c) => ({ ...c }));
+  for (const input of incoming) {
+    let channel = next.find((c) => c.type === input.type && c.value === input.value);
+    if (!channel) {
+      channel = {
+        type: input.type,
+        value: input.value,
+        primary: false,
+        verified: false,
+        subscribed: true,
+      };
+      next.push(channel);
+    }
+    if (input.verified !== undefined) channel.verified = input.verified;
+    if (input.subscribed !== undefined) channel.subscribed = input.subscribed;
+    if (input.meta !== undefined) channel.meta = { ...channel.meta, ...input.meta };
+    if (input.primary === true) {
+      for (const other of next) if (other.type === channel.type) other.primary = other === channel;
+    } else if (input.primary === false) channel.primary = false;
+  }
+  return next;
+}
+
+/** Loyalty only moves forward: no downgrade from `loyalty`, no second enrolment in a program. */
+export function applyLoyalty(
+  current: Loyalty | null,
+  input: NonNullable<NormalizedInput['loyalty']>,
+): Loyalty {
+  const next: Loyalty = current
+    ? { status: current.status, enrollments: current.enrollments.map((e) => ({ ...e })) }
+    : { status: 'non_loyalty', enrollments: [] };
+  if (input.status !== undefined) {
+    if (current?.status === 'loyalty' && input.status === 'non_loyalty') {
+      throw new ClienteleError(
+        'loyalty_rule_violated',
+        'A loyalty customer cannot become non_loyalty.',
+        [{ path: '/loyalty/status', message: 'cannot go from loyalty back to non_loyalty' }],
+      );
+    }
+    next.status = input.status;
+  }
+  for (const [i, e] of (input.enrollments ?? []).entries()) {
+    if (next.enrollments.some((x) => x.programId === e.programId)) {
+      throw new ClienteleError(
+        'loyalty_rule_violated',
+        `Already enrolled in program ${e.programId}.`,
+        [
+          {
+            path: `/loyalty/enrollments/${i}/programId`,
+            message: 'the customer is already enrolled in this program',
+          },
+        ],
+      );
+    }
+    const enrollment: LoyaltyEnrollment = {
+      programId: e.programId,
+      tierNumber: e.tierNumber ?? null,
+      points: e.points ?? 0,
+      tierExpiresAt: e.tierExpiresAt ?? null,
+      pointsExpireAt: e.pointsExpireAt ?? null,
+    };
+    next.enrollments.push(enrollment);
+  }
+  return next;
+}
+
+/**
+ * The state of a customer that absorbs another: the survivor keeps every value it has,
+ * and takes from the other what it lacks; lists are joined.
+ */
+export function mergeStates(survivor: CustomerState, other: CustomerState): CustomerState {
+  const merged = structuredClone(survivor);
+  for (const field of scalarFields) {
+    if (field !== 'active' && merged[field] === null) {
+      (merged as unknown as Record<string, unknown>)[field] = other[field];
+    }
+  }
+  for (const phone of other.phoneNumbers)
+    if (!merged.phoneNumbers.includes(phone)) merged.phoneNumbers.push(phone);
+  for (const part of Object.keys(merged.location) as (keyof typeof merged.location)[]) {
+    if (merged.location[part] === null)
+      (merged.location as Record<string, unknown>)[part] = other.location[part];
+  }
+  for (const id of other.identifiers) {
+    if (!merged.identifiers.some((i) => i.type === id.type && i.value === id.value))
+      merged.identifiers.push(id);
+  }
+  merged.customFields = { ...other.customFields, ...survivor.customFields };
+  merged.metadata = { ...other.metadata, ...survivor.metadata };
+  merged.channels = mergeChannels(other.channels, survivor.channels);
+  if (other.loyalty) {
+    const mine = merged.loyalty ?? { status: 'non_loyalty', enrollments: [] };
+    merged.loyalty = {
+      status:
+        mine.status === 'loyalty' || other.loyalty.status === 'loyalty' ? 'loyalty' : 'non_loyalty',
+      enrollments: [
+        ...mine.enrollments,
+        ...other.loyalty.enrollments.filter(
+          (e) => !mine.enrollments.some((m) => m.programId === e.programId),
+        ),
+      ],
+    };
+  }
+  return merged;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,44 @@
+import { isValidPhoneNumber } from 'libphonenumber-js/max';
+import { isRealCalendarDate } from '../fields/types.js';
+
+/** How strictly a phone number is checked; see normalizePhone. */
+export type PhoneCheck = 'exists' | 'e164';
+
+const E164 = /^\+[1-9]\d{7,14}$/;
+const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+
+/** Trimmed, lower-cased address, or undefined if it does not look like one. */
+export function normalizeEmail(value: string): string | undefined {
+  const email = value.trim().toLowerCase();
+  return email.length <= 254 && EMAIL.test(email) ? email : undefined;
+}
+
+/**
+ * A phone number in E.164, or undefined. `exists` also asks libphonenumber's full
+ * metadata whether the number can exist; `e164` checks only the form, for the platforms
+ * whose own APIs accept numbers outside any numbering plan.
+ */
+export function normalizePhone(value: string, check: PhoneCheck): string | undefined {
+  if (!E164.test(value)) return undefined;
+  if (check === 'exists' && !isValidPhoneNumber(value)) return undefined;
+  return value;
+}
+
+/** Looser input for platforms that take free-form numbers: strips spaces, dots, dashes, parentheses. */
+export function compactPhone(value: string): string {
+  return value.replace(/[\s.\-()]/g, '');
+}
+
+export function isBirthdate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  return m !== null && isRealCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+
+export function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}

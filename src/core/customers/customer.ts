@@ -1,0 +1,133 @@
+import type { FieldValue } from '../fields/types.js';
+
+export const locationParts = [
+  'street1',
+  'street2',
+  'city',
+  'region',
+  'postalCode',
+  'country',
+  'countryCode',
+  'latitude',
+  'longitude',
+  'timezone',
+] as const;
+export type LocationPart = (typeof locationParts)[number];
+export type Location = {
+  [K in LocationPart]: K extends 'latitude' | 'longitude' ? number | null : string | null;
+};
+
+export interface TypedIdentifier {
+  type: string;
+  value: string;
+}
+
+export interface Channel {
+  type: string;
+  value: string;
+  primary: boolean;
+  verified: boolean;
+  subscribed: boolean;
+  meta?: Record<string, unknown>;
+}
+
+export interface LoyaltyEnrollment {
+  programId: number;
+  tierNumber: number | null;
+  points: number;
+  tierExpiresAt: string | null;
+  pointsExpireAt: string | null;
+}
+
+export interface Loyalty {
+  status: 'loyalty' | 'non_loyalty';
+  enrollments: LoyaltyEnrollment[];
+}
+
+/** Everything about a customer that a write can change. */
+export interface CustomerState {
+  externalId: string | null;
+  email: string | null;
+  phoneNumbers: string[];
+  firstName: string | null;
+  lastName: string | null;
+  birthdate: string | null;
+  description: string | null;
+  active: boolean;
+  location: Location;
+  identifiers: TypedIdentifier[];
+  customFields: Record<string, FieldValue>;
+  metadata: Record<string, unknown>;
+  channels: Channel[];
+  loyalty: Loyalty | null;
+}
+
+/** The customer object of the native API. */
+export interface Customer extends Omit<CustomerState, 'firstName' | 'lastName'> {
+  id: string;
+  storeId: string;
+  externalId: string | null;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  displayName: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function emptyLocation(): Location {
+  return Object.fromEntries(locationParts.map((p) => [p, null])) as Location;
+}
+
+export function emptyState(): CustomerState {
+  return {
+    externalId: null,
+    email: null,
+    phoneNumbers: [],
+    firstName: null,
+    lastName: null,
+    birthdate: null,
+    description: null,
+    active: true,
+    location: emptyLocation(),
+    identifiers: [],
+    customFields: {},
+    metadata: {},
+    channels: [],
+    loyalty: null,
+  };
+}
+
+export function displayNameOf(firstName: string | null, lastName: string | null): string | null {
+  const name = [firstName, lastName].filter((p) => p !== null && p.trim() !== '').join(' ');
+  return name === '' ? null : name;
+}
+
+export function toCustomer(
+  meta: { id: string; storeId: string; version: number; createdAt: string; updatedAt: string },
+  state: CustomerState,
+): Customer {
+  return {
+    id: meta.id,
+    storeId: meta.storeId,
+    externalId: state.externalId,
+    email: state.email,
+    phoneNumbers: state.phoneNumbers,
+    firstName: state.firstName,
+    lastName: state.lastName,
+    displayName: displayNameOf(state.firstName, state.lastName),
+    birthdate: state.birthdate,
+    description: state.description,
+    active: state.active,
+    location: state.location,
+    identifiers: state.identifiers,
+    customFields: state.customFields,
+    metadata: state.metadata,
+    channels: state.channels,
+    loyalty: state.loyalty,
+    version: meta.version,
+    createdAt: meta.createdAt,
+    updatedAt: meta.updatedAt,
+  };
+}

@@ -1,0 +1,64 @@
+import type { CustomerState } from './customer.js';
+import type { IdentifierKind, NormalizedInput } from './input.js';
+
+/**
+ * One identifier value as the identity index holds it. `kind` is `externalId`, `email`,
+ * `phone`, or a typed identifier's type (`wechat`, `fbId`, …; the first three are
+ * reserved so the two never collide).
+ */
+export interface IdentityKey {
+  kind: string;
+  value: string;
+}
+
+const firstClass = new Set(['externalId', 'email', 'phone']);
+
+export function keyOf(k: IdentityKey): string {
+  return `${k.kind}\u0000${k.value}`;
+}
+
+/** The identifiers a write names, strongest first. */
+export function keysOfInput(input: NormalizedInput): IdentityKey[] {
+  const keys: IdentityKey[] = [];
+  if (input.externalId) keys.push({ kind: 'externalId', value: input.externalId });
+  if (input.email) keys.push({ kind: 'email', value: input.email });
+  for (const phone of input.phoneNumbers) keys.push({ kind: 'phone', value: phone });
+  for (const identifier of input.identifiers ?? [])
+    keys.push({ kind: identifier.type, value: identifier.value });
+  return keys;
+}
+
+/** Every identifier a customer in this state holds. */
+export function keysOfState(state: CustomerState): IdentityKey[] {
+  const keys: IdentityKey[] = [];
+  if (state.externalId) keys.push({ kind: 'externalId', value: state.externalId });
+  if (state.email) keys.push({ kind: 'email', value: state.email });
+  for (const phone of state.phoneNumbers) keys.push({ kind: 'phone', value: phone });
+  for (const identifier of state.identifiers)
+    keys.push({ kind: identifier.type, value: identifier.value });
+  return keys;
+}
+
+/** The kind of identifier a key is, as `matchedBy` names it. */
+export function kindOf(key: IdentityKey): IdentifierKind {
+  return firstClass.has(key.kind) ? (key.kind as IdentifierKind) : 'identifier';
+}
+
+const strength: IdentifierKind[] = ['id', 'externalId', 'email', 'phone', 'identifier'];
+
+export function strongerKind(a: IdentifierKind, b: IdentifierKind): IdentifierKind {
+  return strength.indexOf(a) <= strength.indexOf(b) ? a : b;
+}
+
+/** Identifier rows to add and remove when a customer moves from one state to another. */
+export function diffKeys(
+  before: CustomerState | undefined,
+  after: CustomerState,
+): { added: IdentityKey[]; removed: IdentityKey[] } {
+  const old = new Map((before ? keysOfState(before) : []).map((k) => [keyOf(k), k]));
+  const now = new Map(keysOfState(after).map((k) => [keyOf(k), k]));
+  return {
+    added: [...now.entries()].filter(([k]) => !old.has(k)).map(([, v]) => v),
+    removed: [...old.entries()].filter(([k]) => !now.has(k)).map(([, v]) => v),
+  };
+}

@@ -1,0 +1,94 @@
+import type { DB } from '../db/database.js';
+import { fail } from '../errors.js';
+import { hasPrefix } from '../ids.js';
+import { normalizeEmail } from './contact.js';
+import type { Customer } from './customer.js';
+import type { IdentityKey } from './identity.js';
+import * as repo from './repository.js';
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface PageQuery {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** A customer by id; an id merged into another customer reads as that customer. */
+export async function getCustomer(db: DB, storeId: string, id: string): Promise<Customer> {
+  let stored = await repo.findCustomerById(db, storeId, id);
+  if (stored?.mergedInto) stored = await repo.findCustomerById(db, storeId, stored.mergedInto);
+  if (!stored) throw fail.customerNotFound(id);
+  return repo.storedToCustomer(storeId, stored);
+}
+
+export type Lookup =
+  | { email: string }
+  | { phone: string }
+  | { externalId: string }
+  | { identifier: { type: string; value: string } };
+
+export function lookupKey(lookup: Lookup): IdentityKey {
+  if ('email' in lookup)
+    return { kind: 'email', value: normalizeEmail(lookup.email) ?? lookup.email };
+  if ('phone' in lookup) return { kind: 'phone', value: lookup.phone.trim() };
+  if ('externalId' in lookup) return { kind: 'externalId', value: lookup.externalId.trim() };
+  return { kind: lookup.identifier.type, value: lookup.identifier.value };
+}
+
+export async function findCustomer(db: DB, storeId: string, lookup: Lookup): Promise<Customer> {
+  const stored = await repo.findCustomerByKey(db, storeId, lookupKey(lookup));
+  if (!stored) throw fail.customerNotFound();
+  return repo.storedToCustomer(storeId, stored);
+}
+
+export async function listCustomers(
+  db: DB,
+  storeId: string,
+  page: PageQuery,
+): Promise<Page<Customer>> {
+  const before = decodeCursor(page.cursor, 'cust');
+  const rows = await repo.listCustomers(db, storeId, page.limit + 1, before);
+  const data = rows.slice(0, page.limit).map((s) => repo.storedToCustomer(storeId, s));
+  return { data, nextCursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };
+}
+
+export interface CustomerEvent {
+  id: string;
+  customerId: string;
+  type: repo.EventRecord['type'];
+  api: string;
+  keyId: string | null;
+  changes: Record<string, unknown>;
+  createdAt: string;
+}
+
+export async function listCustomerEvents(
+  db: DB,
+  storeId: string,
+  customerId: string,
+  page: PageQuery,
+): Promise<Page<CustomerEvent>> {
+  const customer = await repo.findCustomerById(db, storeId, customerId);
+  if (!customer) throw fail.customerNotFound(customerId);
+  const before = decodeCursor(page.cursor, 'evt');
+  const rows = await repo.listEvents(db, storeId, customerId, page.limit + 1, before);
+  const data = rows
+    .slice(0, page.limit)
+    .map((e) => ({ ...e, createdAt: e.createdAt.toISOString() }));
+  return { data, nextCursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };
+}
+
+// Cursors are opaque to clients; today they carry the last id seen.
+function encodeCursor(id: string): string {
+  return Buffer.from(id).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined, prefix: 'cust' | 'evt'): string | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  const id = Buffer.from(cursor, 'base64url').toString();
+  if (!hasPrefix(id, prefix)) throw fail.field('/cursor', 'is not a cursor this list gave');
+  return id;
+}

@@ -1,0 +1,290 @@
+import type { DB } from '../db/database.js';
+import { ClienteleError, fail } from '../errors.js';
+import { type FieldCache, resolveFieldTypes, trackOptions } from '../fields/fields.js';
+import type { FieldType } from '../fields/types.js';
+import { newId } from '../ids.js';
+import type { StoreSettings } from '../stores/settings.js';
+import { applyInput, type Changes, mergeStates } from './apply.js';
+import type { PhoneCheck } from './contact.js';
+import { type Customer, type CustomerState, emptyState } from './customer.js';
+import { diffKeys, type IdentityKey, keysOfInput, kindOf, strongerKind } from './identity.js';
+import {
+  type CustomerInput,
+  hasIdentifier,
+  type IdentifierKind,
+  identifierRequired,
+  type NormalizedInput,
+  normalizeInput,
+} from './input.js';
+import * as repo from './repository.js';
+import { withRetry } from './retry.js';
+
+/** Who writes: the store, and the API (native or a dialect) and key the write came through. */
+export interface WriteContext {
+  storeId: string;
+  api: string;
+  keyId: string | null;
+}
+
+export interface UpsertOptions {
+  phoneCheck?: PhoneCheck;
+  /**
+   * `upsert` (default) creates or updates; `update` refuses to create (404);
+   * `create` always creates, failing on an identifier another customer holds.
+   */
+  mode?: 'upsert' | 'update' | 'create';
+  /**
+   * Which identifiers find the customer; the others are only written. Default: all of
+   * them. A dialect whose platform finds customers by one key names it here.
+   */
+  lookupBy?: (IdentifierKind | 'id')[];
+  /** Whether a write with no identifier at all is refused (422 identifier_required). */
+  requireIdentifier?: boolean;
+  /** When set, the write applies only if the customer is at this version (412 otherwise). */
+  expectedVersion?: number;
+}
+
+export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface UpsertResult {
+  result: UpsertOutcome;
+  matchedBy: IdentifierKind | null;
+  customer: Customer;
+  /** The customer's stable integer id within its store (for integer-id platforms). */
+  seq: number;
+  warnings: string[];
+}
+
+export interface UpsertDeps {
+  db: DB;
+  fieldCache: FieldCache;
+  settingsOf: (storeId: string) => Promise<StoreSettings>;
+}
+
+/** Create or update one customer: identity resolution, merge rules, history, in one transaction. */
+export async function upsertCustomer(
+  deps: UpsertDeps,
+  ctx: WriteContext,
+  raw: CustomerInput,
+  options: UpsertOptions = {},
+): Promise<UpsertResult> {
+  const input = normalizeInput(raw, options.phoneCheck ?? 'exists');
+  if ((options.requireIdentifier ?? true) && !hasIdentifier(input)) throw identifierRequired();
+  const settings = await deps.settingsOf(ctx.storeId);
+
+  const {
+    result,
+    declared,
+    options: tracked,
+  } = await withRetry(() =>
+    deps.db
+      .transaction()
+      .execute((trx) => upsertInTransaction(trx, deps.fieldCache, ctx, input, options, settings)),
+  );
+  // Only now, with the transaction committed, is what it declared safe to remember.
+  const types = deps.fieldCache.typesOf(ctx.storeId);
+  for (const [name, type] of declared) types.set(name, type);
+  for (const o of tracked) deps.fieldCache.rememberOption(ctx.storeId, o.field, o.value);
+  return result;
+}
+
+async function upsertInTransaction(
+  trx: DB,
+  fieldCache: FieldCache,
+  ctx: WriteContext,
+  input: NormalizedInput,
+  options: UpsertOptions,
+  settings: StoreSettings,
+): Promise<{
+  result: UpsertResult;
+  declared: Map<string, FieldType>;
+  options: { field: string; value: string }[];
+}> {
+  const { storeId } = ctx;
+  const now = new Date();
+  const keys = keysOfInput(input);
+  const { lookupBy } = options;
+  const finds = (kind: IdentifierKind | 'id') =>
+    options.mode !== 'create' && (lookupBy === undefined || lookupBy.includes(kind));
+
+  await repo.lockIdentityKeys(trx, storeId, keys);
+  const owners = await repo.findOwners(trx, storeId, keys);
+
+  // Which customers the write names, and the strongest identifier that named each.
+  const matched = new Map<string, { kind: IdentifierKind; key?: IdentityKey }>();
+  const noteMatch = (customerId: string, kind: IdentifierKind, key?: IdentityKey) => {
+    const seen = matched.get(customerId);
+    if (!seen || strongerKind(kind, seen.kind) === kind) {
+      matched.set(customerId, key ? { kind, key } : { kind });
+    }
+  };
+  if (input.id !== undefined && finds('id')) {
+    const found = await repo.findCustomerById(trx, storeId, input.id);
+    if (!found) throw fail.customerNotFound(input.id);
+    noteMatch(found.mergedInto ?? found.id, 'id');
+  }
+  const bystanders: { customerId: string; kind: IdentifierKind; key: IdentityKey }[] = [];
+  for (const owner of owners) {
+    const key = { kind: owner.kind, value: owner.value };
+    if (finds(kindOf(key))) noteMatch(owner.customerId, kindOf(key), key);
+    else bystanders.push({ customerId: owner.customerId, kind: kindOf(key), key });
+  }
+  const locked = await repo.lockCustomers(trx, storeId, [...matched.keys()]);
+  if (locked.some((c) => c.mergedInto !== null)) {
+    // Merged away between our look-up and our lock: start again on fresh data.
+    throw new RetryableConflict();
+  }
+
+  const { types, declared } = input.customFields
+    ? await resolveFieldTypes(trx, fieldCache, storeId, input.customFields)
+    : { types: new Map<string, FieldType>(), declared: new Map<string, FieldType>() };
+
+  const events: repo.EventRecord[] = [];
+  const event = (
+    customerId: string,
+    type: repo.EventRecord['type'],
+    changes: Record<string, unknown>,
+  ) =>
+    events.push({
+      id: newId('evt'),
+      customerId,
+      type,
+      api: ctx.api,
+      keyId: ctx.keyId,
+      changes,
+      createdAt: now,
+    });
+
+  let target: repo.StoredCustomer | undefined;
+  let matchedBy: IdentifierKind | null = null;
+  let base: CustomerState;
+
+  if (locked.length === 0 && options.mode === 'update') throw fail.customerNotFound();
+  // An identifier that does not find customers here (the dialect's platform identifies
+  // by another) still cannot be taken from the customer who holds it.
+  const strays = bystanders.filter((b) => !matched.has(b.customerId));
+  if (strays.length > 0) {
+    const named = [...matched.entries()].map(([customerId, m]) => ({ customerId, ...m }));
+    throw identityConflict([...named, ...strays]);
+  }
+
+  if (locked.length === 0) {
+    base = emptyState();
+  } else {
+    const ranked = locked
+      .map((c) => ({ customer: c, match: matched.get(c.id)! }))
+      .sort((a, b) => (strongerKind(a.match.kind, b.match.kind) === a.match.kind ? -1 : 1));
+    target = ranked[0]!.customer;
+    matchedBy = ranked[0]!.match.kind;
+    base = target.state;
+
+    if (ranked.length > 1) {
+      if (settings.identityConflict === 'reject') {
+        throw identityConflict(ranked.map((r) => ({ customerId: r.customer.id, ...r.match })));
+      }
+      for (const { customer: other } of ranked.slice(1)) {
+        const before = base;
+        base = mergeStates(base, other.state);
+        await repo.removeAllIdentifiers(trx, storeId, other.id);
+        await repo.markMerged(trx, storeId, other.id, target.id, now);
+        event(target.id, 'merged', { mergedFrom: other.id, changes: diffChanges(before, base) });
+        event(other.id, 'merged', { mergedInto: target.id });
+      }
+    }
+    if (options.expectedVersion !== undefined && target.version !== options.expectedVersion) {
+      throw new ClienteleError(
+        'precondition_failed',
+        `Customer ${target.id} is at version ${target.version}, not ${options.expectedVersion}.`,
+      );
+    }
+  }
+
+  const { next, changes } = applyInput(base, input, types);
+  const { added, removed } = diffKeys(target?.state, next);
+  const merged = events.length > 0;
+
+  let stored: repo.StoredCustomer;
+  let result: UpsertOutcome;
+  if (!target) {
+    stored = await repo.insertCustomer(trx, storeId, newId('cust'), next, now);
+    result = 'created';
+    event(stored.id, 'created', changes);
+  } else if (Object.keys(changes).length === 0 && !merged) {
+    stored = target;
+    result = 'unchanged';
+  } else {
+    stored = await repo.updateCustomer(trx, storeId, target.id, next, target.version + 1, now);
+    result = 'updated';
+    if (Object.keys(changes).length > 0) event(stored.id, 'updated', changes);
+  }
+  if (result !== 'unchanged') {
+    await repo.removeIdentifiers(trx, storeId, stored.id, removed);
+    await repo.addIdentifiers(trx, storeId, stored.id, added);
+    await repo.insertEvents(trx, storeId, events);
+  }
+
+  const candidates = Object.entries(next.customFields)
+    .filter(
+      ([name]) => types.get(name) === 'STRING' && changes[`customFields.${name}`] !== undefined,
+    )
+    .map(([field, value]) => ({ field, value: String(value) }));
+  const tracked = await trackOptions(
+    trx,
+    fieldCache,
+    storeId,
+    candidates,
+    settings.customFieldOptionsLimit,
+  );
+
+  return {
+    result: {
+      result,
+      matchedBy,
+      customer: repo.storedToCustomer(storeId, stored),
+      seq: stored.seq,
+      warnings: [],
+    },
+    declared,
+    options: tracked,
+  };
+}
+
+function diffChanges(before: CustomerState, after: CustomerState): Changes {
+  const changes: Changes = {};
+  for (const key of Object.keys(after) as (keyof CustomerState)[]) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
+      changes[key] = { before: before[key], after: after[key] };
+    }
+  }
+  return changes;
+}
+
+function identityConflict(
+  holders: { customerId: string; kind: IdentifierKind; key?: IdentityKey }[],
+): ClienteleError {
+  const details = holders.map((h) => ({
+    identifier: h.kind,
+    ...(h.key && h.kind === 'identifier' ? { type: h.key.kind } : {}),
+    ...(h.key ? { value: h.key.value } : {}),
+    customerId: h.customerId,
+  }));
+  return new ClienteleError(
+    'identity_conflict',
+    `The identifiers given belong to ${holders.length} different customers.`,
+    details.map((d) => ({
+      path:
+        d.identifier === 'id'
+          ? '/id'
+          : `/${d.identifier === 'identifier' ? 'identifiers' : d.identifier}`,
+      message: `${d.value ?? 'id'} belongs to ${d.customerId}`,
+    })),
+    { conflicts: details },
+  );
+}
+
+export class RetryableConflict extends Error {
+  constructor() {
+    super('customer changed under the write; retrying');
+    this.name = 'RetryableConflict';
+  }
+}

@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { Tables } from './schema.js';
+
+export type DB = Kysely<Tables>;
+
+export interface Database {
+  db: DB;
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL connection string. Without it, PGlite is used. */
+  databaseUrl?: string | undefined;
+  /** PGlite's directory; `memory://` (or undefined) keeps it in memory. */
+  dataDir?: string | undefined;
+  poolSize?: number;
+}
+
+// Both drivers hand back the same JavaScript values: dates stay 'YYYY-MM-DD' strings
+// (a birthdate has no time zone) and int8 becomes a number (our sequences stay far
+// below 2^53).
+const OID_INT8 = 20;
+const OID_DATE = 1082;
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 2_000,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+          if (oid === OID_INT8) return (v: string) => Number(v);
+          if (oid === OID_DATE) return (v: string) => v;
+          return pg.types.getTypeParser(oid, format);
+        }) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client losing its connection must not crash the process; the pool
+    // replaces it on next use.
+    pool.on('error', () => {});
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+
+  const dir = options.dataDir && options.dataDir !== 'memory://' ? options.dataDir : undefined;
+  if (dir) mkdirSync(dir, { recursive: true });
+  const pglite = new PGlite(dir, {
+    parsers: { [OID_INT8]: (v: string) => Number(v), [OID_DATE]: (v: string) => v },
+  });
+  await pglite.waitReady;
+  const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
+  return { db, kind: 'pglite', close: () => db.destroy() };
+}

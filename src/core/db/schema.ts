@@ -1,0 +1,91 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Row types as the database holds them. They never leave the repositories. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp the database fills in when an insert leaves it out. */
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface StoreRow {
+  id: string;
+  name: string;
+  settings: Json<Record<string, unknown>>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface ApiKeyRow {
+  store_id: string;
+  id: string;
+  key_hash: string;
+  key_prefix: string;
+  created_at: DefaultedTimestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface CustomerRow {
+  store_id: string;
+  id: string;
+  seq: Generated<number>;
+  external_id: string | null;
+  email: string | null;
+  phone_numbers: string[];
+  first_name: string | null;
+  last_name: string | null;
+  birthdate: string | null;
+  description: string | null;
+  active: boolean;
+  location: Json<Record<string, unknown>>;
+  identifiers: Json<{ type: string; value: string }[]>;
+  custom_fields: Json<Record<string, unknown>>;
+  metadata: Json<Record<string, unknown>>;
+  channels: Json<unknown[]>;
+  loyalty: Json<unknown> | null;
+  version: number;
+  merged_into: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CustomerIdentifierRow {
+  store_id: string;
+  kind: string;
+  value: string;
+  customer_id: string;
+}
+
+export interface CustomFieldRow {
+  store_id: string;
+  name: string;
+  type: string;
+  option_count: Generated<number>;
+  options_truncated: Generated<boolean>;
+  created_at: DefaultedTimestamp;
+}
+
+export interface CustomFieldOptionRow {
+  store_id: string;
+  field_name: string;
+  value: string;
+}
+
+export interface CustomerEventRow {
+  store_id: string;
+  id: string;
+  customer_id: string;
+  type: string;
+  api: string;
+  key_id: string | null;
+  changes: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+export interface Tables {
+  stores: StoreRow;
+  api_keys: ApiKeyRow;
+  customers: CustomerRow;
+  customer_identifiers: CustomerIdentifierRow;
+  custom_fields: CustomFieldRow;
+  custom_field_options: CustomFieldOptionRow;
+  customer_events: CustomerEventRow;
+}

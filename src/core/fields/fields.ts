@@ -1,0 +1,232 @@
+import { sql } from 'kysely';
+import { limits } from '../customers/limits.js';
+import type { DB } from '../db/database.js';
+import { ClienteleError, fail } from '../errors.js';
+import { detectFieldType, type FieldType, type FieldValue } from './types.js';
+
+export interface FieldDeclaration {
+  name: string;
+  type: FieldType;
+  createdAt: string;
+  optionCount: number;
+  optionsTruncated: boolean;
+}
+
+/**
+ * Per-process memory of what the database already holds about custom fields. A
+ * declaration's type never changes, and an option once tracked stays, so neither can
+ * go stale; entries are added only after the transaction that wrote them commits.
+ */
+export class FieldCache {
+  private readonly types = new Map<string, Map<string, FieldType>>();
+  private readonly options = new Set<string>();
+  private static readonly maxOptions = 200_000;
+
+  typesOf(storeId: string): Map<string, FieldType> {
+    let map = this.types.get(storeId);
+    if (!map) {
+      map = new Map();
+      this.types.set(storeId, map);
+    }
+    return map;
+  }
+
+  hasOption(storeId: string, field: string, value: string): boolean {
+    return this.options.has(`${storeId}\u0000${field}\u0000${value}`);
+  }
+
+  rememberOption(storeId: string, field: string, value: string): void {
+    // A bounded memory: when full, start over rather than grow without end.
+    if (this.options.size >= FieldCache.maxOptions) this.options.clear();
+    this.options.add(`${storeId}\u0000${field}\u0000${value}`);
+  }
+}
+
+/**
+ * The declared type of every custom field a write names, declaring those seen for the
+ * first time. Returns the types and the declarations this call made (to be cached once
+ * the transaction commits).
+ */
+export async function resolveFieldTypes(
+  trx: DB,
+  cache: FieldCache,
+  storeId: string,
+  values: Record<string, FieldValue | null>,
+): Promise<{ types: Map<string, FieldType>; declared: Map<string, FieldType> }> {
+  const known = cache.typesOf(storeId);
+  const types = new Map<string, FieldType>();
+  const unknown: string[] = [];
+  for (const name of Object.keys(values)) {
+    const type = known.get(name);
+    if (type) types.set(name, type);
+    else unknown.push(name);
+  }
+  const declared = new Map<string, FieldType>();
+  if (unknown.length === 0) return { types, declared };
+
+  const found = await trx
+    .selectFrom('custom_fields')
+    .select(['name', 'type'])
+    .where('store_id', '=', storeId)
+    .where('name', 'in', unknown)
+    .execute();
+  for (const row of found) {
+    types.set(row.name, row.type as FieldType);
+    declared.set(row.name, row.type as FieldType);
+  }
+
+  const toDeclare = unknown.filter((n) => !types.has(n) && values[n] !== null);
+  if (toDeclare.length > 0) {
+    // Serialise declarations within a store so the per-store cap holds exactly.
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`fields:${storeId}`}, 0))`.execute(
+      trx,
+    );
+    const { n } = await trx
+      .selectFrom('custom_fields')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('store_id', '=', storeId)
+      .executeTakeFirstOrThrow();
+    if (Number(n) + toDeclare.length > limits.declarationsPerStore) {
+      throw fail.limit(
+        '/customFields',
+        `a store has at most ${limits.declarationsPerStore} custom fields`,
+      );
+    }
+    await trx
+      .insertInto('custom_fields')
+      .values(
+        toDeclare.map((name) => ({
+          store_id: storeId,
+          name,
+          type: detectFieldType(values[name]!),
+        })),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    // Another request may have declared the same name first; its type is the type.
+    const rows = await trx
+      .selectFrom('custom_fields')
+      .select(['name', 'type'])
+      .where('store_id', '=', storeId)
+      .where('name', 'in', toDeclare)
+      .execute();
+    for (const row of rows) {
+      types.set(row.name, row.type as FieldType);
+      declared.set(row.name, row.type as FieldType);
+    }
+  }
+  return { types, declared };
+}
+
+/**
+ * Records new values of STRING fields as options, up to the store's per-field cap;
+ * past it the field is marked truncated. Returns the options now known to exist.
+ */
+export async function trackOptions(
+  trx: DB,
+  cache: FieldCache,
+  storeId: string,
+  candidates: { field: string; value: string }[],
+  cap: number,
+): Promise<{ field: string; value: string }[]> {
+  const fresh = candidates.filter((c) => !cache.hasOption(storeId, c.field, c.value));
+  if (fresh.length === 0) return [];
+
+  const existing = await trx
+    .selectFrom('custom_field_options')
+    .select(['field_name', 'value'])
+    .where('store_id', '=', storeId)
+    .where((eb) =>
+      eb.or(fresh.map((c) => eb.and([eb('field_name', '=', c.field), eb('value', '=', c.value)]))),
+    )
+    .execute();
+  const isKnown = (c: { field: string; value: string }) =>
+    existing.some((e) => e.field_name === c.field && e.value === c.value);
+  const missing = fresh.filter((c) => !isKnown(c));
+  const known = fresh.filter(isKnown);
+  if (missing.length === 0) return known;
+
+  // Lock the fields' rows (in name order, so two writers cannot deadlock) to count exactly.
+  const fieldNames = [...new Set(missing.map((c) => c.field))].sort();
+  const fields = await trx
+    .selectFrom('custom_fields')
+    .select(['name', 'option_count', 'options_truncated'])
+    .where('store_id', '=', storeId)
+    .where('name', 'in', fieldNames)
+    .orderBy('name')
+    .forUpdate()
+    .execute();
+
+  for (const field of fields) {
+    const values = missing.filter((c) => c.field === field.name).map((c) => c.value);
+    const room = Math.max(0, cap - field.option_count);
+    const accepted = values.slice(0, room);
+    let inserted = 0;
+    if (accepted.length > 0) {
+      const rows = await trx
+        .insertInto('custom_field_options')
+        .values(accepted.map((value) => ({ store_id: storeId, field_name: field.name, value })))
+        .onConflict((oc) => oc.doNothing())
+        .returning('value')
+        .execute();
+      inserted = rows.length;
+      known.push(...accepted.map((value) => ({ field: field.name, value })));
+    }
+    const truncated = field.options_truncated || accepted.length < values.length;
+    if (inserted > 0 || truncated !== field.options_truncated) {
+      await trx
+        .updateTable('custom_fields')
+        .set({ option_count: field.option_count + inserted, options_truncated: truncated })
+        .where('store_id', '=', storeId)
+        .where('name', '=', field.name)
+        .execute();
+    }
+  }
+  return known;
+}
+
+export async function listDeclarations(db: DB, storeId: string): Promise<FieldDeclaration[]> {
+  const rows = await db
+    .selectFrom('custom_fields')
+    .selectAll()
+    .where('store_id', '=', storeId)
+    .orderBy('name')
+    .execute();
+  return rows.map((r) => ({
+    name: r.name,
+    type: r.type as FieldType,
+    createdAt: r.created_at.toISOString(),
+    optionCount: r.option_count,
+    optionsTruncated: r.options_truncated,
+  }));
+}
+
+export async function listOptions(
+  db: DB,
+  storeId: string,
+  name: string,
+  query: { prefix?: string | undefined; limit: number },
+): Promise<{ field: string; type: FieldType; options: string[]; optionsTruncated: boolean }> {
+  const field = await db
+    .selectFrom('custom_fields')
+    .selectAll()
+    .where('store_id', '=', storeId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  if (!field) {
+    throw new ClienteleError('custom_field_not_found', `No custom field ${name}.`);
+  }
+  let q = db
+    .selectFrom('custom_field_options')
+    .select('value')
+    .where('store_id', '=', storeId)
+    .where('field_name', '=', name);
+  if (query.prefix) q = q.where(sql<boolean>`starts_with(value, ${query.prefix})`);
+  const rows = await q.orderBy('value').limit(query.limit).execute();
+  return {
+    field: name,
+    type: field.type as FieldType,
+    options: rows.map((r) => r.value),
+    optionsTruncated: field.options_truncated,
+  };
+}

@@ -1,0 +1,74 @@
+import { type FieldProblem, fail } from '../errors.js';
+
+export type IdentityConflictPolicy = 'reject' | 'merge';
+export const platforms = ['redo', 'yotpo', 'capillary', 'cheqpay', 'voucherify'] as const;
+export type Platform = (typeof platforms)[number];
+
+export interface StoreSettings {
+  /** What an upsert does when its identifiers belong to two or more customers. */
+  identityConflict: IdentityConflictPolicy;
+  /** How many distinct values a STRING custom field tracks as options. */
+  customFieldOptionsLimit: number;
+  /** Ids the store is known by on each platform, accepted where a dialect names a tenant. */
+  aliases: Partial<Record<Platform, string>>;
+}
+
+export const defaultSettings: StoreSettings = {
+  identityConflict: 'reject',
+  customFieldOptionsLimit: 1000,
+  aliases: {},
+};
+
+/** Applies a partial settings change to the current settings, or throws naming each bad key. */
+export function mergeSettings(
+  current: StoreSettings,
+  change: Record<string, unknown>,
+): StoreSettings {
+  const problems: FieldProblem[] = [];
+  const next: StoreSettings = { ...current, aliases: { ...current.aliases } };
+  for (const [key, value] of Object.entries(change)) {
+    const path = `/settings/${key}`;
+    if (key === 'identityConflict') {
+      if (value === 'reject' || value === 'merge') next.identityConflict = value;
+      else problems.push({ path, message: "must be 'reject' or 'merge'" });
+    } else if (key === 'customFieldOptionsLimit') {
+      if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 100_000) {
+        next.customFieldOptionsLimit = value as number;
+      } else problems.push({ path, message: 'must be a whole number from 0 to 100000' });
+    } else if (key === 'aliases') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        problems.push({ path, message: 'must be an object of platform to id' });
+        continue;
+      }
+      for (const [platform, alias] of Object.entries(value)) {
+        if (!(platforms as readonly string[]).includes(platform)) {
+          problems.push({
+            path: `${path}/${platform}`,
+            message: `unknown platform; one of ${platforms.join(', ')}`,
+          });
+        } else if (alias === null) {
+          delete next.aliases[platform as Platform];
+        } else if (typeof alias === 'string' && alias.length >= 1 && alias.length <= 255) {
+          next.aliases[platform as Platform] = alias;
+        } else {
+          problems.push({
+            path: `${path}/${platform}`,
+            message: 'must be a string of 1 to 255 characters, or null',
+          });
+        }
+      }
+    } else {
+      problems.push({ path, message: 'unknown setting' });
+    }
+  }
+  if (problems.length > 0) throw fail.validation(problems);
+  return next;
+}
+
+export function settingsFromRow(raw: Record<string, unknown>): StoreSettings {
+  return {
+    ...defaultSettings,
+    ...(raw as Partial<StoreSettings>),
+    aliases: { ...(raw.aliases ?? {}) },
+  };
+}

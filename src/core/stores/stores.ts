@@ -1,0 +1,192 @@
+import { sql } from 'kysely';
+import type { DB } from '../db/database.js';
+import { ClienteleError, fail } from '../errors.js';
+import { newId } from '../ids.js';
+import { displayPrefix, generateApiKey, hashApiKey } from './api-keys.js';
+import { mergeSettings, type Platform, type StoreSettings, settingsFromRow } from './settings.js';
+
+export interface Store {
+  id: string;
+  name: string;
+  settings: StoreSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreatedKey {
+  id: string;
+  apiKey: string;
+}
+
+/** Who is calling: the store a valid key belongs to, and which key it was. */
+export interface Caller {
+  storeId: string;
+  keyId: string;
+}
+
+function rowToStore(row: {
+  id: string;
+  name: string;
+  settings: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}): Store {
+  return {
+    id: row.id,
+    name: row.name,
+    settings: settingsFromRow(row.settings),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== 'string' || name.trim().length === 0 || name.length > 255) {
+    throw fail.field('/name', 'must be a non-empty string of at most 255 characters');
+  }
+  return name.trim();
+}
+
+export async function createStore(db: DB, name: string): Promise<Store & { apiKey: string }> {
+  const storeName = checkName(name);
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('stores')
+      .values({ id: newId('sto'), name: storeName, settings: '{}' })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const key = await insertKey(trx, row.id);
+    return { ...rowToStore(row), apiKey: key.apiKey };
+  });
+}
+
+async function insertKey(db: DB, storeId: string): Promise<CreatedKey> {
+  const apiKey = generateApiKey();
+  const id = newId('key');
+  await db
+    .insertInto('api_keys')
+    .values({
+      store_id: storeId,
+      id,
+      key_hash: hashApiKey(apiKey),
+      key_prefix: displayPrefix(apiKey),
+    })
+    .execute();
+  return { id, apiKey };
+}
+
+export async function getStore(db: DB, storeId: string): Promise<Store> {
+  const row = await db
+    .selectFrom('stores')
+    .selectAll()
+    .where('id', '=', storeId)
+    .executeTakeFirst();
+  if (!row) throw fail.storeNotFound();
+  return rowToStore(row);
+}
+
+export async function updateStore(
+  db: DB,
+  storeId: string,
+  change: { name?: string; settings?: Record<string, unknown> },
+): Promise<Store> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom('stores')
+      .selectAll()
+      .where('id', '=', storeId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) throw fail.storeNotFound();
+    const name = change.name === undefined ? row.name : checkName(change.name);
+    const settings = change.settings
+      ? mergeSettings(settingsFromRow(row.settings), change.settings)
+      : settingsFromRow(row.settings);
+    await checkAliasesFree(trx, storeId, settings.aliases);
+    const updated = await trx
+      .updateTable('stores')
+      .set({ name, settings: JSON.stringify(settings), updated_at: new Date() })
+      .where('id', '=', storeId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return rowToStore(updated);
+  });
+}
+
+/** An alias names one store on its platform; two stores cannot share one. */
+async function checkAliasesFree(
+  db: DB,
+  storeId: string,
+  aliases: Partial<Record<Platform, string>>,
+): Promise<void> {
+  for (const [platform, alias] of Object.entries(aliases)) {
+    const other = await db
+      .selectFrom('stores')
+      .select('id')
+      .where('id', '!=', storeId)
+      .where(sql<string>`settings -> 'aliases' ->> ${platform}`, '=', alias)
+      .executeTakeFirst();
+    if (other) {
+      throw new ClienteleError('validation_failed', `Alias ${alias} is taken on ${platform}.`, [
+        { path: `/settings/aliases/${platform}`, message: 'is already used by another store' },
+      ]);
+    }
+  }
+}
+
+/** Finds a store by its id or by its alias on a platform. */
+export async function findStoreByIdOrAlias(
+  db: DB,
+  idOrAlias: string,
+  platform: Platform,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('stores')
+    .select('id')
+    .where((eb) =>
+      eb.or([
+        eb('id', '=', idOrAlias),
+        eb(sql<string>`settings -> 'aliases' ->> ${platform}`, '=', idOrAlias),
+      ]),
+    )
+    .executeTakeFirst();
+  return row?.id;
+}
+
+export async function createKey(db: DB, storeId: string): Promise<CreatedKey> {
+  await getStore(db, storeId);
+  return insertKey(db, storeId);
+}
+
+export async function revokeKey(db: DB, storeId: string, keyId: string): Promise<void> {
+  const result = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: new Date() })
+    .where('store_id', '=', storeId)
+    .where('id', '=', keyId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) {
+    throw new ClienteleError('api_key_not_found', `No active key ${keyId} in this store.`);
+  }
+}
+
+/** The caller a presented key stands for, or undefined for an unknown or revoked key. */
+export async function authenticateKey(db: DB, apiKey: string): Promise<Caller | undefined> {
+  // Looking the key up by its hash means its secret never meets a variable-time comparison.
+  const row = await db
+    .selectFrom('api_keys')
+    .select(['store_id', 'id'])
+    .where('key_hash', '=', hashApiKey(apiKey))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return row ? { storeId: row.store_id, keyId: row.id } : undefined;
+}
+
+export async function countStores(db: DB): Promise<number> {
+  const row = await db
+    .selectFrom('stores')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
