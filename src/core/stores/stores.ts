@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { DB } from '../db/database.js';
+import { type DB, inTransaction } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
 import { newId } from '../ids.js';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-keys.js';
@@ -49,7 +49,7 @@ function checkName(name: unknown): string {
 
 export async function createStore(db: DB, name: string): Promise<Store & { apiKey: string }> {
   const storeName = checkName(name);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const row = await trx
       .insertInto('stores')
       .values({ id: newId('sto'), name: storeName, settings: '{}' })

@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import { Clientele } from '../core/clientele.js';
+import { ConfigError, loadConfig } from '../core/config.js';
+import { ClienteleError } from '../core/errors.js';
+import { startServer, stopOnSignals } from '../server.js';
+
+const usage = `Usage: clientele <command>
+
+Commands:
+  serve                          serve the API (migrations are applied first)
+  migrate                        apply pending database migrations
+  stores create <name>           create a store and its first API key
+  keys create <storeId>          create an API key for a store
+  keys revoke <storeId> <keyId>  revoke an API key at once
+
+The database is DATABASE_URL (PostgreSQL) or, without it, PGlite in CLIENTELE_DATA_DIR (./data).`;
+
+async function withClientele<T>(run: (clientele: Clientele) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const clientele = await Clientele.open({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: 2,
+    migrate: true,
+  });
+  try {
+    return await run(clientele);
+  } finally {
+    await clientele.close();
+  }
+}
+
+const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, sub, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(usage);
+    return command || values.help ? 0 : 1;
+  }
+
+  switch (`${command} ${sub ?? ''}`.trim()) {
+    case 'serve': {
+      const server = await startServer(loadConfig());
+      stopOnSignals(server);
+      return -1; // keep running
+    }
+    case 'migrate': {
+      const config = loadConfig();
+      const clientele = await Clientele.open({
+        databaseUrl: config.databaseUrl,
+        dataDir: config.dataDir,
+      });
+      try {
+        const applied = await clientele.migrate();
+        console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Already up to date.');
+      } finally {
+        await clientele.close();
+      }
+      return 0;
+    }
+    case 'stores create': {
+      const name = rest.join(' ') || requireArg('name');
+      print(await withClientele((c) => c.createStore(name)));
+      return 0;
+    }
+    case 'keys create': {
+      const storeId = rest[0] ?? requireArg('storeId');
+      print(await withClientele((c) => c.createKey(storeId)));
+      return 0;
+    }
+    case 'keys revoke': {
+      const storeId = rest[0] ?? requireArg('storeId');
+      const keyId = rest[1] ?? requireArg('keyId');
+      await withClientele((c) => c.revokeKey(storeId, keyId));
+      console.log(`Revoked ${keyId}.`);
+      return 0;
+    }
+    default:
+      console.error(`Unknown command: ${positionals.join(' ')}\n\n${usage}`);
+      return 1;
+  }
+}
+
+function requireArg(name: string): never {
+  throw new UsageError(`Missing <${name}>.\n\n${usage}`);
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError || error instanceof UsageError) console.error(error.message);
+    else if (error instanceof ClienteleError) console.error(`${error.code}: ${error.message}`);
+    else console.error(error);
+    process.exitCode = error instanceof UsageError ? 1 : 2;
+  },
+);

@@ -1,0 +1,90 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import AjvModule from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Clientele } from '../core/clientele.js';
+import { newId } from '../core/ids.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { healthRoutes } from './routes/health.js';
+import { customFieldRoutes } from './routes/v1/custom-fields.js';
+import { customerRoutes } from './routes/v1/customers.js';
+import { storeRoutes } from './routes/v1/stores.js';
+
+// ajv and ajv-formats ship CommonJS with a default export that ESM sees one level down.
+const Ajv = AjvModule.default;
+const addFormats = addFormatsModule.default;
+
+export interface AppOptions {
+  clientele: Clientele;
+  adminToken?: string | undefined;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Bodies are validated strictly (no coercion, unknown keys refused, every problem
+ * reported); query strings and params are coerced, since they arrive as text.
+ */
+function validatorCompilers() {
+  const common = {
+    allErrors: true,
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+  } as const;
+  const body = new Ajv({ ...common, coerceTypes: false });
+  const text = new Ajv({ ...common, coerceTypes: true });
+  addFormats(body);
+  addFormats(text);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? body : text).compile(schema);
+}
+
+/** The HTTP face of Clientele. It never listens: server.ts (or a test) does. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => newId('req'),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    ajv: { customOptions: {} },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompilers());
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(metricsPlugin);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Clientele',
+        version: '1',
+        description: 'Customer profiles: create or update a customer, done right.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'A store API key, ck_…' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'CLIENTELE_ADMIN_TOKEN' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const { clientele } = options;
+  await app.register(healthRoutes, { clientele });
+  await app.register(storeRoutes, { clientele, adminToken: options.adminToken });
+  await app.register(customerRoutes, { clientele });
+  await app.register(customFieldRoutes, { clientele });
+  return app;
+}

@@ -1,0 +1,65 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clientele } from '../../core/clientele.js';
+import { ClienteleError, fail } from '../../core/errors.js';
+import { secretsEqual } from '../../core/stores/api-keys.js';
+import type { Caller } from '../../core/stores/stores.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The store and key a store-API request was authenticated as. */
+    caller: Caller;
+  }
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const [scheme, token] = header.split(' ', 2);
+  return scheme?.toLowerCase() === 'bearer' && token ? token.trim() : undefined;
+}
+
+/**
+ * Resolves a store key to its caller, or fails with 401. A key of one store used on
+ * another store's path gets 404, exactly as if that store did not exist.
+ */
+export async function authenticateStoreKey(
+  clientele: Clientele,
+  apiKey: string | undefined,
+  storeId: string | undefined,
+): Promise<Caller> {
+  if (!apiKey) throw fail.unauthorized('Missing API key: send Authorization: Bearer ck_….');
+  const caller = await clientele.authenticate(apiKey);
+  if (!caller) throw fail.unauthorized('Invalid or revoked API key.');
+  if (storeId !== undefined && storeId !== caller.storeId) throw fail.storeNotFound();
+  return caller;
+}
+
+export function requireStoreKey(clientele: Clientele) {
+  return async (
+    request: FastifyRequest<{ Params: { storeId?: string } }>,
+    _reply: FastifyReply,
+  ) => {
+    request.caller = await authenticateStoreKey(
+      clientele,
+      bearerToken(request),
+      request.params.storeId,
+    );
+  };
+}
+
+export function requireAdmin(adminToken: string | undefined) {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (!adminToken) {
+      throw new ClienteleError(
+        'unauthorized',
+        'The admin API is off: start Clientele with CLIENTELE_ADMIN_TOKEN set to enable it.',
+      );
+    }
+    const token = bearerToken(request);
+    if (!token || !secretsEqual(token, adminToken)) {
+      throw fail.unauthorized(
+        'Missing or invalid admin token: send Authorization: Bearer <CLIENTELE_ADMIN_TOKEN>.',
+      );
+    }
+  };
+}

@@ -1,0 +1,128 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ClienteleError, type FieldProblem } from '../../core/errors.js';
+import { sendProblem } from '../problem.js';
+
+/** Fields a client may read but never write: refused by name. */
+const readOnlyFields = new Set([
+  'storeId',
+  'version',
+  'createdAt',
+  'updatedAt',
+  'displayName',
+  'seq',
+]);
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+function describeValidation(errors: AjvError[], context: string | undefined): FieldProblem[] {
+  const where = context === 'body' || context === undefined ? '' : `/${context}`;
+  const seen = new Set<string>();
+  const problems: FieldProblem[] = [];
+  for (const e of errors) {
+    let path = where + e.instancePath;
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      const name = String(e.params.additionalProperty);
+      path = `${path}/${name}`;
+      message = readOnlyFields.has(name)
+        ? 'is read-only and cannot be written'
+        : 'is not a field of this object';
+    } else if (e.keyword === 'required') {
+      path = `${path}/${String(e.params.missingProperty)}`;
+      message = 'is required';
+    } else if (e.keyword === 'type') {
+      message = `must be of type ${String(e.params.type).replaceAll(',', ' or ')}`;
+    } else if (e.keyword === 'maxProperties') {
+      message = `at most ${String(e.params.limit)} entries per request`;
+    }
+    const key = `${path}\u0000${message}`;
+    if (!seen.has(key)) problems.push({ path, message });
+    seen.add(key);
+  }
+  return problems;
+}
+
+/**
+ * Turns every error into RFC 9457 problem details: ours as they are, Fastify's (bad
+ * JSON, schema failures, oversized bodies) into our codes, and anything else into a 500
+ * that says nothing of the internals.
+ */
+export const errorsPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error: FastifyError | ClienteleError, request, reply) => {
+    if (error instanceof ClienteleError) return sendProblem(reply, error);
+    const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
+    if (fe.validation) {
+      const problems = describeValidation(fe.validation, fe.validationContext);
+      const limit = fe.validation.some(
+        (v) => v.keyword === 'maxProperties' || v.keyword === 'maxItems',
+      );
+      return sendProblem(
+        reply,
+        new ClienteleError(
+          limit ? 'limit_exceeded' : 'validation_failed',
+          problems.map((p) => `${p.path || 'body'}: ${p.message}`).join('; '),
+          problems,
+        ),
+      );
+    }
+    switch (fe.code) {
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendProblem(
+          reply,
+          new ClienteleError('malformed_json', 'The body is not valid JSON.'),
+        );
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendProblem(
+          reply,
+          new ClienteleError('payload_too_large', 'The body is larger than the 1 MiB limit.'),
+        );
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendProblem(
+          reply,
+          new ClienteleError('unsupported_media_type', 'Send the body as application/json.'),
+        );
+    }
+    if (error instanceof SyntaxError || fe.statusCode === 400) {
+      return sendProblem(
+        reply,
+        new ClienteleError('malformed_json', 'The body is not valid JSON.'),
+      );
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'database unavailable');
+      reply.header('Retry-After', '1');
+      return sendProblem(
+        reply,
+        new ClienteleError('service_unavailable', 'The database is unavailable.'),
+      );
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(
+      reply,
+      new ClienteleError('internal_error', 'Something went wrong on our side.'),
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      new ClienteleError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+    ),
+  );
+});
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(
+      e.code ?? '',
+    ) || /timeout exceeded when trying to connect|Connection terminated/i.test(e.message ?? '')
+  );
+}

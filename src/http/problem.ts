@@ -1,0 +1,54 @@
+import type { FastifyReply } from 'fastify';
+import { ClienteleError, type ErrorCode, type FieldProblem, statusOf } from '../core/errors.js';
+
+/** Titles per status, as RFC 9457 suggests: short, the same for every occurrence. */
+const titles: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors: FieldProblem[];
+  requestId: string;
+  [extra: string]: unknown;
+}
+
+export function problemOf(error: ClienteleError, requestId: string): ProblemBody {
+  const status = statusOf(error.code);
+  return {
+    type: `https://clientele.dev/problems/${error.code.replaceAll('_', '-')}`,
+    title: titles[status] ?? 'Error',
+    status,
+    detail: error.message,
+    code: error.code,
+    errors: error.errors,
+    requestId,
+    ...(error.details ?? {}),
+  };
+}
+
+/** The one renderer of native errors. */
+export function sendProblem(reply: FastifyReply, error: ClienteleError): FastifyReply {
+  if (error.code === 'unauthorized') reply.header('WWW-Authenticate', 'Bearer realm="clientele"');
+  return reply
+    .code(statusOf(error.code))
+    .type('application/problem+json')
+    .send(problemOf(error, String(reply.request.id)));
+}
+
+export { ClienteleError };

@@ -1,0 +1,183 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Clientele } from '../../../core/clientele.js';
+import type { Lookup } from '../../../core/customers/read.js';
+import { ClienteleError, fail } from '../../../core/errors.js';
+import { requireStoreKey } from '../../plugins/auth.js';
+import { PageQuery, Problem, StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
+import {
+  Customer,
+  CustomerEventPage,
+  CustomerPage,
+  CustomerWrite,
+  UpsertResponse,
+} from '../../schemas/customer.js';
+
+const security = [{ apiKey: [] }];
+const CustomerParams = Type.Object({ storeId: Type.String(), customerId: Type.String() });
+
+/** `If-Match: "3"` (or `W/"3"`, or a bare 3) as a version number. */
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const m = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim());
+  if (!m)
+    throw fail.field('/headers/if-match', 'must be a customer version in quotes, such as "3"');
+  return Number(m[1]);
+}
+
+function lookupOf(query: {
+  email?: string | undefined;
+  phone?: string | undefined;
+  externalId?: string | undefined;
+  identifier?: string | undefined;
+}): Lookup | undefined {
+  const given = (['email', 'phone', 'externalId', 'identifier'] as const).filter(
+    (k) => query[k] !== undefined,
+  );
+  if (given.length > 1) {
+    throw fail.field(
+      `/query/${given[1]}`,
+      'look up by one of email, phone, externalId or identifier at a time',
+    );
+  }
+  if (query.email !== undefined) return { email: query.email };
+  if (query.phone !== undefined) return { phone: query.phone };
+  if (query.externalId !== undefined) return { externalId: query.externalId };
+  if (query.identifier !== undefined) {
+    const at = query.identifier.indexOf(':');
+    if (at < 1 || at === query.identifier.length - 1) {
+      throw fail.field('/query/identifier', 'must be type:value, such as wechat:wx_123');
+    }
+    return {
+      identifier: { type: query.identifier.slice(0, at), value: query.identifier.slice(at + 1) },
+    };
+  }
+  return undefined;
+}
+
+export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> = async (
+  app,
+  { clientele },
+) => {
+  app.addHook('preHandler', requireStoreKey(clientele));
+
+  app.post(
+    '/v1/stores/:storeId/customers',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'Create or update a customer',
+        description:
+          'Finds the customer by every identifier the body carries (id, externalId, email, phone numbers, typed identifiers) and creates or updates it. Fields left out are kept; null clears.',
+        security,
+        params: StoreIdParams,
+        headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
+        body: CustomerWrite,
+        response: {
+          200: UpsertResponse,
+          201: UpsertResponse,
+          ...storeRouteErrors,
+          409: Problem,
+          412: Problem,
+          422: Problem,
+        },
+      },
+    },
+    async (request, reply) => {
+      const expectedVersion = parseIfMatch(request.headers['if-match']);
+      if (expectedVersion !== undefined && request.body.id === undefined) {
+        throw new ClienteleError('validation_failed', 'If-Match needs an upsert addressed by id.', [
+          { path: '/id', message: 'is required with If-Match' },
+        ]);
+      }
+      const { caller } = request;
+      const outcome = await clientele.upsertCustomer(
+        { storeId: caller.storeId, api: 'native', keyId: caller.keyId },
+        request.body,
+        expectedVersion === undefined ? {} : { expectedVersion },
+      );
+      app.metrics.upserts.inc({ api: 'native', result: outcome.result });
+      reply.header('ETag', `"${outcome.customer.version}"`);
+      return reply.code(outcome.result === 'created' ? 201 : 200).send({
+        result: outcome.result,
+        matchedBy: outcome.matchedBy,
+        customer: outcome.customer,
+        warnings: outcome.warnings,
+      });
+    },
+  );
+
+  app.get(
+    '/v1/stores/:storeId/customers',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'Look a customer up by one identifier, or list customers newest first',
+        description:
+          'With email, phone, externalId or identifier=type:value: that customer (or 404). Without: a page of customers, newest first.',
+        security,
+        params: StoreIdParams,
+        querystring: Type.Object(
+          {
+            email: Type.Optional(Type.String()),
+            phone: Type.Optional(Type.String()),
+            externalId: Type.Optional(Type.String()),
+            identifier: Type.Optional(Type.String({ description: 'type:value' })),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Union([Customer, CustomerPage]), ...storeRouteErrors },
+      },
+    },
+    async (request) => {
+      const { storeId } = request.caller;
+      const lookup = lookupOf(request.query);
+      if (lookup) return clientele.findCustomer(storeId, lookup);
+      return clientele.listCustomers(storeId, {
+        limit: request.query.limit ?? 20,
+        cursor: request.query.cursor,
+      });
+    },
+  );
+
+  app.get(
+    '/v1/stores/:storeId/customers/:customerId',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'Read a customer',
+        security,
+        params: CustomerParams,
+        response: { 200: Customer, ...storeRouteErrors },
+      },
+    },
+    async (request, reply) => {
+      const customer = await clientele.getCustomer(
+        request.caller.storeId,
+        request.params.customerId,
+      );
+      reply.header('ETag', `"${customer.version}"`);
+      return customer;
+    },
+  );
+
+  app.get(
+    '/v1/stores/:storeId/customers/:customerId/events',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: "A customer's history, newest first",
+        security,
+        params: CustomerParams,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: CustomerEventPage, ...storeRouteErrors },
+      },
+    },
+    async (request) =>
+      clientele.listCustomerEvents(request.caller.storeId, request.params.customerId, {
+        limit: request.query.limit ?? 20,
+        cursor: request.query.cursor,
+      }),
+  );
+};

@@ -1,0 +1,127 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Clientele } from '../../../core/clientele.js';
+import { requireAdmin } from '../../plugins/auth.js';
+import { Problem, StoreIdParams } from '../../schemas/common.js';
+
+const Settings = Type.Object({
+  identityConflict: Type.Union([Type.Literal('reject'), Type.Literal('merge')]),
+  customFieldOptionsLimit: Type.Integer(),
+  aliases: Type.Record(Type.String(), Type.String()),
+});
+
+const Store = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  settings: Settings,
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+const adminErrors = { 400: Problem, 401: Problem, 404: Problem };
+const security = [{ adminToken: [] }];
+
+export interface StoreRouteOptions {
+  clientele: Clientele;
+  adminToken: string | undefined;
+}
+
+/** The admin API: stores and their keys. Every route needs CLIENTELE_ADMIN_TOKEN. */
+export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
+  app,
+  { clientele, adminToken },
+) => {
+  app.addHook('preHandler', requireAdmin(adminToken));
+
+  app.post(
+    '/v1/stores',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a store, with its first API key (shown this once)',
+        security,
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 255 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Intersect([Store, Type.Object({ apiKey: Type.String() })]),
+          ...adminErrors,
+        },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await clientele.createStore(request.body.name)),
+  );
+
+  app.get(
+    '/v1/stores/:storeId',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Read a store',
+        security,
+        params: StoreIdParams,
+        response: { 200: Store, ...adminErrors },
+      },
+    },
+    async (request) => clientele.getStore(request.params.storeId),
+  );
+
+  app.patch(
+    '/v1/stores/:storeId',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: "Change a store's name or settings",
+        description:
+          'settings: identityConflict (reject | merge), customFieldOptionsLimit, aliases ({platform: id}; null removes one).',
+        security,
+        params: StoreIdParams,
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+            settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Store, ...adminErrors },
+      },
+    },
+    async (request) => clientele.updateStore(request.params.storeId, request.body),
+  );
+
+  app.post(
+    '/v1/stores/:storeId/api-keys',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Create an API key (shown this once)',
+        security,
+        params: StoreIdParams,
+        response: {
+          201: Type.Object({ id: Type.String(), apiKey: Type.String() }),
+          ...adminErrors,
+        },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await clientele.createKey(request.params.storeId)),
+  );
+
+  app.delete(
+    '/v1/stores/:storeId/api-keys/:keyId',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Revoke an API key, at once',
+        security,
+        params: Type.Object({ storeId: Type.String(), keyId: Type.String() }),
+        response: { 204: Type.Null(), ...adminErrors },
+      },
+    },
+    async (request, reply) => {
+      await clientele.revokeKey(request.params.storeId, request.params.keyId);
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,36 @@
+import { type Static, type TSchema, Type } from 'typebox';
+
+/** A schema that also accepts null, as one JSON Schema `type` list (ajv reports it in one line). */
+export function Nullable<T extends TSchema>(schema: T) {
+  const { type } = schema as unknown as { type: string };
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'] });
+}
+
+export const StoreIdParams = Type.Object({
+  storeId: Type.String({ description: 'The store id (sto_…)' }),
+});
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page' })),
+};
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    errors: Type.Array(Type.Object({ path: Type.String(), message: Type.String() })),
+    requestId: Type.String(),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+/** The error responses every store route can give. */
+export const storeRouteErrors = {
+  400: Problem,
+  401: Problem,
+  404: Problem,
+};

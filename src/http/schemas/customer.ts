@@ -1,0 +1,176 @@
+import { Type } from 'typebox';
+import { limits } from '../../core/customers/limits.js';
+import { Nullable } from './common.js';
+
+const text = (maxLength: number = limits.stringLength) => Type.String({ maxLength });
+
+const Location = Type.Object(
+  {
+    street1: Type.Optional(Nullable(text(255))),
+    street2: Type.Optional(Nullable(text(255))),
+    city: Type.Optional(Nullable(text(255))),
+    region: Type.Optional(Nullable(text(255))),
+    postalCode: Type.Optional(Nullable(text(32))),
+    country: Type.Optional(Nullable(text(255))),
+    countryCode: Type.Optional(Nullable(text(2))),
+    latitude: Type.Optional(Nullable(Type.Number({ minimum: -90, maximum: 90 }))),
+    longitude: Type.Optional(Nullable(Type.Number({ minimum: -180, maximum: 180 }))),
+    timezone: Type.Optional(Nullable(text(64))),
+  },
+  { additionalProperties: false },
+);
+
+const TypedIdentifier = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 64 }),
+    value: Type.String({ minLength: 1, maxLength: 255 }),
+  },
+  { additionalProperties: false },
+);
+
+const Channel = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 32 }),
+    value: Type.String({ minLength: 1, maxLength: 320 }),
+    primary: Type.Optional(Type.Boolean()),
+    verified: Type.Optional(Type.Boolean()),
+    subscribed: Type.Optional(Type.Boolean()),
+    meta: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+const Enrollment = Type.Object(
+  {
+    programId: Type.Integer(),
+    tierNumber: Type.Optional(Nullable(Type.Integer())),
+    points: Type.Optional(Type.Number()),
+    tierExpiresAt: Type.Optional(Nullable(Type.String())),
+    pointsExpireAt: Type.Optional(Nullable(Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+const LoyaltyWrite = Type.Object(
+  {
+    status: Type.Optional(Type.Union([Type.Literal('loyalty'), Type.Literal('non_loyalty')])),
+    enrollments: Type.Optional(Type.Array(Enrollment, { maxItems: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+const CustomFieldValue = Type.Unsafe<string | number | boolean | null>({
+  type: ['string', 'number', 'boolean', 'null'],
+  maxLength: limits.stringLength,
+});
+
+/** The upsert body: any writable field of the customer, plus `id` to address a known one. */
+export const CustomerWrite = Type.Object(
+  {
+    id: Type.Optional(Type.String({ description: 'Address a known customer (cust_…)' })),
+    externalId: Type.Optional(Nullable(text(255))),
+    email: Type.Optional(Nullable(text(320))),
+    phoneNumber: Type.Optional(
+      Type.String({ maxLength: 32, description: 'E.164; appended if new' }),
+    ),
+    phoneNumbers: Type.Optional(
+      Type.Array(Type.String({ maxLength: 32 }), { maxItems: limits.phoneNumbersPerCustomer }),
+    ),
+    firstName: Type.Optional(Nullable(text(255))),
+    lastName: Type.Optional(Nullable(text(255))),
+    birthdate: Type.Optional(Nullable(Type.String({ description: 'YYYY-MM-DD' }))),
+    description: Type.Optional(Nullable(text())),
+    active: Type.Optional(Type.Boolean()),
+    location: Type.Optional(Nullable(Location)),
+    identifiers: Type.Optional(
+      Type.Array(TypedIdentifier, { maxItems: limits.identifiersPerCustomer }),
+    ),
+    customFields: Type.Optional(
+      Type.Record(Type.String(), CustomFieldValue, {
+        maxProperties: limits.customFieldsPerRequest,
+      }),
+    ),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    channels: Type.Optional(Type.Array(Channel, { maxItems: 50 })),
+    loyalty: Type.Optional(LoyaltyWrite),
+  },
+  { additionalProperties: false },
+);
+
+const nullableString = Nullable(Type.String());
+
+export const Customer = Type.Object({
+  id: Type.String(),
+  storeId: Type.String(),
+  externalId: nullableString,
+  email: nullableString,
+  phoneNumbers: Type.Array(Type.String()),
+  firstName: nullableString,
+  lastName: nullableString,
+  displayName: nullableString,
+  birthdate: nullableString,
+  description: nullableString,
+  active: Type.Boolean(),
+  location: Type.Object({
+    street1: nullableString,
+    street2: nullableString,
+    city: nullableString,
+    region: nullableString,
+    postalCode: nullableString,
+    country: nullableString,
+    countryCode: nullableString,
+    latitude: Nullable(Type.Number()),
+    longitude: Nullable(Type.Number()),
+    timezone: nullableString,
+  }),
+  identifiers: Type.Array(Type.Object({ type: Type.String(), value: Type.String() })),
+  customFields: Type.Record(
+    Type.String(),
+    Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
+  ),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  channels: Type.Array(
+    Type.Object({
+      type: Type.String(),
+      value: Type.String(),
+      primary: Type.Boolean(),
+      verified: Type.Boolean(),
+      subscribed: Type.Boolean(),
+      meta: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    }),
+  ),
+  loyalty: Type.Unsafe<unknown>({ type: ['object', 'null'], additionalProperties: true }),
+  version: Type.Integer(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+export const UpsertResponse = Type.Object({
+  result: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('unchanged')]),
+  matchedBy: Type.Unsafe<string | null>({
+    type: ['string', 'null'],
+    enum: ['id', 'externalId', 'email', 'phone', 'identifier', null],
+  }),
+  customer: Customer,
+  warnings: Type.Array(Type.String()),
+});
+
+export const CustomerPage = Type.Object({ data: Type.Array(Customer), nextCursor: nullableString });
+
+export const CustomerEvent = Type.Object({
+  id: Type.String(),
+  customerId: Type.String(),
+  type: Type.String({ description: 'created | updated | merged' }),
+  api: Type.String({ description: 'native, or the dialect the write came through' }),
+  keyId: nullableString,
+  changes: Type.Record(Type.String(), Type.Unknown(), {
+    description:
+      'Each changed field (customFields.x, location.city, …) with its value before and after',
+  }),
+  createdAt: Type.String(),
+});
+
+export const CustomerEventPage = Type.Object({
+  data: Type.Array(CustomerEvent),
+  nextCursor: nullableString,
+});

@@ -1,0 +1,87 @@
+import type { FastifyInstance } from 'fastify';
+import { Clientele } from './core/clientele.js';
+import type { Config } from './core/config.js';
+import { buildApp } from './http/app.js';
+
+/** How long a stopping process gives in-flight requests before it exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface RunningServer {
+  app: FastifyInstance;
+  clientele: Clientele;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The process around the app: opens the database (applying migrations), creates the
+ * `default` store on an empty database, listens, and stops cleanly on SIGTERM/SIGINT.
+ */
+export async function startServer(
+  config: Config,
+  print: (line: string) => void = console.log,
+): Promise<RunningServer> {
+  const clientele = await Clientele.open({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+    migrate: true,
+  });
+
+  const created = await clientele.bootstrapDefaultStore();
+  if (created) {
+    print(`Created the store "default" (${created.id}). Its API key, shown this once:`);
+    print(`  ${created.apiKey}`);
+  }
+
+  const app = await buildApp({
+    clientele,
+    adminToken: config.adminToken,
+    logger: {
+      level: config.logLevel,
+      redact: [
+        'req.headers.authorization',
+        'req.headers["x-api-key"]',
+        'req.headers["x-app-token"]',
+        'req.headers["x-yotpo-token"]',
+      ],
+    },
+  });
+  const url = await app.listen({ port: config.port, host: config.host });
+  print(
+    `Clientele is serving on ${url} (${clientele.database.kind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL'})`,
+  );
+  print(`API reference: ${url}/docs`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      // Fastify answers 503 to new requests while it waits for those in flight.
+      await app.close();
+      await clientele.close();
+    })();
+    return stopping;
+  };
+  return { app, clientele, url, stop };
+}
+
+/** Wires SIGTERM and SIGINT to a graceful stop that cannot outlast the grace period. */
+export function stopOnSignals(server: RunningServer): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    server.app.log.info({ signal }, 'stopping');
+    const timer = setTimeout(() => {
+      server.app.log.error('shutdown grace period over; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    timer.unref();
+    server.stop().then(
+      () => process.exit(0),
+      (error) => {
+        server.app.log.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
