@@ -26,6 +26,11 @@ export interface StoredCustomer {
   state: CustomerState;
 }
 
+/** A `date` column as YYYY-MM-DD, whichever way the driver hands it over. */
+function dateOnly(value: string | Date | null): string | null {
+  return value instanceof Date ? value.toISOString().slice(0, 10) : value;
+}
+
 function rowToStored(row: Row): StoredCustomer {
   return {
     id: row.id,
@@ -40,7 +45,7 @@ function rowToStored(row: Row): StoredCustomer {
       phoneNumbers: row.phone_numbers,
       firstName: row.first_name,
       lastName: row.last_name,
-      birthdate: row.birthdate,
+      birthdate: dateOnly(row.birthdate),
       description: row.description,
       active: row.active,
       location: { ...emptyLocation(), ...(row.location as Partial<Location>) },

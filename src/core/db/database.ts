@@ -21,9 +21,8 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
-// Both drivers hand back the same JavaScript values: dates stay 'YYYY-MM-DD' strings
-// (a birthdate has no time zone) and int8 becomes a number (our sequences stay far
-// below 2^53).
+// pg hands back dates as 'YYYY-MM-DD' strings (a birthdate has no time zone) and int8
+// as a number (our sequences stay far below 2^53), as PGlite does on its own.
 const OID_INT8 = 20;
 const OID_DATE = 1082;
 
@@ -50,9 +49,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
   const dir = options.dataDir && options.dataDir !== 'memory://' ? options.dataDir : undefined;
   if (dir) mkdirSync(dir, { recursive: true });
-  const pglite = new PGlite(dir, {
-    parsers: { [OID_INT8]: (v: string) => Number(v), [OID_DATE]: (v: string) => v },
-  });
+  const pglite = new PGlite(dir);
   await pglite.waitReady;
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return { db, kind: 'pglite', close: () => db.destroy() };

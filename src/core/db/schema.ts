@@ -32,7 +32,7 @@ export interface CustomerRow {
   phone_numbers: string[];
   first_name: string | null;
   last_name: string | null;
-  birthdate: string | null;
+  birthdate: ColumnType<string | Date | null, string | null, string | null>;
   description: string | null;
   active: boolean;
   location: Json<Record<string, unknown>>;

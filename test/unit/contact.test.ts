@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import {
+  compactPhone,
+  isBirthdate,
+  normalizeEmail,
+  normalizePhone,
+} from '../../src/core/customers/contact.js';
+
+describe('email', () => {
+  it('is trimmed and lower-cased', () => {
+    expect(normalizeEmail('  Jane.Doe@Example.COM ')).toBe('jane.doe@example.com');
+  });
+  it('must look like an address', () => {
+    for (const bad of [
+      'jane',
+      'jane@',
+      '@example.com',
+      'jane@example',
+      'ja ne@example.com',
+      'a@b@c.com',
+    ]) {
+      expect(normalizeEmail(bad), bad).toBeUndefined();
+    }
+  });
+});
+
+describe('phone numbers', () => {
+  it('accepts E.164 numbers that exist', () => {
+    expect(normalizePhone('+12025550143', 'exists')).toBe('+12025550143');
+    expect(normalizePhone('+447911123456', 'exists')).toBe('+447911123456');
+  });
+  it('refuses numbers not in E.164 form', () => {
+    for (const bad of [
+      '2025550143',
+      '+1 202 555 0143',
+      '+1-202-555-0143',
+      '+0123456789',
+      '+1234567',
+    ]) {
+      expect(normalizePhone(bad, 'exists'), bad).toBeUndefined();
+    }
+  });
+  it('refuses E.164 numbers no numbering plan has', () => {
+    expect(normalizePhone('+19332223333', 'exists')).toBeUndefined();
+    expect(normalizePhone('+1234567890', 'exists')).toBeUndefined();
+  });
+  it('checks only the form when asked to', () => {
+    expect(normalizePhone('+19332223333', 'e164')).toBe('+19332223333');
+    expect(normalizePhone(compactPhone('+1 (933) 222-3333'), 'e164')).toBe('+19332223333');
+    expect(normalizePhone('19332223333', 'e164')).toBeUndefined();
+  });
+});
+
+describe('birthdate', () => {
+  it('is a real date written YYYY-MM-DD', () => {
+    expect(isBirthdate('1990-01-31')).toBe(true);
+    expect(isBirthdate('2000-02-29')).toBe(true);
+    expect(isBirthdate('1990-02-29')).toBe(false);
+    expect(isBirthdate('1990-1-31')).toBe(false);
+    expect(isBirthdate('31/01/1990')).toBe(false);
+  });
+});
