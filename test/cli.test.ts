@@ -1,0 +1,136 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+
+/**
+ * The `clientele` command as a user runs it: a real process on a real database (a PGlite
+ * directory, or a PostgreSQL database when TEST_DATABASE_URL is set).
+ */
+const root = join(import.meta.dirname, '..');
+const cli = [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'src/cli/main.ts')];
+
+let database: TestDatabase;
+let dataDir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'clientele-cli-'));
+  env = {
+    ...process.env,
+    CLIENTELE_DATA_DIR: dataDir,
+    DATABASE_URL: database.url ?? '',
+    LOG_LEVEL: 'silent',
+  };
+});
+afterAll(async () => {
+  await database.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [...cli, ...args], { env: { ...env, ...extraEnv } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts `clientele serve` on a free port; resolves once it says where it serves. */
+function serve(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...cli, 'serve'], { env: { ...env, PORT: '0' } });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /serving on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]!, output: () => out });
+    });
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+  });
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    child.removeAllListeners('exit');
+    child.on('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+
+describe('clientele CLI', () => {
+  it('migrate, then stores create, keys create and keys revoke', async () => {
+    const migrated = await run(['migrate']);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(migrated.stdout).toMatch(/Applied: 0001_init|Already up to date/);
+
+    const created = await run(['stores', 'create', 'Corner', 'Shop']);
+    expect(created.code, created.stderr).toBe(0);
+    const store = JSON.parse(created.stdout);
+    expect(store).toMatchObject({ name: 'Corner Shop' });
+    expect(store.apiKey).toMatch(/^ck_/);
+
+    const key = await run(['keys', 'create', store.id]);
+    expect(key.code, key.stderr).toBe(0);
+    const { id } = JSON.parse(key.stdout);
+    expect(id).toMatch(/^key_/);
+
+    expect((await run(['keys', 'revoke', store.id, id])).stdout).toContain(`Revoked ${id}`);
+    const again = await run(['keys', 'revoke', store.id, id]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('api_key_not_found');
+  }, 60_000);
+
+  it('explains itself on bad usage and bad configuration', async () => {
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Usage: clientele');
+    const missing = await run(['keys', 'create']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Missing <storeId>');
+    const bad = await run(['migrate'], { PORT: 'x' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('PORT');
+  }, 60_000);
+
+  it('serve: the first start on an empty database creates the default store and prints its key once', async () => {
+    const fresh = await createTestDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'clientele-serve-'));
+    const saved = env;
+    env = { ...env, CLIENTELE_DATA_DIR: dir, DATABASE_URL: fresh.url ?? '' };
+    try {
+      const first = await serve();
+      const key = /(ck_\S+)/.exec(first.output())?.[1];
+      const storeId = /"default" \((sto_\w+)\)/.exec(first.output())?.[1];
+      expect(key).toBeDefined();
+      const res = await fetch(`${first.url}/v1/stores/${storeId}/customers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'served@example.com' }),
+      });
+      expect(res.status).toBe(201);
+      expect(await stop(first.child)).toBe(0);
+
+      const second = await serve();
+      expect(second.output()).not.toContain('ck_');
+      const read = await fetch(
+        `${second.url}/v1/stores/${storeId}/customers?email=served%40example.com`,
+        {
+          headers: { authorization: `Bearer ${key}` },
+        },
+      );
+      expect(read.status).toBe(200);
+      expect(await stop(second.child)).toBe(0);
+    } finally {
+      env = saved;
+      await fresh.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});

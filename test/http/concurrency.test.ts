@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StoreClient, startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
+import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/database.js';
+
+/**
+ * Exactly one customer per person, and no acknowledged change lost, however many
+ * requests race. On PostgreSQL the requests go through two app instances, each with its
+ * own connection pool, as two processes of a fleet would; on PGlite through one.
+ */
+let database: TestDatabase;
+let instances: TestApp[];
+let store: TestStore;
+let clients: StoreClient[];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  instances = [await startTestApp(database)];
+  if (onPostgres) instances.push(await startTestApp(database));
+  store = await instances[0]!.createStore();
+  clients = instances.map((i) => i.as(store));
+});
+afterAll(async () => {
+  for (const i of instances) await i.close();
+  await database.drop();
+});
+
+/** Sends n requests at once, spread over the instances. */
+function race(n: number, body: (i: number) => unknown) {
+  return Promise.all(
+    Array.from({ length: n }, (_, i) => clients[i % clients.length]!.upsert(body(i))),
+  );
+}
+
+describe(`concurrent upserts (${onPostgres ? 'two instances on PostgreSQL' : 'PGlite'})`, () => {
+  it('50 upserts of one new email, each with its own custom field: one customer, all 50 fields', async () => {
+    const responses = await race(50, (i) => ({
+      email: 'race@example.com',
+      customFields: { [`field_${i}`]: i },
+    }));
+    expect(responses.map((r) => r.statusCode).sort()).toEqual([...Array(49).fill(200), 201]);
+    const ids = new Set(responses.map((r) => r.json().customer.id));
+    expect(ids.size).toBe(1);
+
+    const list = (await clients[0]!.get('/customers?limit=100')).json().data;
+    expect(list.filter((c: { email: string }) => c.email === 'race@example.com')).toHaveLength(1);
+    const customer = (await clients[0]!.get('/customers?email=race%40example.com')).json();
+    expect(Object.keys(customer.customFields)).toHaveLength(50);
+    for (let i = 0; i < 50; i++) expect(customer.customFields[`field_${i}`]).toBe(i);
+    expect(customer.version).toBe(50);
+    const history = (await clients[0]!.get(`/customers/${customer.id}/events?limit=100`)).json()
+      .data;
+    expect(history).toHaveLength(50);
+  });
+
+  it('50 concurrent phone appends: all 50 kept, each finding the customer', async () => {
+    const phones = Array.from({ length: 50 }, (_, i) => `+1202555${String(3000 + i)}`);
+    const responses = await race(50, (i) => ({
+      email: 'phones@example.com',
+      phoneNumber: phones[i],
+    }));
+    expect(responses.every((r) => r.statusCode === 200 || r.statusCode === 201)).toBe(true);
+    const customer = (await clients[0]!.get('/customers?email=phones%40example.com')).json();
+    expect([...customer.phoneNumbers].sort()).toEqual([...phones].sort());
+    for (const phone of [phones[0]!, phones[49]!]) {
+      expect(
+        (
+          await clients[1 % clients.length]!.get(`/customers?phone=${encodeURIComponent(phone)}`)
+        ).json().id,
+      ).toBe(customer.id);
+    }
+  });
+
+  it('races through different identifiers of one known customer lose nothing', async () => {
+    const id = (
+      await clients[0]!.upsert({
+        email: 'multi@example.com',
+        externalId: 'MULTI-1',
+        phoneNumber: '+12025550199',
+      })
+    ).json().customer.id;
+    const ways = [
+      { email: 'multi@example.com' },
+      { externalId: 'MULTI-1' },
+      { phoneNumber: '+12025550199' },
+      { id },
+    ];
+    const responses = await race(40, (i) => ({
+      ...ways[i % ways.length],
+      metadata: { [`k${i}`]: i },
+    }));
+    expect(responses.map((r) => r.statusCode)).toEqual(Array(40).fill(200));
+    const customer = (await clients[0]!.get(`/customers/${id}`)).json();
+    expect(Object.keys(customer.metadata)).toHaveLength(40);
+    expect(
+      (await clients[0]!.get('/customers?limit=100'))
+        .json()
+        .data.filter((c: { id: string }) => c.id === id),
+    ).toHaveLength(1);
+  });
+
+  it('a field first declared by racing writers gets one type; the others are told', async () => {
+    const responses = await race(20, (i) => ({
+      email: `decl${i}@example.com`,
+      customFields: { contested: i % 2 === 0 ? i : `text ${i}` },
+    }));
+    const statuses = responses.map((r) => r.statusCode);
+    expect(statuses.every((s) => s === 201 || s === 422)).toBe(true);
+    const field = (await clients[0]!.get('/custom-fields'))
+      .json()
+      .data.find((f: { name: string }) => f.name === 'contested');
+    const winners = responses
+      .filter((r) => r.statusCode === 201)
+      .map((r) => typeof r.json().customer.customFields.contested);
+    expect(new Set(winners)).toEqual(new Set([field.type === 'NUMBER' ? 'number' : 'string']));
+    expect(
+      responses
+        .filter((r) => r.statusCode === 422)
+        .every((r) => r.json().code === 'custom_field_type_mismatch'),
+    ).toBe(true);
+  });
+
+  it('STRING options stay within the cap under racing writers', async () => {
+    const capped = await instances[0]!.createStore();
+    await instances[0]!.admin('PATCH', `/v1/stores/${capped.id}`, {
+      settings: { customFieldOptionsLimit: 10 },
+    });
+    const cs = instances.map((i) => i.as(capped));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        cs[i % cs.length]!.upsert({ email: `o${i}@example.com`, customFields: { city: `c${i}` } }),
+      ),
+    );
+    const options = (await cs[0]!.get('/custom-fields/city/options?limit=1000')).json();
+    expect(options.options).toHaveLength(10);
+    expect(options.optionsTruncated).toBe(true);
+  });
+});
