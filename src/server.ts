@@ -39,6 +39,14 @@ export async function startServer(
     adminToken: config.adminToken,
     logger: {
       level: config.logLevel,
+      serializers: {
+        // Yotpo clients may put their token in the query string: never log it.
+        req: (request: { method: string; url: string; id: string }) => ({
+          method: request.method,
+          url: request.url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]'),
+          id: request.id,
+        }),
+      },
       redact: [
         'req.headers.authorization',
         'req.headers["x-api-key"]',

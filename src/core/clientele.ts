@@ -6,9 +6,15 @@ import {
   type Lookup,
   listCustomerEvents,
   listCustomers,
+  listCustomersByOffset,
   type PageQuery,
 } from './customers/read.js';
-import { findCustomerBySeq, storedToCustomer } from './customers/repository.js';
+import {
+  deleteCustomer,
+  findCustomerById,
+  findCustomerBySeq,
+  storedToCustomer,
+} from './customers/repository.js';
 import { type UpsertOptions, upsertCustomer, type WriteContext } from './customers/upsert.js';
 import { type Database, type DatabaseOptions, openDatabase } from './db/database.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
@@ -106,6 +112,12 @@ export class Clientele {
   authenticate(apiKey: string) {
     return stores.authenticateKey(this.db, apiKey);
   }
+  createAccessToken(caller: stores.Caller) {
+    return stores.createAccessToken(this.db, caller);
+  }
+  authenticateAccessToken(token: string) {
+    return stores.authenticateAccessToken(this.db, token);
+  }
   findStoreByIdOrAlias(idOrAlias: string, platform: Platform) {
     return stores.findStoreByIdOrAlias(this.db, idOrAlias, platform);
   }
@@ -141,6 +153,25 @@ export class Clientele {
   }
   listCustomers(storeId: string, page: PageQuery) {
     return listCustomers(this.db, storeId, page);
+  }
+  listCustomersByOffset(
+    storeId: string,
+    query: { limit: number; page: number; email?: string | undefined },
+  ) {
+    return listCustomersByOffset(this.db, storeId, query);
+  }
+  /** The customer's stable integer id within its store. */
+  async seqOf(storeId: string, customerId: string): Promise<number> {
+    const stored = await findCustomerById(this.db, storeId, customerId);
+    if (!stored) throw fail.customerNotFound(customerId);
+    return stored.seq;
+  }
+  /** Erases a customer: its data, identifiers and history. */
+  async deleteCustomer(storeId: string, customerId: string): Promise<void> {
+    const deleted = await this.db
+      .transaction()
+      .execute((trx) => deleteCustomer(trx, storeId, customerId));
+    if (!deleted) throw fail.customerNotFound(customerId);
   }
   listCustomerEvents(storeId: string, customerId: string, page: PageQuery) {
     return listCustomerEvents(this.db, storeId, customerId, page);

@@ -4,7 +4,7 @@ import { monotonicFactory } from 'ulidx';
  * Prefixed, time-sortable ids (`cust_01JD…`). The ULID part sorts by creation time, and
  * within one process it is monotonic, so keyset pagination by id is newest-first.
  */
-export type IdPrefix = 'cust' | 'sto' | 'key' | 'evt' | 'req';
+export type IdPrefix = 'cust' | 'sto' | 'key' | 'evt' | 'req' | 'tok';
 
 const ulid = monotonicFactory();
 

@@ -6,6 +6,7 @@ import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Clientele } from '../core/clientele.js';
 import { newId } from '../core/ids.js';
+import { registerDialects } from '../dialects/index.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { healthRoutes } from './routes/health.js';
@@ -86,5 +87,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(storeRoutes, { clientele, adminToken: options.adminToken });
   await app.register(customerRoutes, { clientele });
   await app.register(customFieldRoutes, { clientele });
+  await registerDialects(app, clientele);
   return app;
 }

@@ -68,7 +68,7 @@ describe('operations endpoints', () => {
   it('a 5xx says nothing of the internals', async () => {
     // A database missing a table fails deep inside the engine, with SQL in the error.
     const other = await startTestApp();
-    await sql`DROP TABLE api_keys`.execute(other.clientele.db);
+    await sql`DROP TABLE api_keys CASCADE`.execute(other.clientele.db);
     const res = await other.admin('POST', '/v1/stores', { name: 'x' });
     expect(res.statusCode).toBe(500);
     expect(res.body).not.toMatch(/api_keys|relation|insert|at .*\.[jt]s/i);

@@ -89,6 +89,7 @@ describe('upsert: create, update, unchanged', () => {
       street2: null,
       city: 'Boston',
       region: null,
+      regionCode: null,
       postalCode: '02110',
       country: null,
       countryCode: 'US',

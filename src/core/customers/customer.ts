@@ -5,6 +5,7 @@ export const locationParts = [
   'street2',
   'city',
   'region',
+  'regionCode',
   'postalCode',
   'country',
   'countryCode',

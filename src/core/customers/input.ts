@@ -29,6 +29,8 @@ export interface CustomerInput {
   location?: Partial<Record<LocationPart, string | number | null>> | null;
   identifiers?: TypedIdentifier[];
   customFields?: Record<string, FieldValue | null>;
+  /** Custom fields the store has enabled with a fixed type (store setting extendedFields). */
+  extendedFields?: Record<string, FieldValue | null>;
   metadata?: Record<string, unknown>;
   channels?: ChannelInput[];
   loyalty?: LoyaltyInput;

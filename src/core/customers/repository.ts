@@ -371,3 +371,51 @@ export async function listEvents(
     createdAt: r.created_at,
   }));
 }
+
+/** A page by offset, for platforms that page by number; with the total it pages through. */
+export async function listCustomersByOffset(
+  db: DB,
+  storeId: string,
+  query: { limit: number; offset: number; email?: string | undefined },
+): Promise<{ rows: StoredCustomer[]; total: number }> {
+  let base = db
+    .selectFrom('customers')
+    .where('store_id', '=', storeId)
+    .where('merged_into', 'is', null);
+  if (query.email !== undefined) base = base.where('email', '=', query.email);
+  const [rows, count] = await Promise.all([
+    base.selectAll().orderBy('id', 'desc').limit(query.limit).offset(query.offset).execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows: rows.map(rowToStored), total: Number(count.n) };
+}
+
+/**
+ * Removes a customer and everything that identifies it: its identifier rows, its row,
+ * its history, and the rows of customers once merged into it.
+ */
+export async function deleteCustomer(trx: DB, storeId: string, id: string): Promise<boolean> {
+  const merged = await trx
+    .selectFrom('customers')
+    .select('id')
+    .where('store_id', '=', storeId)
+    .where('merged_into', '=', id)
+    .execute();
+  const ids = [id, ...merged.map((m) => m.id)];
+  await trx
+    .deleteFrom('customer_identifiers')
+    .where('store_id', '=', storeId)
+    .where('customer_id', 'in', ids)
+    .execute();
+  await trx
+    .deleteFrom('customer_events')
+    .where('store_id', '=', storeId)
+    .where('customer_id', 'in', ids)
+    .execute();
+  const result = await trx
+    .deleteFrom('customers')
+    .where('store_id', '=', storeId)
+    .where('id', 'in', ids)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

@@ -1,7 +1,7 @@
 import type { DB } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
 import { type FieldCache, resolveFieldTypes, trackOptions } from '../fields/fields.js';
-import type { FieldType } from '../fields/types.js';
+import { coerceToFieldType, describeValueType, type FieldType } from '../fields/types.js';
 import { newId } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { applyInput, type Changes, mergeStates } from './apply.js';
@@ -68,9 +68,9 @@ export async function upsertCustomer(
   raw: CustomerInput,
   options: UpsertOptions = {},
 ): Promise<UpsertResult> {
-  const input = normalizeInput(raw, options.phoneCheck ?? 'exists');
-  if ((options.requireIdentifier ?? true) && !hasIdentifier(input)) throw identifierRequired();
   const settings = await deps.settingsOf(ctx.storeId);
+  const input = normalizeInput(withExtendedFields(raw, settings), options.phoneCheck ?? 'exists');
+  if ((options.requireIdentifier ?? true) && !hasIdentifier(input)) throw identifierRequired();
 
   const {
     result,
@@ -136,7 +136,7 @@ async function upsertInTransaction(
   }
 
   const { types, declared } = input.customFields
-    ? await resolveFieldTypes(trx, fieldCache, storeId, input.customFields)
+    ? await resolveFieldTypes(trx, fieldCache, storeId, input.customFields, settings.extendedFields)
     : { types: new Map<string, FieldType>(), declared: new Map<string, FieldType>() };
 
   const events: repo.EventRecord[] = [];
@@ -247,6 +247,31 @@ async function upsertInTransaction(
     declared,
     options: tracked,
   };
+}
+
+/**
+ * Extended fields are custom fields whose name and type the store has enabled; any
+ * other is refused by name. They are written as custom fields of that type.
+ */
+function withExtendedFields(raw: CustomerInput, settings: StoreSettings): CustomerInput {
+  if (!raw.extendedFields) return raw;
+  const { extendedFields, ...rest } = raw;
+  const problems: { path: string; message: string }[] = [];
+  const customFields = { ...rest.customFields };
+  for (const [name, value] of Object.entries(extendedFields)) {
+    const type = settings.extendedFields[name];
+    const path = `/extendedFields/${name}`;
+    if (type === undefined)
+      problems.push({ path, message: 'is not an extended field enabled for this store' });
+    else if (value !== null && coerceToFieldType(value, type) === undefined) {
+      problems.push({
+        path,
+        message: `must be a ${type} value; got a ${describeValueType(value)}`,
+      });
+    } else customFields[name] = value;
+  }
+  if (problems.length > 0) throw fail.validation(problems);
+  return { ...rest, customFields };
 }
 
 function diffChanges(before: CustomerState, after: CustomerState): Changes {

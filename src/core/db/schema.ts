@@ -80,7 +80,17 @@ export interface CustomerEventRow {
   created_at: Timestamp;
 }
 
+export interface AccessTokenRow {
+  store_id: string;
+  id: string;
+  token_hash: string;
+  key_id: string;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+}
+
 export interface Tables {
+  access_tokens: AccessTokenRow;
   stores: StoreRow;
   api_keys: ApiKeyRow;
   customers: CustomerRow;

@@ -52,6 +52,7 @@ export async function resolveFieldTypes(
   cache: FieldCache,
   storeId: string,
   values: Record<string, FieldValue | null>,
+  fixedTypes: Record<string, FieldType> = {},
 ): Promise<{ types: Map<string, FieldType>; declared: Map<string, FieldType> }> {
   const known = cache.typesOf(storeId);
   const types = new Map<string, FieldType>();

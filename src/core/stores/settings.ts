@@ -1,4 +1,7 @@
 import { type FieldProblem, fail } from '../errors.js';
+import { FIELD_NAME, type FieldType } from '../fields/types.js';
+
+const fieldTypes: FieldType[] = ['STRING', 'NUMBER', 'BOOLEAN', 'DATE'];
 
 export type IdentityConflictPolicy = 'reject' | 'merge';
 export const platforms = ['redo', 'yotpo', 'capillary', 'cheqpay', 'voucherify'] as const;
@@ -11,12 +14,18 @@ export interface StoreSettings {
   customFieldOptionsLimit: number;
   /** Ids the store is known by on each platform, accepted where a dialect names a tenant. */
   aliases: Partial<Record<Platform, string>>;
+  /**
+   * Extended fields the store has enabled, with their types: custom fields that a
+   * platform (Capillary) lets clients write only when enabled.
+   */
+  extendedFields: Record<string, FieldType>;
 }
 
 export const defaultSettings: StoreSettings = {
   identityConflict: 'reject',
   customFieldOptionsLimit: 1000,
   aliases: {},
+  extendedFields: {},
 };
 
 /** Applies a partial settings change to the current settings, or throws naming each bad key. */
@@ -25,7 +34,11 @@ export function mergeSettings(
   change: Record<string, unknown>,
 ): StoreSettings {
   const problems: FieldProblem[] = [];
-  const next: StoreSettings = { ...current, aliases: { ...current.aliases } };
+  const next: StoreSettings = {
+    ...current,
+    aliases: { ...current.aliases },
+    extendedFields: { ...current.extendedFields },
+  };
   for (const [key, value] of Object.entries(change)) {
     const path = `/settings/${key}`;
     if (key === 'identityConflict') {
@@ -54,6 +67,25 @@ export function mergeSettings(
           problems.push({
             path: `${path}/${platform}`,
             message: 'must be a string of 1 to 255 characters, or null',
+          });
+        }
+      }
+    } else if (key === 'extendedFields') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        problems.push({ path, message: 'must be an object of field name to type' });
+        continue;
+      }
+      for (const [name, type] of Object.entries(value)) {
+        if (!FIELD_NAME.test(name)) {
+          problems.push({ path: `${path}/${name}`, message: 'is not a valid field name' });
+        } else if (type === null) {
+          delete next.extendedFields[name];
+        } else if (fieldTypes.includes(type as FieldType)) {
+          next.extendedFields[name] = type as FieldType;
+        } else {
+          problems.push({
+            path: `${path}/${name}`,
+            message: `must be one of ${fieldTypes.join(', ')}, or null`,
           });
         }
       }

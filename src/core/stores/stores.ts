@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { type DB, inTransaction } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
@@ -189,4 +190,42 @@ export async function countStores(db: DB): Promise<number> {
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** How long an exchanged access token lives. */
+const ACCESS_TOKEN_TTL_MS = 60 * 60 * 1000;
+
+/** Exchanges a valid store key for a short-lived access token (shown once, stored hashed). */
+export async function createAccessToken(
+  db: DB,
+  caller: Caller,
+): Promise<{ accessToken: string; expiresAt: string }> {
+  const accessToken = `at_${randomBytes(32).toString('base64url')}`;
+  const expiresAt = new Date(Date.now() + ACCESS_TOKEN_TTL_MS);
+  await db
+    .insertInto('access_tokens')
+    .values({
+      store_id: caller.storeId,
+      id: newId('tok'),
+      token_hash: hashApiKey(accessToken),
+      key_id: caller.keyId,
+      expires_at: expiresAt,
+    })
+    .execute();
+  return { accessToken, expiresAt: expiresAt.toISOString() };
+}
+
+/** The caller an access token stands for: unexpired, and its key not revoked. */
+export async function authenticateAccessToken(db: DB, token: string): Promise<Caller | undefined> {
+  const row = await db
+    .selectFrom('access_tokens as t')
+    .innerJoin('api_keys as k', (j) =>
+      j.onRef('k.store_id', '=', 't.store_id').onRef('k.id', '=', 't.key_id'),
+    )
+    .select(['t.store_id', 't.key_id'])
+    .where('t.token_hash', '=', hashApiKey(token))
+    .where('t.expires_at', '>', new Date())
+    .where('k.revoked_at', 'is', null)
+    .executeTakeFirst();
+  return row ? { storeId: row.store_id, keyId: row.key_id } : undefined;
 }

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ClienteleError, type FieldProblem } from '../../core/errors.js';
 import { sendProblem } from '../problem.js';
@@ -49,65 +49,50 @@ function describeValidation(errors: AjvError[], context: string | undefined): Fi
 }
 
 /**
- * Turns every error into RFC 9457 problem details: ours as they are, Fastify's (bad
- * JSON, schema failures, oversized bodies) into our codes, and anything else into a 500
- * that says nothing of the internals.
+ * Any error a request can end in, as a ClienteleError: ours as they are, Fastify's (bad
+ * JSON, schema failures, oversized bodies) as our codes, anything else as a 500 (or a
+ * 503 when the database is away) that says nothing of the internals. Native routes and
+ * every dialect render the result in their own shape.
  */
-export const errorsPlugin = fp(async (app: FastifyInstance) => {
-  app.setErrorHandler((error: FastifyError | ClienteleError, request, reply) => {
-    if (error instanceof ClienteleError) return sendProblem(reply, error);
-    const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
-    if (fe.validation) {
-      const problems = describeValidation(fe.validation, fe.validationContext);
-      const limit = fe.validation.some(
-        (v) => v.keyword === 'maxProperties' || v.keyword === 'maxItems',
-      );
-      return sendProblem(
-        reply,
-        new ClienteleError(
-          limit ? 'limit_exceeded' : 'validation_failed',
-          problems.map((p) => `${p.path || 'body'}: ${p.message}`).join('; '),
-          problems,
-        ),
-      );
-    }
-    switch (fe.code) {
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return sendProblem(
-          reply,
-          new ClienteleError('malformed_json', 'The body is not valid JSON.'),
-        );
-      case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendProblem(
-          reply,
-          new ClienteleError('payload_too_large', 'The body is larger than the 1 MiB limit.'),
-        );
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendProblem(
-          reply,
-          new ClienteleError('unsupported_media_type', 'Send the body as application/json.'),
-        );
-    }
-    if (error instanceof SyntaxError || fe.statusCode === 400) {
-      return sendProblem(
-        reply,
-        new ClienteleError('malformed_json', 'The body is not valid JSON.'),
-      );
-    }
-    if (isDatabaseUnavailable(error)) {
-      request.log.error({ err: error }, 'database unavailable');
-      reply.header('Retry-After', '1');
-      return sendProblem(
-        reply,
-        new ClienteleError('service_unavailable', 'The database is unavailable.'),
-      );
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    return sendProblem(
-      reply,
-      new ClienteleError('internal_error', 'Something went wrong on our side.'),
+export function toClienteleError(error: unknown, request: FastifyRequest): ClienteleError {
+  if (error instanceof ClienteleError) return error;
+  const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
+  if (fe.validation) {
+    const problems = describeValidation(fe.validation, fe.validationContext);
+    const limit = fe.validation.some(
+      (v) => v.keyword === 'maxProperties' || v.keyword === 'maxItems',
     );
+    return new ClienteleError(
+      limit ? 'limit_exceeded' : 'validation_failed',
+      problems.map((p) => `${p.path || 'body'}: ${p.message}`).join('; '),
+      problems,
+    );
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ClienteleError('malformed_json', 'The body is not valid JSON.');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ClienteleError('payload_too_large', 'The body is larger than the 1 MiB limit.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ClienteleError('unsupported_media_type', 'Send the body as application/json.');
+  }
+  if (error instanceof SyntaxError || fe.statusCode === 400) {
+    return new ClienteleError('malformed_json', 'The body is not valid JSON.');
+  }
+  if (isDatabaseUnavailable(error)) {
+    request.log.error({ err: error }, 'database unavailable');
+    return new ClienteleError('service_unavailable', 'The database is unavailable.');
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return new ClienteleError('internal_error', 'Something went wrong on our side.');
+}
+
+export const errorsPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toClienteleError(error, request);
+    if (problem.code === 'service_unavailable') reply.header('Retry-After', '1');
+    return sendProblem(reply, problem);
   });
 
   app.setNotFoundHandler((request, reply) =>

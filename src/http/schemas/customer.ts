@@ -10,6 +10,7 @@ const Location = Type.Object(
     street2: Type.Optional(Nullable(text(255))),
     city: Type.Optional(Nullable(text(255))),
     region: Type.Optional(Nullable(text(255))),
+    regionCode: Type.Optional(Nullable(text(16))),
     postalCode: Type.Optional(Nullable(text(32))),
     country: Type.Optional(Nullable(text(255))),
     countryCode: Type.Optional(Nullable(text(2))),
@@ -90,6 +91,11 @@ export const CustomerWrite = Type.Object(
         maxProperties: limits.customFieldsPerRequest,
       }),
     ),
+    extendedFields: Type.Optional(
+      Type.Record(Type.String(), CustomFieldValue, {
+        maxProperties: limits.customFieldsPerRequest,
+      }),
+    ),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     channels: Type.Optional(Type.Array(Channel, { maxItems: 50 })),
     loyalty: Type.Optional(LoyaltyWrite),
@@ -116,6 +122,7 @@ export const Customer = Type.Object({
     street2: nullableString,
     city: nullableString,
     region: nullableString,
+    regionCode: nullableString,
     postalCode: nullableString,
     country: nullableString,
     countryCode: nullableString,

@@ -8,6 +8,7 @@ const Settings = Type.Object({
   identityConflict: Type.Union([Type.Literal('reject'), Type.Literal('merge')]),
   customFieldOptionsLimit: Type.Integer(),
   aliases: Type.Record(Type.String(), Type.String()),
+  extendedFields: Type.Record(Type.String(), Type.String()),
 });
 
 const Store = Type.Object({

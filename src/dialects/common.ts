@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clientele } from '../core/clientele.js';
+import { ClienteleError, fail } from '../core/errors.js';
+import type { Platform } from '../core/stores/settings.js';
+import type { Caller } from '../core/stores/stores.js';
+import { toClienteleError } from '../http/plugins/errors.js';
+
+/**
+ * What every dialect shares. A dialect is a translator: its routes turn the platform's
+ * request into one call of the core and the core's answer into the platform's response.
+ * Rules live in the core; here is only shape.
+ */
+export interface DialectOptions {
+  clientele: Clientele;
+}
+
+/** A platform's rendering of an error: status, body and any headers. */
+export type ErrorRenderer = (
+  error: ClienteleError,
+  request: FastifyRequest,
+) => { status: number; body: unknown; headers?: Record<string, string> };
+
+/** Installs the platform's error shape for every route of the dialect, unknown routes included. */
+export function useErrorShape(app: FastifyInstance, render: ErrorRenderer): void {
+  const send = (reply: FastifyReply, error: ClienteleError) => {
+    const { status, body, headers } = render(error, reply.request);
+    return reply
+      .code(status)
+      .headers(headers ?? {})
+      .send(body);
+  };
+  app.setErrorHandler((error, request, reply) => send(reply, toClienteleError(error, request)));
+  app.setNotFoundHandler((request, reply) =>
+    send(
+      reply,
+      new ClienteleError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+    ),
+  );
+}
+
+/**
+ * The caller a platform's credentials stand for. `tenant` is how the platform names the
+ * store (its id, or the alias set for this platform); a key of another store is refused
+ * with `forbidden`, which each dialect renders as its platform does.
+ */
+export async function authorize(
+  clientele: Clientele,
+  platform: Platform,
+  credentials: { key: string | undefined; tenant?: string | undefined; accessTokens?: boolean },
+): Promise<Caller> {
+  const { key, tenant } = credentials;
+  if (!key) throw fail.unauthorized('Missing credentials.');
+  const caller =
+    (await clientele.authenticate(key)) ??
+    (credentials.accessTokens ? await clientele.authenticateAccessToken(key) : undefined);
+  if (!caller) throw fail.unauthorized('Invalid or revoked credentials.');
+  if (tenant !== undefined) {
+    const storeId = await clientele.findStoreByIdOrAlias(tenant, platform);
+    if (storeId !== caller.storeId) {
+      throw new ClienteleError('forbidden', 'These credentials do not have access to this store.');
+    }
+  }
+  return caller;
+}
+
+export function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The most recently added phone number: the one a single-phone platform shows. */
+export function latestPhone(phoneNumbers: string[]): string | null {
+  return phoneNumbers.at(-1) ?? null;
+}

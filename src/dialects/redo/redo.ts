@@ -1,0 +1,179 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Customer } from '../../core/customers/customer.js';
+import type { CustomerInput } from '../../core/customers/input.js';
+import { statusOf } from '../../core/errors.js';
+import { bearerToken } from '../../http/plugins/auth.js';
+import { Nullable } from '../../http/schemas/common.js';
+import { authorize, type DialectOptions, latestPhone, useErrorShape } from '../common.js';
+
+/** Redo: `PUT /v2.2/stores/{storeId}/customers`, the email being the upsert key. */
+
+const RedoLocation = Type.Object(
+  {
+    street1: Type.Optional(Nullable(Type.String())),
+    street2: Type.Optional(Nullable(Type.String())),
+    city: Type.Optional(Nullable(Type.String())),
+    state: Type.Optional(Nullable(Type.String())),
+    stateCode: Type.Optional(Nullable(Type.String())),
+    postalCode: Type.Optional(Nullable(Type.String())),
+    country: Type.Optional(Nullable(Type.String())),
+    countryCode: Type.Optional(Nullable(Type.String())),
+    ianaTimeZoneName: Type.Optional(Nullable(Type.String())),
+    latitude: Type.Optional(Nullable(Type.Number())),
+    longitude: Type.Optional(Nullable(Type.Number())),
+  },
+  { additionalProperties: false },
+);
+
+const RedoCustomerWrite = Type.Object(
+  {
+    email: Type.String({ maxLength: 320 }),
+    firstName: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+    lastName: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+    phoneNumber: Type.Optional(Type.String({ maxLength: 32 })),
+    location: Type.Optional(RedoLocation),
+    customFields: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Unsafe<string | number | boolean | null>({
+          type: ['string', 'number', 'boolean', 'null'],
+        }),
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const parts = {
+  street1: 'street1',
+  street2: 'street2',
+  city: 'city',
+  state: 'region',
+  stateCode: 'regionCode',
+  postalCode: 'postalCode',
+  country: 'country',
+  countryCode: 'countryCode',
+  ianaTimeZoneName: 'timezone',
+  latitude: 'latitude',
+  longitude: 'longitude',
+} as const;
+
+function toInput(body: {
+  email: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  phoneNumber?: string;
+  location?: Partial<Record<keyof typeof parts, string | number | null>>;
+  customFields?: Record<string, string | number | boolean | null>;
+}): CustomerInput {
+  const input: CustomerInput = { email: body.email };
+  if (body.firstName !== undefined) input.firstName = body.firstName;
+  if (body.lastName !== undefined) input.lastName = body.lastName;
+  if (body.phoneNumber !== undefined) input.phoneNumber = body.phoneNumber;
+  if (body.customFields !== undefined) input.customFields = body.customFields;
+  if (body.location !== undefined) {
+    input.location = Object.fromEntries(
+      Object.entries(body.location).map(([part, value]) => [
+        parts[part as keyof typeof parts],
+        value,
+      ]),
+    );
+  }
+  return input;
+}
+
+function toRedo(customer: Customer) {
+  const l = customer.location;
+  return {
+    id: customer.id,
+    email: customer.email,
+    firstName: customer.firstName,
+    lastName: customer.lastName,
+    phoneNumber: latestPhone(customer.phoneNumbers),
+    location: Object.fromEntries(Object.entries(parts).map(([redo, ours]) => [redo, l[ours]])),
+    customFields: customer.customFields,
+    createdAt: customer.createdAt,
+    updatedAt: customer.updatedAt,
+  };
+}
+
+const titles: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  422: 'Unprocessable Entity',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app, { clientele }) => {
+  useErrorShape(app, (error, request) => {
+    // Redo answers a bad body with 400 whatever rule it broke.
+    let status = statusOf(error.code);
+    if (status === 422) status = 400;
+    const detail =
+      error.code === 'forbidden'
+        ? 'Token does not have access to this store'
+        : error.errors.length > 0
+          ? error.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
+          : error.message;
+    return {
+      status,
+      body: {
+        type: 'about:blank',
+        title: titles[status] ?? 'Error',
+        detail,
+        instance: request.url.split('?')[0],
+      },
+      headers: {
+        'content-type': 'application/problem+json',
+        ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+      },
+    };
+  });
+
+  const StoreParams = Type.Object({ storeId: Type.String() });
+
+  app.put(
+    '/v2.2/stores/:storeId/customers',
+    { schema: { hide: true, params: StoreParams, body: RedoCustomerWrite } },
+    async (request, reply) => {
+      const caller = await authorize(clientele, 'redo', {
+        key: bearerToken(request),
+        tenant: request.params.storeId,
+      });
+      const outcome = await clientele.upsertCustomer(
+        { storeId: caller.storeId, api: 'redo', keyId: caller.keyId },
+        toInput(request.body),
+        { lookupBy: ['email'] },
+      );
+      app.metrics.upserts.inc({ api: 'redo', result: outcome.result });
+      const created = outcome.result === 'created';
+      return reply
+        .code(created ? 201 : 200)
+        .send({ id: outcome.customer.id, email: outcome.customer.email, created });
+    },
+  );
+
+  app.get(
+    '/v2.2/stores/:storeId/customers',
+    {
+      schema: {
+        hide: true,
+        params: StoreParams,
+        querystring: Type.Object({ email: Type.String() }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      const caller = await authorize(clientele, 'redo', {
+        key: bearerToken(request),
+        tenant: request.params.storeId,
+      });
+      return toRedo(await clientele.findCustomer(caller.storeId, { email: request.query.email }));
+    },
+  );
+};

@@ -1,0 +1,270 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { compactPhone } from '../../core/customers/contact.js';
+import type { Customer } from '../../core/customers/customer.js';
+import type { CustomerInput } from '../../core/customers/input.js';
+import type { UpsertOptions } from '../../core/customers/upsert.js';
+import { fail, statusOf } from '../../core/errors.js';
+import { authorize, type DialectOptions, header, latestPhone, useErrorShape } from '../common.js';
+
+/**
+ * Voucherify: `POST /v1/customers` creates, or updates the customer an `id` or
+ * `source_id` names; without either it always creates. `source_id` is the external id.
+ */
+
+const nullableString = (maxLength = 255) =>
+  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]));
+
+const Address = Type.Object(
+  {
+    city: nullableString(),
+    state: nullableString(),
+    line_1: nullableString(),
+    line_2: nullableString(),
+    country: nullableString(),
+    postal_code: nullableString(32),
+  },
+  { additionalProperties: false },
+);
+
+const Body = Type.Object(
+  {
+    id: Type.Optional(Type.String()),
+    source_id: nullableString(),
+    name: nullableString(),
+    description: nullableString(2048),
+    email: nullableString(320),
+    phone: nullableString(32),
+    birthdate: nullableString(10),
+    birthday: nullableString(10),
+    address: Type.Optional(Type.Union([Address, Type.Null()])),
+    metadata: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+type VoucherifyBody = Static<typeof Body>;
+
+/** "Bob Smith" → first name Bob, last name Smith; the display name gives it back whole. */
+function splitName(name: string | null): { firstName: string | null; lastName: string | null } {
+  const words = (name ?? '').trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return { firstName: null, lastName: null };
+  return { firstName: words[0]!, lastName: words.length > 1 ? words.slice(1).join(' ') : null };
+}
+
+function toInput(body: VoucherifyBody): CustomerInput {
+  const input: CustomerInput = {};
+  if (body.id !== undefined) input.id = body.id;
+  else if (body.source_id !== undefined) input.externalId = body.source_id;
+  if (body.name !== undefined) Object.assign(input, splitName(body.name));
+  if (body.description !== undefined) input.description = body.description;
+  if (body.email !== undefined) input.email = body.email;
+  if (body.phone !== undefined && body.phone !== null) input.phoneNumber = compactPhone(body.phone);
+  const birthdate = body.birthdate !== undefined ? body.birthdate : body.birthday;
+  if (birthdate !== undefined) input.birthdate = birthdate;
+  if (body.address === null) input.location = null;
+  else if (body.address !== undefined) {
+    const a = body.address;
+    const location: NonNullable<CustomerInput['location']> = {};
+    if (a.line_1 !== undefined) location.street1 = a.line_1;
+    if (a.line_2 !== undefined) location.street2 = a.line_2;
+    if (a.city !== undefined) location.city = a.city;
+    if (a.state !== undefined) location.region = a.state;
+    if (a.postal_code !== undefined) location.postalCode = a.postal_code;
+    if (a.country !== undefined) location.country = a.country;
+    input.location = location;
+  }
+  if (body.metadata) input.metadata = body.metadata;
+  return input;
+}
+
+function optionsFor(body: VoucherifyBody): UpsertOptions {
+  const base = { phoneCheck: 'e164' as const, requireIdentifier: false };
+  if (body.id !== undefined) return { ...base, lookupBy: ['id'], mode: 'update' };
+  if (body.source_id) return { ...base, lookupBy: ['externalId'] };
+  return { ...base, mode: 'create' };
+}
+
+function toVoucherify(customer: Customer) {
+  const l = customer.location;
+  const anyAddress = [l.city, l.region, l.street1, l.street2, l.country, l.postalCode].some(
+    (v) => v !== null,
+  );
+  return {
+    id: customer.id,
+    source_id: customer.externalId,
+    name: customer.displayName,
+    description: customer.description,
+    email: customer.email,
+    phone: latestPhone(customer.phoneNumbers),
+    birthdate: customer.birthdate,
+    address: anyAddress
+      ? {
+          city: l.city,
+          state: l.region,
+          line_1: l.street1,
+          line_2: l.street2,
+          country: l.country,
+          postal_code: l.postalCode,
+        }
+      : null,
+    summary: {
+      redemptions: {
+        total_redeemed: 0,
+        total_failed: 0,
+        total_succeeded: 0,
+        total_rolled_back: 0,
+        total_rollback_failed: 0,
+        total_rollback_succeeded: 0,
+        gift: { redeemed_amount: 0, amount_to_go: 0 },
+        loyalty_card: { redeemed_points: 0, points_to_go: 0 },
+      },
+      orders: { total_amount: 0, total_count: 0, average_amount: 0, last_order_amount: 0 },
+    },
+    loyalty: { points: 0, referred_customers: 0, campaigns: {} },
+    referrals: { total: 0, campaigns: [] },
+    metadata: customer.metadata,
+    system_metadata: {},
+    created_at: customer.createdAt,
+    ...(customer.version > 1 ? { updated_at: customer.updatedAt } : {}),
+    object: 'customer',
+  };
+}
+
+const keys: Record<number, string> = {
+  400: 'invalid_payload',
+  401: 'unauthorized',
+  404: 'not_found',
+  409: 'duplicate_found',
+  413: 'payload_too_large',
+  500: 'internal_error',
+  503: 'service_unavailable',
+};
+
+export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
+  app,
+  { clientele },
+) => {
+  useErrorShape(app, (error, request) => {
+    let status = statusOf(error.code);
+    if (status === 422 || status === 412) status = 400;
+    if (error.code === 'forbidden') status = 401;
+    const notFound = error.code === 'customer_not_found';
+    return {
+      status,
+      body: {
+        code: status,
+        key: keys[status] ?? 'error',
+        message: notFound ? 'Resource not found' : error.message,
+        details:
+          error.errors.length > 0
+            ? error.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
+            : error.message,
+        request_id: String(request.id),
+        ...(notFound
+          ? {
+              resource_id: (request.params as { id?: string }).id ?? null,
+              resource_type: 'customer',
+            }
+          : {}),
+      },
+    };
+  });
+
+  const authorized = (request: FastifyRequest) =>
+    authorize(clientele, 'voucherify', {
+      key: header(request, 'x-app-token'),
+      tenant: header(request, 'x-app-id') ?? '',
+    });
+
+  const write = async (request: FastifyRequest, body: VoucherifyBody) => {
+    const caller = await authorized(request);
+    const outcome = await clientele.upsertCustomer(
+      { storeId: caller.storeId, api: 'voucherify', keyId: caller.keyId },
+      toInput(body),
+      optionsFor(body),
+    );
+    app.metrics.upserts.inc({ api: 'voucherify', result: outcome.result });
+    return toVoucherify(outcome.customer);
+  };
+
+  /** A customer by its Clientele id or its source_id. */
+  const find = async (storeId: string, id: string) =>
+    id.startsWith('cust_')
+      ? clientele.getCustomer(storeId, id)
+      : clientele.findCustomer(storeId, { externalId: id });
+
+  const IdParams = Type.Object({ id: Type.String() });
+
+  app.post('/v1/customers', { schema: { hide: true, body: Body } }, async (request) =>
+    write(request, request.body),
+  );
+
+  app.put(
+    '/v1/customers/:id',
+    { schema: { hide: true, params: IdParams, body: Body } },
+    async (request) => {
+      const caller = await authorized(request);
+      const existing = await find(caller.storeId, request.params.id);
+      if (request.body.id !== undefined && request.body.id !== existing.id) {
+        throw fail.field('/id', 'differs from the customer in the path');
+      }
+      const { source_id: sourceId, ...rest } = request.body;
+      // The path names the customer; a source_id in the body renames its external id.
+      const input = toInput({ ...rest, id: existing.id });
+      if (sourceId !== undefined) input.externalId = sourceId;
+      const outcome = await clientele.upsertCustomer(
+        { storeId: caller.storeId, api: 'voucherify', keyId: caller.keyId },
+        input,
+        { phoneCheck: 'e164', lookupBy: ['id'], mode: 'update' },
+      );
+      app.metrics.upserts.inc({ api: 'voucherify', result: outcome.result });
+      return toVoucherify(outcome.customer);
+    },
+  );
+
+  app.get('/v1/customers/:id', { schema: { hide: true, params: IdParams } }, async (request) => {
+    const caller = await authorized(request);
+    return toVoucherify(await find(caller.storeId, request.params.id));
+  });
+
+  app.delete(
+    '/v1/customers/:id',
+    { schema: { hide: true, params: IdParams } },
+    async (request, reply) => {
+      const caller = await authorized(request);
+      const customer = await find(caller.storeId, request.params.id);
+      await clientele.deleteCustomer(caller.storeId, customer.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/customers',
+    {
+      schema: {
+        hide: true,
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+            page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1 })),
+            email: Type.Optional(Type.String()),
+          },
+          { additionalProperties: true },
+        ),
+      },
+    },
+    async (request) => {
+      const caller = await authorized(request);
+      const { limit = 10, page = 1, email } = request.query;
+      const result = await clientele.listCustomersByOffset(caller.storeId, { limit, page, email });
+      return {
+        object: 'list',
+        data_ref: 'customers',
+        customers: result.data.map(toVoucherify),
+        total: result.total,
+        has_more: result.hasMore,
+      };
+    },
+  );
+};

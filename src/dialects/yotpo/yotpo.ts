@@ -1,0 +1,325 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
+import type { Customer } from '../../core/customers/customer.js';
+import type { CustomerInput } from '../../core/customers/input.js';
+import type { Lookup } from '../../core/customers/read.js';
+import { ClienteleError, fail, statusOf } from '../../core/errors.js';
+import { authorize, type DialectOptions, header, latestPhone, useErrorShape } from '../common.js';
+
+/**
+ * Yotpo: `PATCH /core/v3/stores/{store_id}/customers` with `{"customer": {…}}`. Found by
+ * external_id, else by exactly one of email or phone_number. Attributes Clientele's
+ * customer has no field for are kept under metadata.yotpo and read back from there.
+ */
+
+const str = (maxLength = 255) =>
+  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]));
+const bool = () => Type.Optional(Type.Union([Type.Boolean(), Type.Null()]));
+
+const Address = Type.Object(
+  {
+    address1: str(),
+    address2: str(),
+    city: str(),
+    company: str(),
+    state: str(),
+    zip: str(32),
+    province_code: str(16),
+    country_code: str(2),
+    phone_number: str(32),
+  },
+  { additionalProperties: false },
+);
+
+const YotpoCustomer = Type.Object(
+  {
+    external_id: str(255),
+    email: str(320),
+    phone_number: str(32),
+    first_name: str(),
+    last_name: str(),
+    gender: Type.Optional(
+      Type.Union([Type.Literal('F'), Type.Literal('M'), Type.Literal('Other'), Type.Null()]),
+    ),
+    account_created_at: str(64),
+    account_updated_at: str(64),
+    account_status: Type.Optional(
+      Type.Union([
+        Type.Literal('enabled'),
+        Type.Literal('disabled'),
+        Type.Literal('invited'),
+        Type.Literal('declined'),
+        Type.Null(),
+      ]),
+    ),
+    default_language: Type.Optional(
+      Type.Union([Type.String({ pattern: '^[a-z]{2}$' }), Type.Null()]),
+    ),
+    default_currency: Type.Optional(
+      Type.Union([Type.String({ pattern: '^[A-Z]{3}$' }), Type.Null()]),
+    ),
+    tags: str(2048),
+    address: Type.Optional(Type.Union([Address, Type.Null()])),
+    accepts_sms_marketing: bool(),
+    accepts_email_marketing: bool(),
+    custom_properties: Type.Optional(
+      Type.Union([Type.Record(Type.String(), Type.Unsafe<unknown>({})), Type.Null()]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+type YotpoBody = Static<typeof YotpoCustomer>;
+
+/** Attributes that live under metadata.yotpo: Yotpo's, with no field of their own here. */
+const kept = [
+  'gender',
+  'account_created_at',
+  'account_updated_at',
+  'account_status',
+  'default_language',
+  'default_currency',
+  'tags',
+  'accepts_sms_marketing',
+  'accepts_email_marketing',
+] as const;
+
+function toInput(c: YotpoBody): {
+  input: CustomerInput;
+  lookupBy: ('externalId' | 'email' | 'phone')[];
+} {
+  // Yotpo skips a field left out or null, so null never clears here.
+  const has = <T>(v: T | null | undefined): v is T => v !== undefined && v !== null;
+  if (!has(c.external_id) && has(c.email) && has(c.phone_number)) {
+    throw fail.field('/customer', 'without external_id, give only one of email or phone_number');
+  }
+  if (!has(c.external_id) && !has(c.email) && !has(c.phone_number)) {
+    throw fail.field(
+      '/customer/external_id',
+      'identify the customer by external_id, email or phone_number',
+    );
+  }
+  const input: CustomerInput = {};
+  if (has(c.external_id)) input.externalId = c.external_id;
+  if (has(c.email)) input.email = c.email;
+  if (has(c.phone_number)) input.phoneNumber = c.phone_number;
+  if (has(c.first_name)) input.firstName = c.first_name;
+  if (has(c.last_name)) input.lastName = c.last_name;
+  if (c.account_status === 'enabled' || c.account_status === 'disabled')
+    input.active = c.account_status === 'enabled';
+
+  const yotpo: Record<string, unknown> = {};
+  for (const key of kept) if (has(c[key])) yotpo[key] = c[key];
+  if (has(c.address)) {
+    const a = c.address;
+    const location: NonNullable<CustomerInput['location']> = {};
+    if (has(a.address1)) location.street1 = a.address1;
+    if (has(a.address2)) location.street2 = a.address2;
+    if (has(a.city)) location.city = a.city;
+    if (has(a.state)) location.region = a.state;
+    if (has(a.province_code)) location.regionCode = a.province_code;
+    if (has(a.zip)) location.postalCode = a.zip;
+    if (has(a.country_code)) location.countryCode = a.country_code;
+    input.location = location;
+    if (has(a.company)) yotpo.company = a.company;
+    if (has(a.phone_number)) yotpo.address_phone_number = a.phone_number;
+  }
+  if (Object.keys(yotpo).length > 0) input.metadata = { yotpo };
+
+  if (has(c.custom_properties)) {
+    const fields: Record<string, string | number | boolean> = {};
+    for (const [name, value] of Object.entries(c.custom_properties)) {
+      if (value === null)
+        throw fail.field(`/customer/custom_properties/${name}`, 'null values are not supported');
+      if (/\s/.test(name))
+        throw fail.field(`/customer/custom_properties/${name}`, 'names use _ instead of spaces');
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw fail.field(
+          `/customer/custom_properties/${name}`,
+          'must be a string, boolean, number or ISO date',
+        );
+      }
+      fields[name] = value;
+    }
+    input.customFields = fields;
+  }
+  const lookupBy = has(c.external_id)
+    ? (['externalId'] as const)
+    : has(c.email)
+      ? (['email'] as const)
+      : (['phone'] as const);
+  return { input, lookupBy: [...lookupBy] };
+}
+
+function toYotpo(customer: Customer) {
+  const yotpo = (customer.metadata.yotpo ?? {}) as Record<string, unknown>;
+  const l = customer.location;
+  return {
+    external_id: customer.externalId,
+    email: customer.email,
+    phone_number: latestPhone(customer.phoneNumbers),
+    first_name: customer.firstName,
+    last_name: customer.lastName,
+    ...Object.fromEntries(kept.map((k) => [k, yotpo[k] ?? null])),
+    address: {
+      address1: l.street1,
+      address2: l.street2,
+      city: l.city,
+      company: yotpo.company ?? null,
+      state: l.region,
+      zip: l.postalCode,
+      province_code: l.regionCode,
+      country_code: l.countryCode,
+      phone_number: yotpo.address_phone_number ?? null,
+    },
+    custom_properties: customer.customFields,
+    created_at: customer.createdAt,
+    updated_at: customer.updatedAt,
+  };
+}
+
+const errorTypes: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  500: 'internal_error',
+  503: 'service_unavailable',
+};
+
+/** The token from X-Yotpo-Token, or from ?access_token= as Yotpo also takes it. */
+function token(request: FastifyRequest): string | undefined {
+  return (
+    header(request, 'x-yotpo-token') ?? (request.query as { access_token?: string }).access_token
+  );
+}
+
+export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
+  app,
+  { clientele },
+) => {
+  useErrorShape(app, (error) => {
+    let status = statusOf(error.code);
+    if (status === 422) status = 400;
+    if (error.code === 'forbidden') status = 401;
+    const message =
+      error.errors.length > 0
+        ? error.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
+        : error.message;
+    return {
+      status,
+      body: { status: { message, code: status, error_type: errorTypes[status] ?? 'error' } },
+    };
+  });
+
+  const StoreParams = Type.Object({ store_id: Type.String() });
+  const TokenQuery = { access_token: Type.Optional(Type.String()) };
+
+  app.post(
+    '/core/v3/stores/:store_id/access_tokens',
+    {
+      schema: {
+        hide: true,
+        params: StoreParams,
+        body: Type.Object({ secret: Type.String() }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      const caller = await authorize(clientele, 'yotpo', {
+        key: request.body.secret,
+        tenant: request.params.store_id,
+      });
+      const { accessToken } = await clientele.createAccessToken(caller);
+      return { access_token: accessToken };
+    },
+  );
+
+  app.patch(
+    '/core/v3/stores/:store_id/customers',
+    {
+      schema: {
+        hide: true,
+        params: StoreParams,
+        querystring: Type.Object(TokenQuery, { additionalProperties: false }),
+        body: Type.Object({ customer: YotpoCustomer }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      const caller = await authorize(clientele, 'yotpo', {
+        key: token(request),
+        tenant: request.params.store_id,
+        accessTokens: true,
+      });
+      const { input, lookupBy } = toInput(request.body.customer);
+      const outcome = await clientele.upsertCustomer(
+        { storeId: caller.storeId, api: 'yotpo', keyId: caller.keyId },
+        input,
+        {
+          lookupBy,
+        },
+      );
+      app.metrics.upserts.inc({ api: 'yotpo', result: outcome.result });
+      return {};
+    },
+  );
+
+  app.get(
+    '/core/v3/stores/:store_id/customers',
+    {
+      schema: {
+        hide: true,
+        params: StoreParams,
+        querystring: Type.Object(
+          {
+            ...TokenQuery,
+            external_ids: Type.Optional(Type.String()),
+            emails: Type.Optional(Type.String()),
+            phone_numbers: Type.Optional(Type.String()),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 100 })),
+            page_info: Type.Optional(Type.String()),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const caller = await authorize(clientele, 'yotpo', {
+        key: token(request),
+        tenant: request.params.store_id,
+        accessTokens: true,
+      });
+      const q = request.query;
+      const split = (v: string | undefined) =>
+        (v ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+      const lookups: Lookup[] = [
+        ...split(q.external_ids).map((externalId) => ({ externalId })),
+        ...split(q.emails).map((email) => ({ email })),
+        ...split(q.phone_numbers).map((phone) => ({ phone })),
+      ];
+      if (lookups.length > 0) {
+        const found = new Map<string, Customer>();
+        for (const lookup of lookups.slice(0, 100)) {
+          try {
+            const customer = await clientele.findCustomer(caller.storeId, lookup);
+            found.set(customer.id, customer);
+          } catch (error) {
+            if (!(error instanceof ClienteleError && error.code === 'customer_not_found'))
+              throw error;
+          }
+        }
+        return { customers: [...found.values()].map(toYotpo), page_info: null };
+      }
+      const page = await clientele.listCustomers(caller.storeId, {
+        limit: q.limit ?? 100,
+        cursor: q.page_info,
+      });
+      return { customers: page.data.map(toYotpo), page_info: page.nextCursor };
+    },
+  );
+};
