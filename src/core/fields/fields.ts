@@ -99,7 +99,7 @@ export async function resolveFieldTypes(
         toDeclare.map((name) => ({
           store_id: storeId,
           name,
-          type: detectFieldType(values[name]!),
+          type: fixedTypes[name] ?? detectFieldType(values[name]!),
         })),
       )
       .onConflict((oc) => oc.doNothing())
