@@ -1,9 +1,15 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import type { Clientele } from '../core/clientele.js';
 import { ClienteleError, fail } from '../core/errors.js';
 import type { Platform } from '../core/stores/settings.js';
 import type { Caller } from '../core/stores/stores.js';
 import { toClienteleError } from '../http/plugins/errors.js';
+import { idempotencyGuard } from '../http/plugins/idempotency.js';
 
 /**
  * What every dialect shares. A dialect is a translator: its routes turn the platform's
@@ -71,4 +77,20 @@ export function header(request: FastifyRequest, name: string): string | undefine
 /** The most recently added phone number: the one a single-phone platform shows. */
 export function latestPhone(phoneNumbers: string[]): string | null {
   return phoneNumbers.at(-1) ?? null;
+}
+
+/**
+ * The pre-handlers of a dialect route: the platform's credentials become
+ * `request.caller`, then an Idempotency-Key (if any) is honoured for that store.
+ */
+export function guard(
+  clientele: Clientele,
+  credentialsOf: (request: FastifyRequest) => Promise<Caller>,
+): preHandlerAsyncHookHandler[] {
+  return [
+    async (request) => {
+      request.caller = await credentialsOf(request);
+    },
+    idempotencyGuard(clientele, (request) => request.caller.storeId) as preHandlerAsyncHookHandler,
+  ];
 }

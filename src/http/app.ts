@@ -8,6 +8,7 @@ import type { Clientele } from '../core/clientele.js';
 import { newId } from '../core/ids.js';
 import { registerDialects } from '../dialects/index.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { idempotencyPlugin } from './plugins/idempotency.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { customFieldRoutes } from './routes/v1/custom-fields.js';
@@ -63,6 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin);
   await app.register(metricsPlugin);
+  await app.register(idempotencyPlugin, { clientele: options.clientele });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

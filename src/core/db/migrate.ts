@@ -2,11 +2,13 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type { DB } from './database.js';
 import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_access_tokens.js';
+import * as m0003 from './migrations/0003_idempotency.js';
 
 /** Migrations are compiled in, so a built server needs no migration folder at run time. */
 const migrations: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_access_tokens': m0002,
+  '0003_idempotency': m0003,
 };
 
 const provider: MigrationProvider = {

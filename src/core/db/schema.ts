@@ -89,7 +89,20 @@ export interface AccessTokenRow {
   expires_at: Timestamp;
 }
 
+export interface IdempotencyKeyRow {
+  store_id: string;
+  idem_key: string;
+  request_hash: string;
+  status: 'running' | 'done';
+  response_status: number | null;
+  response_type: string | null;
+  response_body: string | null;
+  created_at: DefaultedTimestamp;
+  locked_at: DefaultedTimestamp;
+}
+
 export interface Tables {
+  idempotency_keys: IdempotencyKeyRow;
   access_tokens: AccessTokenRow;
   stores: StoreRow;
   api_keys: ApiKeyRow;

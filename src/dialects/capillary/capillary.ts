@@ -4,7 +4,7 @@ import { type Static, Type } from 'typebox';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
 import { ClienteleError, type ErrorCode, fail, statusOf } from '../../core/errors.js';
-import { authorize, type DialectOptions, header, useErrorShape } from '../common.js';
+import { authorize, type DialectOptions, guard, header, useErrorShape } from '../common.js';
 
 /**
  * Capillary: `PUT /v2/customers/lookup?identifierName=&identifierValue=&source=`, update
@@ -256,12 +256,14 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
     const { tenant, key } = basicAuth(request);
     return authorize(clientele, 'capillary', { key, tenant: tenant ?? '' });
   };
+  // Every route of this dialect needs the platform's credentials.
+  for (const hook of guard(clientele, authorized)) app.addHook('preHandler', hook);
 
   app.put(
     '/v2/customers/lookup',
     { schema: { hide: true, querystring: Query, body: Body } },
     async (request) => {
-      const caller = await authorized(request);
+      const { caller } = request;
       const lookup = lookupOf(request.query);
       const lookupBy = 'phone' in lookup ? 'phone' : 'email' in lookup ? 'email' : 'externalId';
       const outcome = await clientele.upsertCustomer(
@@ -278,7 +280,7 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
     '/v2/customers/lookup',
     { schema: { hide: true, querystring: Query } },
     async (request) => {
-      const caller = await authorized(request);
+      const { caller } = request;
       const customer = await clientele.findCustomer(caller.storeId, lookupOf(request.query));
       return { entity: await clientele.seqOf(caller.storeId, customer.id), warnings: [] };
     },

@@ -5,7 +5,14 @@ import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import { ClienteleError, statusOf } from '../../core/errors.js';
 import { bearerToken } from '../../http/plugins/auth.js';
-import { authorize, type DialectOptions, header, latestPhone, useErrorShape } from '../common.js';
+import {
+  authorize,
+  type DialectOptions,
+  guard,
+  header,
+  latestPhone,
+  useErrorShape,
+} from '../common.js';
 
 /**
  * Cheqpay's merchant API: `POST /customers/add-update`, keyed by externalId. Its
@@ -105,9 +112,11 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
     if (!merchant) throw new ClienteleError('unauthorized', 'x-merchant-id is required.');
     return authorize(clientele, 'cheqpay', { key, tenant: merchant });
   };
+  // Every route of this dialect needs the platform's credentials.
+  for (const hook of guard(clientele, authorized)) app.addHook('preHandler', hook);
 
   app.post('/customers/add-update', { schema: { hide: true, body: Body } }, async (request) => {
-    const caller = await authorized(request);
+    const { caller } = request;
     const outcome = await clientele.upsertCustomer(
       { storeId: caller.storeId, api: 'cheqpay', keyId: caller.keyId },
       toInput(request.body),
@@ -121,7 +130,7 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
     '/customers/:id',
     { schema: { hide: true, params: Type.Object({ id: Type.String() }) } },
     async (request) => {
-      const caller = await authorized(request);
+      const { caller } = request;
       const { id } = request.params;
       const customer = id.startsWith('cust_')
         ? await clientele.getCustomer(caller.storeId, id)

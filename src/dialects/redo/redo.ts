@@ -5,7 +5,7 @@ import type { CustomerInput } from '../../core/customers/input.js';
 import { statusOf } from '../../core/errors.js';
 import { bearerToken } from '../../http/plugins/auth.js';
 import { Nullable } from '../../http/schemas/common.js';
-import { authorize, type DialectOptions, latestPhone, useErrorShape } from '../common.js';
+import { authorize, type DialectOptions, guard, latestPhone, useErrorShape } from '../common.js';
 
 /** Redo: `PUT /v2.2/stores/{storeId}/customers`, the email being the upsert key. */
 
@@ -137,15 +137,18 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
   });
 
   const StoreParams = Type.Object({ storeId: Type.String() });
+  const preHandler = guard(clientele, (request) =>
+    authorize(clientele, 'redo', {
+      key: bearerToken(request),
+      tenant: (request.params as { storeId: string }).storeId,
+    }),
+  );
 
   app.put(
     '/v2.2/stores/:storeId/customers',
-    { schema: { hide: true, params: StoreParams, body: RedoCustomerWrite } },
+    { preHandler, schema: { hide: true, params: StoreParams, body: RedoCustomerWrite } },
     async (request, reply) => {
-      const caller = await authorize(clientele, 'redo', {
-        key: bearerToken(request),
-        tenant: request.params.storeId,
-      });
+      const { caller } = request;
       const outcome = await clientele.upsertCustomer(
         { storeId: caller.storeId, api: 'redo', keyId: caller.keyId },
         toInput(request.body),
@@ -162,6 +165,7 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
   app.get(
     '/v2.2/stores/:storeId/customers',
     {
+      preHandler,
       schema: {
         hide: true,
         params: StoreParams,
@@ -169,10 +173,7 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
       },
     },
     async (request) => {
-      const caller = await authorize(clientele, 'redo', {
-        key: bearerToken(request),
-        tenant: request.params.storeId,
-      });
+      const { caller } = request;
       return toRedo(await clientele.findCustomer(caller.storeId, { email: request.query.email }));
     },
   );

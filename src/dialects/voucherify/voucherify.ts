@@ -6,7 +6,14 @@ import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { UpsertOptions } from '../../core/customers/upsert.js';
 import { fail, statusOf } from '../../core/errors.js';
-import { authorize, type DialectOptions, header, latestPhone, useErrorShape } from '../common.js';
+import {
+  authorize,
+  type DialectOptions,
+  guard,
+  header,
+  latestPhone,
+  useErrorShape,
+} from '../common.js';
 
 /**
  * Voucherify: `POST /v1/customers` creates, or updates the customer an `id` or
@@ -176,9 +183,11 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
       key: header(request, 'x-app-token'),
       tenant: header(request, 'x-app-id') ?? '',
     });
+  // Every route of this dialect needs the platform's credentials.
+  for (const hook of guard(clientele, authorized)) app.addHook('preHandler', hook);
 
   const write = async (request: FastifyRequest, body: VoucherifyBody) => {
-    const caller = await authorized(request);
+    const { caller } = request;
     const outcome = await clientele.upsertCustomer(
       { storeId: caller.storeId, api: 'voucherify', keyId: caller.keyId },
       toInput(body),
@@ -204,7 +213,7 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
     '/v1/customers/:id',
     { schema: { hide: true, params: IdParams, body: Body } },
     async (request) => {
-      const caller = await authorized(request);
+      const { caller } = request;
       const existing = await find(caller.storeId, request.params.id);
       if (request.body.id !== undefined && request.body.id !== existing.id) {
         throw fail.field('/id', 'differs from the customer in the path');
@@ -224,7 +233,7 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
   );
 
   app.get('/v1/customers/:id', { schema: { hide: true, params: IdParams } }, async (request) => {
-    const caller = await authorized(request);
+    const { caller } = request;
     return toVoucherify(await find(caller.storeId, request.params.id));
   });
 
@@ -232,7 +241,7 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
     '/v1/customers/:id',
     { schema: { hide: true, params: IdParams } },
     async (request, reply) => {
-      const caller = await authorized(request);
+      const { caller } = request;
       const customer = await find(caller.storeId, request.params.id);
       await clientele.deleteCustomer(caller.storeId, customer.id);
       return reply.code(204).send();
@@ -255,7 +264,7 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
       },
     },
     async (request) => {
-      const caller = await authorized(request);
+      const { caller } = request;
       const { limit = 10, page = 1, email } = request.query;
       const result = await clientele.listCustomersByOffset(caller.storeId, { limit, page, email });
       return {

@@ -5,7 +5,14 @@ import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
 import { ClienteleError, fail, statusOf } from '../../core/errors.js';
-import { authorize, type DialectOptions, header, latestPhone, useErrorShape } from '../common.js';
+import {
+  authorize,
+  type DialectOptions,
+  guard,
+  header,
+  latestPhone,
+  useErrorShape,
+} from '../common.js';
 
 /**
  * Yotpo: `PATCH /core/v3/stores/{store_id}/customers` with `{"customer": {…}}`. Found by
@@ -217,6 +224,13 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
 
   const StoreParams = Type.Object({ store_id: Type.String() });
   const TokenQuery = { access_token: Type.Optional(Type.String()) };
+  const preHandler = guard(clientele, (request) =>
+    authorize(clientele, 'yotpo', {
+      key: token(request),
+      tenant: (request.params as { store_id: string }).store_id,
+      accessTokens: true,
+    }),
+  );
 
   app.post(
     '/core/v3/stores/:store_id/access_tokens',
@@ -240,6 +254,7 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   app.patch(
     '/core/v3/stores/:store_id/customers',
     {
+      preHandler,
       schema: {
         hide: true,
         params: StoreParams,
@@ -248,11 +263,7 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
       },
     },
     async (request) => {
-      const caller = await authorize(clientele, 'yotpo', {
-        key: token(request),
-        tenant: request.params.store_id,
-        accessTokens: true,
-      });
+      const { caller } = request;
       const { input, lookupBy } = toInput(request.body.customer);
       const outcome = await clientele.upsertCustomer(
         { storeId: caller.storeId, api: 'yotpo', keyId: caller.keyId },
@@ -269,6 +280,7 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   app.get(
     '/core/v3/stores/:store_id/customers',
     {
+      preHandler,
       schema: {
         hide: true,
         params: StoreParams,
@@ -286,11 +298,7 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
       },
     },
     async (request) => {
-      const caller = await authorize(clientele, 'yotpo', {
-        key: token(request),
-        tenant: request.params.store_id,
-        accessTokens: true,
-      });
+      const { caller } = request;
       const q = request.query;
       const split = (v: string | undefined) =>
         (v ?? '')

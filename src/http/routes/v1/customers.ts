@@ -4,6 +4,7 @@ import type { Clientele } from '../../../core/clientele.js';
 import type { Lookup } from '../../../core/customers/read.js';
 import { ClienteleError, fail } from '../../../core/errors.js';
 import { requireStoreKey } from '../../plugins/auth.js';
+import { idempotencyGuard } from '../../plugins/idempotency.js';
 import { PageQuery, Problem, StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
 import {
   Customer,
@@ -60,6 +61,10 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
   { clientele },
 ) => {
   app.addHook('preHandler', requireStoreKey(clientele));
+  app.addHook(
+    'preHandler',
+    idempotencyGuard(clientele, (request) => request.caller.storeId),
+  );
 
   app.post(
     '/v1/stores/:storeId/customers',

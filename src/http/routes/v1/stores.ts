@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clientele } from '../../../core/clientele.js';
 import { requireAdmin } from '../../plugins/auth.js';
+import { idempotencyGuard } from '../../plugins/idempotency.js';
 import { Problem, StoreIdParams } from '../../schemas/common.js';
 
 const Settings = Type.Object({
@@ -33,6 +34,10 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
   { clientele, adminToken },
 ) => {
   app.addHook('preHandler', requireAdmin(adminToken));
+  app.addHook(
+    'preHandler',
+    idempotencyGuard(clientele, () => 'admin'),
+  );
 
   app.post(
     '/v1/stores',
