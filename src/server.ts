@@ -37,6 +37,7 @@ export async function startServer(
   const app = await buildApp({
     clientele,
     adminToken: config.adminToken,
+    rateLimit: config.rateLimit,
     logger: {
       level: config.logLevel,
       serializers: {

@@ -15,6 +15,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Connections per process to PostgreSQL. */
   databasePoolSize: number;
+  /** Requests per second per API key (per process); 0 turns rate limiting off. */
+  rateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -68,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     // Ten connections keep a 2-core PostgreSQL busy without queueing in the server.
     databasePoolSize: integer('CLIENTELE_DB_POOL_SIZE', 10, 1, 1000),
+    rateLimit: integer('CLIENTELE_RATE_LIMIT', 1000, 0, 1_000_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

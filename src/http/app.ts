@@ -9,7 +9,9 @@ import { newId } from '../core/ids.js';
 import { registerDialects } from '../dialects/index.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
+import { jsonPlugin } from './plugins/json.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import { customFieldRoutes } from './routes/v1/custom-fields.js';
 import { customerRoutes } from './routes/v1/customers.js';
@@ -23,6 +25,8 @@ export interface AppOptions {
   clientele: Clientele;
   adminToken?: string | undefined;
   logger?: FastifyServerOptions['logger'];
+  /** Requests per second per API key; 0 or absent: no limit. */
+  rateLimit?: number;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -63,8 +67,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(errorsPlugin);
+  await app.register(jsonPlugin);
   await app.register(metricsPlugin);
   await app.register(idempotencyPlugin, { clientele: options.clientele });
+  await app.register(rateLimitPlugin, { perSecond: options.rateLimit ?? 0 });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -31,7 +31,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
-      connectionTimeoutMillis: 2_000,
+      // A database that is down or unreachable answers 503 quickly rather than hanging.
+      connectionTimeoutMillis: 1_500,
+      // No statement may hold a connection (and its locks) for long.
+      statement_timeout: 10_000,
+      idle_in_transaction_session_timeout: 30_000,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
           if (oid === OID_INT8) return (v: string) => Number(v);

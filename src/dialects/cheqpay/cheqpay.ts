@@ -73,6 +73,7 @@ const codes: Record<number, string> = {
   404: 'NOT_FOUND',
   409: 'DUPLICATE',
   413: 'PAYLOAD_TOO_LARGE',
+  429: 'RATE_LIMITED',
   500: 'INTERNAL_ERROR',
   503: 'SERVICE_UNAVAILABLE',
 };

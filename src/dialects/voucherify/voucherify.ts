@@ -144,6 +144,7 @@ const keys: Record<number, string> = {
   404: 'not_found',
   409: 'duplicate_found',
   413: 'payload_too_large',
+  429: 'too_many_requests',
   500: 'internal_error',
   503: 'service_unavailable',
 };

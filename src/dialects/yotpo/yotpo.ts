@@ -193,6 +193,7 @@ const errorTypes: Record<number, string> = {
   404: 'not_found',
   409: 'conflict',
   413: 'payload_too_large',
+  429: 'too_many_requests',
   500: 'internal_error',
   503: 'service_unavailable',
 };
