@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { cli } from './helpers/server-process.js';
 
 /**
  * The `clientele` command as a user runs it: a real process on a real database (a PGlite
  * directory, or a PostgreSQL database when TEST_DATABASE_URL is set).
  */
-const root = join(import.meta.dirname, '..');
-const cli = [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'src/cli/main.ts')];
 
 let database: TestDatabase;
 let dataDir: string;
@@ -33,7 +32,10 @@ afterAll(async () => {
 
 function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [...cli, ...args], { env: { ...env, ...extraEnv } });
+    const child = spawn(process.execPath, [...cli, ...args], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...env, ...extraEnv },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -45,7 +47,10 @@ function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
 /** Starts `clientele serve` on a free port; resolves once it says where it serves. */
 function serve(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cli, 'serve'], { env: { ...env, PORT: '0' } });
+    const child = spawn(process.execPath, [...cli, 'serve'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...env, PORT: '0' },
+    });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
