@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  bootstrapCredentials,
+  type ServerProcess,
+  startServerProcess,
+} from '../helpers/server-process.js';
+
+/**
+ * A PostgreSQL that goes away and comes back: a throwaway cluster on a spare port,
+ * stopped in the middle of the run. Needs PostgreSQL's server binaries (initdb, pg_ctl),
+ * as CI has them; without them the test says so and is skipped.
+ */
+function findBin(): string | undefined {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  for (const version of readdirSync(base).sort().reverse()) {
+    const bin = join(base, version, 'bin');
+    if (existsSync(join(bin, 'initdb'))) return bin;
+  }
+  return undefined;
+}
+
+const bin = findBin();
+const port = 5400 + Math.floor(Math.random() * 90);
+const asRoot = process.getuid?.() === 0;
+let dir: string;
+let server: ServerProcess | undefined;
+
+/** Runs a PostgreSQL binary as the postgres user when we are root (initdb refuses root). */
+function pg(tool: string, args: string[]) {
+  const command = asRoot ? 'runuser' : join(bin!, tool);
+  const argv = asRoot ? ['-u', 'postgres', '--', join(bin!, tool), ...args] : args;
+  execFileSync(command, argv, { stdio: 'pipe' });
+}
+const start = () =>
+  pg('pg_ctl', [
+    '-D',
+    join(dir, 'data'),
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    'start',
+  ]);
+const stop = () => pg('pg_ctl', ['-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop']);
+
+beforeAll(() => {
+  if (!bin) return;
+  dir = mkdtempSync(join(tmpdir(), 'clientele-outage-'));
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+    chownSync(dir, uid, gid);
+  }
+  pg('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  start();
+}, 60_000);
+
+afterAll(async () => {
+  if (!bin) return;
+  if (server) {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
+  try {
+    stop();
+  } catch {
+    // already stopped
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!bin)('PostgreSQL outage', () => {
+  it('answers 503 quickly while the database is down, and recovers by itself', async () => {
+    server = await startServerProcess({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      CLIENTELE_RATE_LIMIT: '0',
+    });
+    const { storeId, apiKey } = bootstrapCredentials(server.output());
+    const upsert = (email: string) =>
+      fetch(`${server!.url}/v1/stores/${storeId}/customers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ email }),
+      });
+    expect((await upsert('before@example.com')).status).toBe(201);
+
+    stop();
+    for (let i = 0; i < 3; i++) {
+      const began = Date.now();
+      const res = await upsert(`during${i}@example.com`);
+      expect(res.status).toBe(503);
+      expect(Date.now() - began).toBeLessThan(2000);
+      expect((await res.json()).code).toBe('service_unavailable');
+    }
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+    start();
+    let recovered = 0;
+    for (let i = 0; i < 50 && recovered !== 201; i++) {
+      recovered = (await upsert('after@example.com')).status;
+      if (recovered !== 201) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(recovered).toBe(201);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  }, 90_000);
+});
