@@ -1,0 +1,206 @@
+/**
+ * `npm run bench`: the native upsert under load, on PGlite and on PostgreSQL, beside
+ * PostgreSQL's own ceiling for the same work. Prints a table and writes
+ * docs/benchmarks.md. BENCH_SECONDS (default 10) sets each scenario's length;
+ * BENCH_DATABASE_URL (default the local server's `test` database) names the PostgreSQL
+ * server, on which it creates and drops a database of its own.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { bodyFactory, drive, type LoadResult } from './load.js';
+import { pgbenchCeiling } from './pgbench.js';
+import { type BenchServer, startServer, watchRss } from './server.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const adminToken = 'bench-admin-token-0123456789';
+const root = join(import.meta.dirname, '..');
+const NOTES_MARKER = '<!-- notes: kept across runs -->';
+
+interface Row {
+  database: string;
+  scenario: string;
+  result: LoadResult;
+  note?: string;
+}
+
+async function withDatabase<T>(name: string, run: (url: string) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  try {
+    return await run(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+function credentials(server: BenchServer) {
+  const apiKey = /(ck_\S+)/.exec(server.output())?.[1];
+  const storeId = /"default" \((sto_\w+)\)/.exec(server.output())?.[1];
+  if (!apiKey || !storeId) throw new Error(`no credentials: ${server.output()}`);
+  return { apiKey, storeId };
+}
+
+async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[]): Promise<number> {
+  const server = await startServer({ ...env, CLIENTELE_ADMIN_TOKEN: adminToken });
+  const { apiKey, storeId } = credentials(server);
+  const rss = watchRss(server.pid);
+  const existing: string[] = [];
+  const target = { url: server.url, storeId, apiKey };
+  try {
+    // Warm up (and fill the pool of existing customers); not reported.
+    await drive({
+      ...target,
+      connections: 16,
+      seconds: Math.min(3, seconds),
+      body: bodyFactory('warm', existing),
+    });
+    for (const connections of [1, 16, 64]) {
+      const result = await drive({
+        ...target,
+        connections,
+        seconds,
+        body: bodyFactory(`c${connections}`, existing),
+      });
+      rows.push({ database: label, scenario: `${connections} clients`, result });
+      console.log(
+        `${label} ${connections} clients: ${result.rps.toFixed(0)} upserts/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}`,
+      );
+    }
+
+    // 64 clients, one person: exactly one customer must come out of it.
+    const hotStore = (await (
+      await fetch(`${server.url}/v1/stores`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'hot' }),
+      })
+    ).json()) as { id: string; apiKey: string };
+    let i = 0;
+    const hot = await drive({
+      url: server.url,
+      storeId: hotStore.id,
+      apiKey: hotStore.apiKey,
+      connections: 64,
+      seconds: Math.max(3, Math.round(seconds / 2)),
+      body: () =>
+        JSON.stringify({ email: 'hot@bench.example', customFields: { [`f${i++ % 200}`]: i } }),
+    });
+    const list = (await (
+      await fetch(`${server.url}/v1/stores/${hotStore.id}/customers?limit=100`, {
+        headers: { authorization: `Bearer ${hotStore.apiKey}` },
+      })
+    ).json()) as { data: unknown[] };
+    const duplicates = list.data.length - 1;
+    rows.push({
+      database: label,
+      scenario: '64 clients, one email',
+      result: hot,
+      note: `${list.data.length} customer(s): ${duplicates} duplicates`,
+    });
+    console.log(
+      `${label} hot email: ${hot.rps.toFixed(0)} upserts/s, errors ${hot.errors}, customers ${list.data.length}`,
+    );
+  } finally {
+    await server.stop();
+  }
+  return rss.stop();
+}
+
+const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)}`;
+
+async function main() {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  const rows: Row[] = [];
+  const rss: Record<string, number> = {};
+
+  const dir = mkdtempSync(join(tmpdir(), 'clientele-bench-'));
+  try {
+    rss.PGlite = await benchDatabase('PGlite', { CLIENTELE_DATA_DIR: dir, DATABASE_URL: '' }, rows);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  let ceiling = 0;
+  await withDatabase('clientele_bench', async (url) => {
+    rss.PostgreSQL = await benchDatabase('PostgreSQL', { DATABASE_URL: url }, rows);
+    ceiling = pgbenchCeiling(url, 64, seconds);
+  });
+  console.log(`pgbench ceiling, 64 clients: ${ceiling.toFixed(0)} upserts/s`);
+
+  const pg64 = rows.find((r) => r.database === 'PostgreSQL' && r.scenario === '64 clients')!.result;
+  const lite16 = rows.find((r) => r.database === 'PGlite' && r.scenario === '16 clients')!.result;
+  const ratio = pg64.rps / ceiling;
+
+  const table = [
+    '| database | scenario | upserts/s | p50 ms | p99 ms | errors | note |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.database} | ${r.scenario} | ${r.result.rps.toFixed(0)} | ${ms(r.result.p50)} | ${ms(r.result.p99)} | ${r.result.errors} | ${r.note ?? ''} |`,
+    ),
+    `| PostgreSQL | pgbench ceiling, 64 clients | ${ceiling.toFixed(0)} | | | | single-statement INSERT … ON CONFLICT |`,
+  ].join('\n');
+
+  const pgVersion = execFileSync('psql', [serverUrl, '-Atc', 'show server_version'], {
+    encoding: 'utf8',
+  }).trim();
+  const summary = [
+    `- PostgreSQL, 64 clients: **${pg64.rps.toFixed(0)} upserts/s**, p99 ${ms(pg64.p99)} ms, ${(ratio * 100).toFixed(0)} % of the pgbench ceiling (${ceiling.toFixed(0)}/s).`,
+    `- PGlite, 16 clients: **${lite16.rps.toFixed(0)} upserts/s**, p99 ${ms(lite16.p99)} ms.`,
+    `- Server RSS, peak: PGlite ${rss.PGlite!.toFixed(0)} MB, PostgreSQL ${rss.PostgreSQL!.toFixed(0)} MB.`,
+  ].join('\n');
+  console.log(`\n${table}\n\n${summary}`);
+
+  const doc = `# Benchmarks
+
+Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: the real server (the built
+\`dist/\`, one process, as \`npm start\` runs it) driven over HTTP by autocannon on the same
+machine, ${seconds} s per scenario after a warm-up. Bodies: half new customers, half existing
+ones; a phone number in one request of five, usually new; three custom fields (a STRING with
+five values, a NUMBER, a BOOLEAN). Rate limiting off; \`synchronous_commit\` on.
+
+Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB
+(${(freemem() / 2 ** 30).toFixed(0)} GiB free at the end), Node ${process.version}, PostgreSQL ${pgVersion} on the
+same machine with its default settings. Server, database and load generator share the 2 cores.
+
+${summary}
+
+${table}
+
+The ceiling is PostgreSQL's own: pgbench running one \`INSERT … ON CONFLICT (store, email) DO
+UPDATE\` with a JSONB merge of the custom fields and a phone-array append, with as many clients.
+
+## Run it again
+
+\`\`\`sh
+npm run bench                         # PGlite, then PostgreSQL at postgres://postgres@127.0.0.1:5432/test
+BENCH_SECONDS=30 BENCH_DATABASE_URL=postgres://user@host:5432/db npm run bench
+\`\`\`
+
+It creates and drops a database \`clientele_bench\` on that server, and a temporary PGlite
+directory, and rewrites this page.
+`;
+  // What was tried and what it bought is written by hand below the marker, and kept.
+  const path = join(root, 'docs/benchmarks.md');
+  const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const at = previous.indexOf(NOTES_MARKER);
+  writeFileSync(path, `${doc}\n${at >= 0 ? previous.slice(at) : `${NOTES_MARKER}\n`}`);
+  console.log(`\nwrote ${path}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

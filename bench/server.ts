@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The real server, started as `npm start` starts it: the built dist/, one process. */
+const root = join(import.meta.dirname, '..');
+
+export interface BenchServer {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function startServer(env: NodeJS.ProcessEnv): Promise<BenchServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve'], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'warn', CLIENTELE_RATE_LIMIT: '0', PORT: '0', ...env },
+    });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /serving on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        child.stdout.off('data', onData);
+        resolve({
+          url: m[1]!,
+          pid: child.pid!,
+          child,
+          output: () => out,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d) => (out += d));
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+/** Resident memory of a process, in MB, from /proc. */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+/** Samples a process's RSS every 200 ms; stop() gives the peak. */
+export function watchRss(pid: number) {
+  let peak = rssMb(pid);
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMb(pid));
+    } catch {
+      // the process ended
+    }
+  }, 200);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
