@@ -20,6 +20,8 @@ import { type Database, type DatabaseOptions, openDatabase } from './db/database
 import { isMigrated, migrateToLatest } from './db/migrate.js';
 import { fail } from './errors.js';
 import { FieldCache, listDeclarations, listOptions } from './fields/fields.js';
+import { hashApiKey } from './stores/api-keys.js';
+import { KeyCache, listenForRevocations } from './stores/key-cache.js';
 import type { Platform, StoreSettings } from './stores/settings.js';
 import * as stores from './stores/stores.js';
 
@@ -27,6 +29,9 @@ export interface ClienteleOptions extends DatabaseOptions {
   /** Apply pending migrations on open (the server does; tests and the CLI may too). */
   migrate?: boolean;
 }
+
+/** How long a key is remembered at most (revocations evict it sooner). */
+const KEY_CACHE_TTL_MS = 60_000;
 
 /** Store settings are read on every write; a few seconds of memory spares a query each time. */
 const SETTINGS_TTL_MS = 5_000;
@@ -39,7 +44,18 @@ export class Clientele {
   private readonly fieldCache = new FieldCache();
   private readonly settingsCache = new Map<string, { settings: StoreSettings; at: number }>();
 
-  private constructor(readonly database: Database) {}
+  private readonly keyCache: KeyCache;
+  private readonly revocations: { close(): Promise<void> } | undefined;
+
+  private constructor(
+    readonly database: Database,
+    databaseUrl: string | undefined,
+  ) {
+    // On PostgreSQL other processes revoke keys too: remember keys only while their
+    // revocations can be heard. PGlite has one process, which evicts for itself.
+    this.keyCache = new KeyCache(KEY_CACHE_TTL_MS, !databaseUrl);
+    this.revocations = databaseUrl ? listenForRevocations(databaseUrl, this.keyCache) : undefined;
+  }
 
   static async open(options: ClienteleOptions): Promise<Clientele> {
     const database = await openDatabase(options);
@@ -49,7 +65,7 @@ export class Clientele {
       await database.close();
       throw error;
     }
-    return new Clientele(database);
+    return new Clientele(database, options.databaseUrl);
   }
 
   get db() {
@@ -57,6 +73,7 @@ export class Clientele {
   }
 
   async close(): Promise<void> {
+    await this.revocations?.close();
     await this.database.close();
   }
 
@@ -106,11 +123,18 @@ export class Clientele {
   createKey(storeId: string) {
     return stores.createKey(this.db, storeId);
   }
-  revokeKey(storeId: string, keyId: string) {
-    return stores.revokeKey(this.db, storeId, keyId);
+  async revokeKey(storeId: string, keyId: string) {
+    await stores.revokeKey(this.db, storeId, keyId);
+    this.keyCache.evictKey(keyId);
   }
-  authenticate(apiKey: string) {
-    return stores.authenticateKey(this.db, apiKey);
+  /** The caller a store key stands for, from memory when this process has seen it lately. */
+  async authenticate(apiKey: string): Promise<stores.Caller | undefined> {
+    const hash = hashApiKey(apiKey);
+    const known = this.keyCache.get(hash);
+    if (known) return known;
+    const caller = await stores.authenticateKey(this.db, hash);
+    if (caller) this.keyCache.set(hash, caller);
+    return caller;
   }
   createAccessToken(caller: stores.Caller) {
     return stores.createAccessToken(this.db, caller);

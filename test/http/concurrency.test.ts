@@ -135,3 +135,27 @@ describe(`concurrent upserts (${onPostgres ? 'two instances on PostgreSQL' : 'PG
     expect(options.optionsTruncated).toBe(true);
   });
 });
+
+describe.skipIf(!onPostgres)('key revocation across instances', () => {
+  it('a key revoked through one instance stops working on the other at once', async () => {
+    const [a, b] = instances as [TestApp, TestApp];
+    const s = await a.createStore();
+    const created = (await a.admin('POST', `/v1/stores/${s.id}/api-keys`)).json();
+    const key = { id: s.id, apiKey: created.apiKey };
+    // Both instances have seen (and may remember) the key.
+    expect((await a.as(key).get('/customers')).statusCode).toBe(200);
+    expect((await b.as(key).get('/customers')).statusCode).toBe(200);
+
+    expect((await b.admin('DELETE', `/v1/stores/${s.id}/api-keys/${created.id}`)).statusCode).toBe(
+      204,
+    );
+    // The announcement travels through PostgreSQL; allow it a moment, no more.
+    let status = 200;
+    for (let i = 0; i < 20 && status !== 401; i++) {
+      status = (await a.as(key).get('/customers')).statusCode;
+      if (status !== 401) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(status).toBe(401);
+    expect((await b.as(key).get('/customers')).statusCode).toBe(401);
+  });
+});

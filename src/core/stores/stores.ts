@@ -4,6 +4,7 @@ import { type DB, inTransaction } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
 import { newId } from '../ids.js';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-keys.js';
+import { REVOCATION_CHANNEL } from './key-cache.js';
 import { mergeSettings, type Platform, type StoreSettings, settingsFromRow } from './settings.js';
 
 export interface Store {
@@ -170,15 +171,17 @@ export async function revokeKey(db: DB, storeId: string, keyId: string): Promise
   if (Number(result.numUpdatedRows) === 0) {
     throw new ClienteleError('api_key_not_found', `No active key ${keyId} in this store.`);
   }
+  // Every process that remembers this key forgets it now.
+  await sql`SELECT pg_notify(${REVOCATION_CHANNEL}, ${keyId})`.execute(db);
 }
 
 /** The caller a presented key stands for, or undefined for an unknown or revoked key. */
-export async function authenticateKey(db: DB, apiKey: string): Promise<Caller | undefined> {
+export async function authenticateKey(db: DB, keyHash: string): Promise<Caller | undefined> {
   // Looking the key up by its hash means its secret never meets a variable-time comparison.
   const row = await db
     .selectFrom('api_keys')
     .select(['store_id', 'id'])
-    .where('key_hash', '=', hashApiKey(apiKey))
+    .where('key_hash', '=', keyHash)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return row ? { storeId: row.store_id, keyId: row.id } : undefined;
