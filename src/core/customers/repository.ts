@@ -113,20 +113,6 @@ export async function lockIdentityKeys(
   await sql`SELECT pg_advisory_xact_lock(n) FROM unnest(${numbers}::bigint[]) AS n`.execute(trx);
 }
 
-export async function findOwners(
-  trx: DB,
-  storeId: string,
-  keys: IdentityKey[],
-): Promise<{ kind: string; value: string; customerId: string }[]> {
-  if (keys.length === 0) return [];
-  const rows = await sql<{ kind: string; value: string; customer_id: string }>`
-    SELECT kind, value, customer_id FROM customer_identifiers
-    WHERE store_id = ${storeId}
-      AND (kind, value) IN (SELECT * FROM unnest(${keys.map((k) => k.kind)}::text[], ${keys.map((k) => k.value)}::text[]))
-    FOR UPDATE`.execute(trx);
-  return rows.rows.map((r) => ({ kind: r.kind, value: r.value, customerId: r.customer_id }));
-}
-
 /** The customers, locked for update in id order. */
 export async function lockCustomers(
   trx: DB,
@@ -143,46 +129,6 @@ export async function lockCustomers(
     .forUpdate()
     .execute();
   return rows.map(rowToStored);
-}
-
-export async function insertCustomer(
-  trx: DB,
-  storeId: string,
-  id: string,
-  state: CustomerState,
-  now: Date,
-): Promise<StoredCustomer> {
-  const row = await trx
-    .insertInto('customers')
-    .values({
-      store_id: storeId,
-      id,
-      ...stateColumns(state),
-      version: 1,
-      created_at: now,
-      updated_at: now,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return rowToStored(row);
-}
-
-export async function updateCustomer(
-  trx: DB,
-  storeId: string,
-  id: string,
-  state: CustomerState,
-  version: number,
-  now: Date,
-): Promise<StoredCustomer> {
-  const row = await trx
-    .updateTable('customers')
-    .set({ ...stateColumns(state), version, updated_at: now })
-    .where('store_id', '=', storeId)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return rowToStored(row);
 }
 
 export async function markMerged(
@@ -207,41 +153,6 @@ export async function markMerged(
     .execute();
 }
 
-export async function addIdentifiers(
-  trx: DB,
-  storeId: string,
-  customerId: string,
-  keys: IdentityKey[],
-): Promise<void> {
-  if (keys.length === 0) return;
-  await trx
-    .insertInto('customer_identifiers')
-    .values(
-      keys.map((k) => ({
-        store_id: storeId,
-        kind: k.kind,
-        value: k.value,
-        customer_id: customerId,
-      })),
-    )
-    .execute();
-}
-
-export async function removeIdentifiers(
-  trx: DB,
-  storeId: string,
-  customerId: string,
-  keys: IdentityKey[],
-): Promise<void> {
-  if (keys.length === 0) return;
-  await sql`
-    DELETE FROM customer_identifiers
-    WHERE store_id = ${storeId} AND customer_id = ${customerId}
-      AND (kind, value) IN (SELECT * FROM unnest(${keys.map((k) => k.kind)}::text[], ${keys.map((k) => k.value)}::text[]))`.execute(
-    trx,
-  );
-}
-
 export async function removeAllIdentifiers(
   trx: DB,
   storeId: string,
@@ -262,25 +173,6 @@ export interface EventRecord {
   keyId: string | null;
   changes: Record<string, unknown>;
   createdAt: Date;
-}
-
-export async function insertEvents(trx: DB, storeId: string, events: EventRecord[]): Promise<void> {
-  if (events.length === 0) return;
-  await trx
-    .insertInto('customer_events')
-    .values(
-      events.map((e) => ({
-        store_id: storeId,
-        id: e.id,
-        customer_id: e.customerId,
-        type: e.type,
-        api: e.api,
-        key_id: e.keyId,
-        changes: JSON.stringify(e.changes),
-        created_at: e.createdAt,
-      })),
-    )
-    .execute();
 }
 
 export async function findCustomerById(
@@ -418,4 +310,106 @@ export async function deleteCustomer(trx: DB, storeId: string, id: string): Prom
     .where('id', 'in', ids)
     .executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
+}
+
+/**
+ * The customers that hold any of these identifier values, with the values they hold,
+ * locked for update (identifier rows and customer rows, in customer id order) in one
+ * round trip.
+ */
+export async function findOwnersLocked(
+  trx: DB,
+  storeId: string,
+  keys: IdentityKey[],
+): Promise<{
+  owners: { kind: string; value: string; customerId: string }[];
+  customers: Map<string, StoredCustomer>;
+}> {
+  const customers = new Map<string, StoredCustomer>();
+  if (keys.length === 0) return { owners: [], customers };
+  const { rows } = await sql<Row & { i_kind: string; i_value: string }>`
+    SELECT i.kind AS i_kind, i.value AS i_value, c.*
+    FROM customer_identifiers i
+    JOIN customers c ON c.store_id = i.store_id AND c.id = i.customer_id
+    WHERE i.store_id = ${storeId}
+      AND (i.kind, i.value) IN (SELECT * FROM unnest(${keys.map((k) => k.kind)}::text[], ${keys.map((k) => k.value)}::text[]))
+    ORDER BY c.id
+    FOR UPDATE`.execute(trx);
+  const owners = rows.map((r) => {
+    if (!customers.has(r.id)) customers.set(r.id, rowToStored(r));
+    return { kind: r.i_kind, value: r.i_value, customerId: r.id };
+  });
+  return { owners, customers };
+}
+
+export interface CustomerWrite {
+  id: string;
+  /** Insert a new customer, or update an existing one to this version. */
+  create: boolean;
+  version: number;
+  state: CustomerState;
+  now: Date;
+  addedKeys: IdentityKey[];
+  removedKeys: IdentityKey[];
+  events: EventRecord[];
+}
+
+/**
+ * Writes a customer, its identifier changes and its history events in one statement
+ * (data-modifying CTEs: one round trip, and the identifier foreign keys are checked at
+ * its end, once the customer row exists).
+ */
+export async function writeCustomer(
+  trx: DB,
+  storeId: string,
+  w: CustomerWrite,
+): Promise<StoredCustomer> {
+  const columns = stateColumns(w.state);
+  const parts = [
+    w.create
+      ? sql`c AS (INSERT INTO customers (store_id, id, external_id, email, phone_numbers, first_name, last_name,
+            birthdate, description, active, location, identifiers, custom_fields, metadata, channels, loyalty,
+            version, created_at, updated_at)
+          VALUES (${storeId}, ${w.id}, ${columns.external_id}, ${columns.email}, ${columns.phone_numbers}::text[],
+            ${columns.first_name}, ${columns.last_name}, ${columns.birthdate}::date, ${columns.description}, ${columns.active},
+            ${columns.location}::jsonb, ${columns.identifiers}::jsonb, ${columns.custom_fields}::jsonb, ${columns.metadata}::jsonb,
+            ${columns.channels}::jsonb, ${columns.loyalty}::jsonb, 1, ${w.now}, ${w.now})
+          RETURNING *)`
+      : sql`c AS (UPDATE customers SET external_id = ${columns.external_id}, email = ${columns.email},
+            phone_numbers = ${columns.phone_numbers}::text[], first_name = ${columns.first_name}, last_name = ${columns.last_name},
+            birthdate = ${columns.birthdate}::date, description = ${columns.description}, active = ${columns.active},
+            location = ${columns.location}::jsonb, identifiers = ${columns.identifiers}::jsonb,
+            custom_fields = ${columns.custom_fields}::jsonb, metadata = ${columns.metadata}::jsonb,
+            channels = ${columns.channels}::jsonb, loyalty = ${columns.loyalty}::jsonb,
+            version = ${w.version}, updated_at = ${w.now}
+          WHERE store_id = ${storeId} AND id = ${w.id}
+          RETURNING *)`,
+  ];
+  if (w.removedKeys.length > 0) {
+    parts.push(sql`removed AS (DELETE FROM customer_identifiers
+      WHERE store_id = ${storeId} AND customer_id = ${w.id}
+        AND (kind, value) IN (SELECT * FROM unnest(${w.removedKeys.map((k) => k.kind)}::text[], ${w.removedKeys.map((k) => k.value)}::text[])))`);
+  }
+  if (w.addedKeys.length > 0) {
+    parts.push(sql`added AS (INSERT INTO customer_identifiers (store_id, kind, value, customer_id)
+      SELECT ${storeId}, k, v, ${w.id} FROM unnest(${w.addedKeys.map((k) => k.kind)}::text[], ${w.addedKeys.map((k) => k.value)}::text[]) AS t(k, v))`);
+  }
+  if (w.events.length > 0) {
+    parts.push(sql`events AS (INSERT INTO customer_events (store_id, id, customer_id, type, api, key_id, changes, created_at)
+      SELECT ${storeId}, e.id, e.customer_id, e.type, e.api, e.key_id, e.changes, e.created_at
+      FROM jsonb_to_recordset(${JSON.stringify(
+        w.events.map((e) => ({
+          id: e.id,
+          customer_id: e.customerId,
+          type: e.type,
+          api: e.api,
+          key_id: e.keyId,
+          changes: e.changes,
+          created_at: e.createdAt.toISOString(),
+        })),
+      )}::jsonb) AS e(id text, customer_id text, type text, api text, key_id text, changes jsonb, created_at timestamptz))`);
+  }
+  const { rows } = await sql<Row>`WITH ${sql.join(parts, sql`, `)} SELECT * FROM c`.execute(trx);
+  if (!rows[0]) throw new Error(`customer ${w.id} was not written`);
+  return rowToStored(rows[0]);
 }

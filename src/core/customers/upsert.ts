@@ -108,7 +108,7 @@ async function upsertInTransaction(
     options.mode !== 'create' && (lookupBy === undefined || lookupBy.includes(kind));
 
   await repo.lockIdentityKeys(trx, storeId, keys);
-  const owners = await repo.findOwners(trx, storeId, keys);
+  const { owners, customers: ownerRows } = await repo.findOwnersLocked(trx, storeId, keys);
 
   // Which customers the write names, and the strongest identifier that named each.
   const matched = new Map<string, { kind: IdentifierKind; key?: IdentityKey }>();
@@ -129,7 +129,12 @@ async function upsertInTransaction(
     if (finds(kindOf(key))) noteMatch(owner.customerId, kindOf(key), key);
     else bystanders.push({ customerId: owner.customerId, kind: kindOf(key), key });
   }
-  const locked = await repo.lockCustomers(trx, storeId, [...matched.keys()]);
+  // Customers found through identifiers are locked already; one named only by id is not.
+  const byIdOnly = [...matched.keys()].filter((id) => !ownerRows.has(id));
+  const locked = [
+    ...[...matched.keys()].flatMap((id) => ownerRows.get(id) ?? []),
+    ...(await repo.lockCustomers(trx, storeId, byIdOnly)),
+  ];
   if (locked.some((c) => c.mergedInto !== null)) {
     // Merged away between our look-up and our lock: start again on fresh data.
     throw new RetryableConflict();
@@ -205,22 +210,24 @@ async function upsertInTransaction(
 
   let stored: repo.StoredCustomer;
   let result: UpsertOutcome;
-  if (!target) {
-    stored = await repo.insertCustomer(trx, storeId, newId('cust'), next, now);
-    result = 'created';
-    event(stored.id, 'created', changes);
-  } else if (Object.keys(changes).length === 0 && !merged) {
+  if (target && Object.keys(changes).length === 0 && !merged) {
     stored = target;
     result = 'unchanged';
   } else {
-    stored = await repo.updateCustomer(trx, storeId, target.id, next, target.version + 1, now);
-    result = 'updated';
-    if (Object.keys(changes).length > 0) event(stored.id, 'updated', changes);
-  }
-  if (result !== 'unchanged') {
-    await repo.removeIdentifiers(trx, storeId, stored.id, removed);
-    await repo.addIdentifiers(trx, storeId, stored.id, added);
-    await repo.insertEvents(trx, storeId, events);
+    const id = target?.id ?? newId('cust');
+    result = target ? 'updated' : 'created';
+    if (Object.keys(changes).length > 0 || !target) event(id, result, changes);
+    // The row, its identifier changes and its history, in one statement.
+    stored = await repo.writeCustomer(trx, storeId, {
+      id,
+      create: !target,
+      version: target ? target.version + 1 : 1,
+      state: next,
+      now,
+      addedKeys: added,
+      removedKeys: removed,
+      events,
+    });
   }
 
   const candidates = Object.entries(next.customFields)
