@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -52,7 +53,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
 
   const dir = options.dataDir && options.dataDir !== 'memory://' ? options.dataDir : undefined;
-  if (dir) mkdirSync(dir, { recursive: true });
+  if (dir) initializePgliteDirectory(dir);
   const pglite = new PGlite(dir);
   await pglite.waitReady;
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
@@ -62,4 +63,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 /** Runs fn in a transaction: the caller's, when it is already in one, or a new one. */
 export function inTransaction<T>(db: DB, fn: (trx: DB) => Promise<T>): Promise<T> {
   return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
+/**
+ * Creates a new PGlite data directory in a short-lived child process. Creating one
+ * (initdb) grows PGlite's WebAssembly memory to about 800 MB, which a process never gives
+ * back; opening an existing directory needs about 300 MB. So the server only ever opens.
+ */
+function initializePgliteDirectory(dir: string): void {
+  if (existsSync(dir) && readdirSync(dir).length > 0) return;
+  mkdirSync(dir, { recursive: true });
+  const pglite = import.meta.resolve('@electric-sql/pglite');
+  const script = `const { PGlite } = await import(${JSON.stringify(pglite)});
+    const db = new PGlite(process.argv[1]); await db.waitReady; await db.close();`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: 'inherit' });
 }
