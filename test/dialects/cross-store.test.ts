@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
@@ -31,7 +32,7 @@ const basic = (user: string, key: string) =>
   `Basic ${Buffer.from(`${user}:${key}`).toString('base64')}`;
 
 /** Each dialect's routes, as a caller holding `key` and naming store `tenant` would send them. */
-const requests = (tenant: string, key: string) => [
+const requests = (tenant: string, key: string): InjectOptions[] => [
   {
     method: 'PUT',
     url: `/compat/redo/v2.2/stores/${tenant}/customers`,
@@ -115,7 +116,7 @@ describe('cross-store access through the dialects', () => {
   it("store B's key naming store A is refused on every dialect route, and nothing changes", async () => {
     const before = await fingerprint();
     for (const request of requests(a.id, b.apiKey)) {
-      const res = await t.app.inject(request as Parameters<typeof t.app.inject>[0]);
+      const res = await t.app.inject(request);
       expect([401, 403], `${request.method} ${request.url}`).toContain(res.statusCode);
       expect(res.body).not.toContain('a@example.com');
     }
@@ -126,7 +127,7 @@ describe('cross-store access through the dialects', () => {
     const before = await fingerprint();
     const reads = requests(b.id, b.apiKey).filter((r) => r.method === 'GET');
     for (const request of reads) {
-      const res = await t.app.inject(request as Parameters<typeof t.app.inject>[0]);
+      const res = await t.app.inject(request);
       expect(res.body, `${request.method} ${request.url}`).not.toContain('a@example.com');
     }
     expect(await fingerprint()).toBe(before);
