@@ -5,7 +5,7 @@ import type {
   preHandlerAsyncHookHandler,
 } from 'fastify';
 import type { Clientele } from '../core/clientele.js';
-import { ClienteleError, fail } from '../core/errors.js';
+import { ClienteleError, fail, statusOf } from '../core/errors.js';
 import type { Platform } from '../core/stores/settings.js';
 import type { Caller } from '../core/stores/stores.js';
 import { toClienteleError } from '../http/plugins/errors.js';
@@ -93,4 +93,26 @@ export function guard(
     },
     idempotencyGuard(clientele, (request) => request.caller.storeId) as preHandlerAsyncHookHandler,
   ];
+}
+
+/**
+ * The HTTP status a platform gives an error: `remap` turns Clientele's status into the
+ * platform's (most answer any refused body with 400), and another store's credentials
+ * (`forbidden`) get the platform's own status, 401 unless it says otherwise.
+ */
+export function platformStatus(
+  error: ClienteleError,
+  remap: Record<number, number> = {},
+  forbidden = 401,
+): number {
+  if (error.code === 'forbidden') return forbidden;
+  const status = statusOf(error.code);
+  return remap[status] ?? status;
+}
+
+/** Every field problem on one line, or the error's message when it names no field. */
+export function problemText(error: ClienteleError): string {
+  return error.errors.length > 0
+    ? error.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
+    : error.message;
 }

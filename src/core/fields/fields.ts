@@ -65,16 +65,7 @@ export async function resolveFieldTypes(
   const declared = new Map<string, FieldType>();
   if (unknown.length === 0) return { types, declared };
 
-  const found = await trx
-    .selectFrom('custom_fields')
-    .select(['name', 'type'])
-    .where('store_id', '=', storeId)
-    .where('name', 'in', unknown)
-    .execute();
-  for (const row of found) {
-    types.set(row.name, row.type as FieldType);
-    declared.set(row.name, row.type as FieldType);
-  }
+  await readDeclarations(trx, storeId, unknown, [types, declared]);
 
   const toDeclare = unknown.filter((n) => !types.has(n) && values[n] !== null);
   if (toDeclare.length > 0) {
@@ -105,18 +96,25 @@ export async function resolveFieldTypes(
       .onConflict((oc) => oc.doNothing())
       .execute();
     // Another request may have declared the same name first; its type is the type.
-    const rows = await trx
-      .selectFrom('custom_fields')
-      .select(['name', 'type'])
-      .where('store_id', '=', storeId)
-      .where('name', 'in', toDeclare)
-      .execute();
-    for (const row of rows) {
-      types.set(row.name, row.type as FieldType);
-      declared.set(row.name, row.type as FieldType);
-    }
+    await readDeclarations(trx, storeId, toDeclare, [types, declared]);
   }
   return { types, declared };
+}
+
+/** Reads the declared types of these fields into each of the maps. */
+async function readDeclarations(
+  trx: DB,
+  storeId: string,
+  names: string[],
+  into: Map<string, FieldType>[],
+): Promise<void> {
+  const rows = await trx
+    .selectFrom('custom_fields')
+    .select(['name', 'type'])
+    .where('store_id', '=', storeId)
+    .where('name', 'in', names)
+    .execute();
+  for (const row of rows) for (const map of into) map.set(row.name, row.type as FieldType);
 }
 
 /**

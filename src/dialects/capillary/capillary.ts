@@ -3,8 +3,16 @@ import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
-import { ClienteleError, type ErrorCode, fail, statusOf } from '../../core/errors.js';
-import { authorize, type DialectOptions, guard, header, useErrorShape } from '../common.js';
+import { ClienteleError, type ErrorCode, fail } from '../../core/errors.js';
+import {
+  authorize,
+  type DialectOptions,
+  guard,
+  header,
+  platformStatus,
+  problemText,
+  useErrorShape,
+} from '../common.js';
 
 /**
  * Capillary: `PUT /v2/customers/lookup?identifierName=&identifierValue=&source=`, update
@@ -238,17 +246,14 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
   { clientele },
 ) => {
   useErrorShape(app, (error) => {
-    let status = statusOf(error.code);
-    if (error.code === 'forbidden') status = 401;
+    const status = platformStatus(error);
     const capillaryCode =
       (error.details?.capillaryCode as number | undefined) ??
       (status === 401 ? 401 : status === 404 ? 8015 : status === 422 ? 8000 + 422 : status);
     const message =
       error.code === 'customer_not_found'
         ? 'Customer not found for the given identifier'
-        : error.errors.length > 0
-          ? error.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
-          : error.message;
+        : problemText(error);
     return { status, body: { errors: [{ status: false, code: capillaryCode, message }] } };
   });
 

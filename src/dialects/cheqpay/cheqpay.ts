@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
-import { ClienteleError, statusOf } from '../../core/errors.js';
+import { ClienteleError } from '../../core/errors.js';
 import { bearerToken } from '../../http/plugins/auth.js';
 import {
   authorize,
@@ -11,6 +11,7 @@ import {
   guard,
   header,
   latestPhone,
+  platformStatus,
   useErrorShape,
 } from '../common.js';
 
@@ -90,9 +91,7 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   { clientele },
 ) => {
   useErrorShape(app, (error) => {
-    let status = statusOf(error.code);
-    if (status === 422) status = 400;
-    if (error.code === 'forbidden') status = 401;
+    const status = platformStatus(error, { 422: 400 });
     return {
       status,
       body: {

@@ -2,10 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
-import { statusOf } from '../../core/errors.js';
 import { bearerToken } from '../../http/plugins/auth.js';
 import { Nullable } from '../../http/schemas/common.js';
-import { authorize, type DialectOptions, guard, latestPhone, useErrorShape } from '../common.js';
+import {
+  authorize,
+  type DialectOptions,
+  guard,
+  latestPhone,
+  platformStatus,
+  problemText,
+  useErrorShape,
+} from '../common.js';
 
 /** Redo: `PUT /v2.2/stores/{storeId}/customers`, the email being the upsert key. */
 
@@ -114,14 +121,9 @@ const titles: Record<number, string> = {
 export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app, { clientele }) => {
   useErrorShape(app, (error, request) => {
     // Redo answers a bad body with 400 whatever rule it broke.
-    let status = statusOf(error.code);
-    if (status === 422) status = 400;
+    const status = platformStatus(error, { 422: 400 }, 403);
     const detail =
-      error.code === 'forbidden'
-        ? 'Token does not have access to this store'
-        : error.errors.length > 0
-          ? error.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
-          : error.message;
+      error.code === 'forbidden' ? 'Token does not have access to this store' : problemText(error);
     return {
       status,
       body: {

@@ -5,13 +5,15 @@ import { compactPhone } from '../../core/customers/contact.js';
 import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { UpsertOptions } from '../../core/customers/upsert.js';
-import { fail, statusOf } from '../../core/errors.js';
+import { fail } from '../../core/errors.js';
 import {
   authorize,
   type DialectOptions,
   guard,
   header,
   latestPhone,
+  platformStatus,
+  problemText,
   useErrorShape,
 } from '../common.js';
 
@@ -154,9 +156,7 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
   { clientele },
 ) => {
   useErrorShape(app, (error, request) => {
-    let status = statusOf(error.code);
-    if (status === 422 || status === 412) status = 400;
-    if (error.code === 'forbidden') status = 401;
+    const status = platformStatus(error, { 412: 400, 422: 400 });
     const notFound = error.code === 'customer_not_found';
     return {
       status,
@@ -164,10 +164,7 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
         code: status,
         key: keys[status] ?? 'error',
         message: notFound ? 'Resource not found' : error.message,
-        details:
-          error.errors.length > 0
-            ? error.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
-            : error.message,
+        details: problemText(error),
         request_id: String(request.id),
         ...(notFound
           ? {

@@ -4,13 +4,15 @@ import { type Static, Type } from 'typebox';
 import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
-import { ClienteleError, fail, statusOf } from '../../core/errors.js';
+import { ClienteleError, fail } from '../../core/errors.js';
 import {
   authorize,
   type DialectOptions,
   guard,
   header,
   latestPhone,
+  platformStatus,
+  problemText,
   useErrorShape,
 } from '../common.js';
 
@@ -210,13 +212,8 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   { clientele },
 ) => {
   useErrorShape(app, (error) => {
-    let status = statusOf(error.code);
-    if (status === 422) status = 400;
-    if (error.code === 'forbidden') status = 401;
-    const message =
-      error.errors.length > 0
-        ? error.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
-        : error.message;
+    const status = platformStatus(error, { 422: 400 });
+    const message = problemText(error);
     return {
       status,
       body: { status: { message, code: status, error_type: errorTypes[status] ?? 'error' } },
