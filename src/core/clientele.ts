@@ -157,7 +157,12 @@ export class Clientele {
   // Customers
   upsertCustomer(ctx: WriteContext, input: CustomerInput, options?: UpsertOptions) {
     return upsertCustomer(
-      { db: this.db, fieldCache: this.fieldCache, settingsOf: (id) => this.settingsOf(id) },
+      {
+        db: this.db,
+        fieldCache: this.fieldCache,
+        settingsOf: (id) => this.settingsOf(id),
+        serialized: this.database.kind === 'pglite',
+      },
       ctx,
       input,
       options,

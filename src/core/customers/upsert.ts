@@ -59,6 +59,11 @@ export interface UpsertDeps {
   db: DB;
   fieldCache: FieldCache;
   settingsOf: (storeId: string) => Promise<StoreSettings>;
+  /**
+   * True when the database runs one transaction at a time (PGlite): the identity locks
+   * would then only cost a round trip.
+   */
+  serialized: boolean;
 }
 
 /** Create or update one customer: identity resolution, merge rules, history, in one transaction. */
@@ -79,7 +84,9 @@ export async function upsertCustomer(
   } = await withRetry(() =>
     deps.db
       .transaction()
-      .execute((trx) => upsertInTransaction(trx, deps.fieldCache, ctx, input, options, settings)),
+      .execute((trx) =>
+        upsertInTransaction(trx, deps.fieldCache, ctx, input, options, settings, deps.serialized),
+      ),
   );
   // Only now, with the transaction committed, is what it declared safe to remember.
   const types = deps.fieldCache.typesOf(ctx.storeId);
@@ -95,6 +102,7 @@ async function upsertInTransaction(
   input: NormalizedInput,
   options: UpsertOptions,
   settings: StoreSettings,
+  serialized: boolean,
 ): Promise<{
   result: UpsertResult;
   declared: Map<string, FieldType>;
@@ -107,7 +115,7 @@ async function upsertInTransaction(
   const finds = (kind: IdentifierKind | 'id') =>
     options.mode !== 'create' && (lookupBy === undefined || lookupBy.includes(kind));
 
-  await repo.lockIdentityKeys(trx, storeId, keys);
+  if (!serialized) await repo.lockIdentityKeys(trx, storeId, keys);
   const { owners, customers: ownerRows } = await repo.findOwnersLocked(trx, storeId, keys);
 
   // Which customers the write names, and the strongest identifier that named each.
