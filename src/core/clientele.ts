@@ -157,12 +157,7 @@ export class Clientele {
   // Customers
   upsertCustomer(ctx: WriteContext, input: CustomerInput, options?: UpsertOptions) {
     return upsertCustomer(
-      {
-        db: this.db,
-        fieldCache: this.fieldCache,
-        settingsOf: (id) => this.settingsOf(id),
-        serialized: this.database.kind === 'pglite',
-      },
+      { db: this.db, fieldCache: this.fieldCache, settingsOf: (id) => this.settingsOf(id) },
       ctx,
       input,
       options,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { CustomerRow } from '../db/schema.js';
@@ -88,29 +87,6 @@ function stateColumns(state: CustomerState) {
     channels: JSON.stringify(state.channels),
     loyalty: state.loyalty === null ? null : JSON.stringify(state.loyalty),
   };
-}
-
-/** A 64-bit advisory-lock number for one identifier value of one store. */
-function lockNumber(storeId: string, key: IdentityKey): string {
-  const digest = createHash('sha256')
-    .update(`${storeId}\u0000${key.kind}\u0000${key.value}`)
-    .digest();
-  return digest.readBigInt64BE(0).toString();
-}
-
-/**
- * Holds, until the transaction ends, a lock on each identifier value: two writers naming
- * the same value take turns, even when neither customer exists yet. Locks are taken in
- * one order so that writers naming several values cannot deadlock.
- */
-export async function lockIdentityKeys(
-  trx: DB,
-  storeId: string,
-  keys: IdentityKey[],
-): Promise<void> {
-  if (keys.length === 0) return;
-  const numbers = [...new Set(keys.map((k) => lockNumber(storeId, k)))].sort();
-  await sql`SELECT pg_advisory_xact_lock(n) FROM unnest(${numbers}::bigint[]) AS n`.execute(trx);
 }
 
 /** The customers, locked for update in id order. */

@@ -59,11 +59,6 @@ export interface UpsertDeps {
   db: DB;
   fieldCache: FieldCache;
   settingsOf: (storeId: string) => Promise<StoreSettings>;
-  /**
-   * True when the database runs one transaction at a time (PGlite): the identity locks
-   * would then only cost a round trip.
-   */
-  serialized: boolean;
 }
 
 /** Create or update one customer: identity resolution, merge rules, history, in one transaction. */
@@ -84,9 +79,7 @@ export async function upsertCustomer(
   } = await withRetry(() =>
     deps.db
       .transaction()
-      .execute((trx) =>
-        upsertInTransaction(trx, deps.fieldCache, ctx, input, options, settings, deps.serialized),
-      ),
+      .execute((trx) => upsertInTransaction(trx, deps.fieldCache, ctx, input, options, settings)),
   );
   // Only now, with the transaction committed, is what it declared safe to remember.
   const types = deps.fieldCache.typesOf(ctx.storeId);
@@ -102,7 +95,6 @@ async function upsertInTransaction(
   input: NormalizedInput,
   options: UpsertOptions,
   settings: StoreSettings,
-  serialized: boolean,
 ): Promise<{
   result: UpsertResult;
   declared: Map<string, FieldType>;
@@ -115,7 +107,9 @@ async function upsertInTransaction(
   const finds = (kind: IdentifierKind | 'id') =>
     options.mode !== 'create' && (lookupBy === undefined || lookupBy.includes(kind));
 
-  if (!serialized) await repo.lockIdentityKeys(trx, storeId, keys);
+  // Customers holding these values are locked here. A value nobody holds yet is claimed
+  // by the write: of two writers racing to claim it, the second fails on the unique key
+  // (after the first commits), and withRetry runs it again on what the first wrote.
   const { owners, customers: ownerRows } = await repo.findOwnersLocked(trx, storeId, keys);
 
   // Which customers the write names, and the strongest identifier that named each.
