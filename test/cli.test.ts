@@ -104,6 +104,23 @@ describe('clientele CLI', () => {
     expect(bad.stderr).toContain('PORT');
   }, 60_000);
 
+  it.skipIf(Boolean(process.env.TEST_DATABASE_URL))(
+    'refuses a second process on a PGlite directory a server holds, and takes over after a crash',
+    async () => {
+      const server = await serve();
+      const pid = server.child.pid;
+      const second = await run(['stores', 'create', 'Intruder']);
+      expect(second.code).toBe(2);
+      expect(second.stderr).toContain(`in use by process ${pid}`);
+      server.child.kill('SIGKILL');
+      await new Promise((r) => server.child.once('exit', r));
+      // The dead server's lock is taken over.
+      const after = await run(['stores', 'create', 'After crash']);
+      expect(after.code, after.stderr).toBe(0);
+    },
+    90_000,
+  );
+
   it('serve: the first start on an empty database creates the default store and prints its key once', async () => {
     const fresh = await createTestDatabase();
     const dir = mkdtempSync(join(tmpdir(), 'clientele-serve-'));

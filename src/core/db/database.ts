@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -53,11 +54,28 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
 
   const dir = options.dataDir && options.dataDir !== 'memory://' ? options.dataDir : undefined;
-  if (dir) initializePgliteDirectory(dir);
+  const unlock = dir ? lockDataDirectory(dir) : () => {};
+  try {
+    if (dir) initializePgliteDirectory(dir);
+    return await openPglite(dir, unlock);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+async function openPglite(dir: string | undefined, unlock: () => void): Promise<Database> {
   const pglite = new PGlite(dir);
   await pglite.waitReady;
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'pglite', close: () => db.destroy() };
+  return {
+    db,
+    kind: 'pglite',
+    close: async () => {
+      await db.destroy();
+      unlock();
+    },
+  };
 }
 
 /** Runs fn in a transaction: the caller's, when it is already in one, or a new one. */
@@ -71,10 +89,46 @@ export function inTransaction<T>(db: DB, fn: (trx: DB) => Promise<T>): Promise<T
  * back; opening an existing directory needs about 300 MB. So the server only ever opens.
  */
 function initializePgliteDirectory(dir: string): void {
-  if (existsSync(dir) && readdirSync(dir).length > 0) return;
+  if (existsSync(join(dir, 'PG_VERSION'))) return;
   mkdirSync(dir, { recursive: true });
   const pglite = import.meta.resolve('@electric-sql/pglite');
   const script = `const { PGlite } = await import(${JSON.stringify(pglite)});
     const db = new PGlite(process.argv[1]); await db.waitReady; await db.close();`;
   execFileSync(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: 'inherit' });
+}
+
+/**
+ * PGlite is a database inside one process: a second process opening the same directory
+ * would write past the first and corrupt it. A pid file refuses that, naming the holder;
+ * the file of a process that died is taken over.
+ */
+function lockDataDirectory(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'clientele.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(file, 'utf8'));
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new Error(
+          `The data directory ${dir} is in use by process ${holder} (a running clientele?). ` +
+            'Stop it first, or use DATABASE_URL=postgres://… to share one database between processes.',
+        );
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`Could not lock the data directory ${dir}.`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
