@@ -5,6 +5,7 @@ import { buildApp } from './http/app.js';
 
 /** How long a stopping process gives in-flight requests before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -62,9 +63,17 @@ export async function startServer(
   );
   print(`API reference: ${url}/docs`);
 
+  // Housekeeping: expired idempotency keys and access tokens go once an hour (each
+  // process does it; the deletes are idempotent and cheap).
+  const purge = setInterval(() => {
+    clientele.purgeExpired().catch((error) => app.log.warn({ err: error }, 'purge failed'));
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
+
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      clearInterval(purge);
       // Fastify answers 503 to new requests while it waits for those in flight.
       await app.close();
       await clientele.close();

@@ -20,6 +20,7 @@ import { type Database, type DatabaseOptions, openDatabase } from './db/database
 import { isMigrated, migrateToLatest } from './db/migrate.js';
 import { fail } from './errors.js';
 import { FieldCache, listDeclarations, listOptions } from './fields/fields.js';
+import { purgeExpired } from './idempotency.js';
 import { hashApiKey } from './stores/api-keys.js';
 import { KeyCache, listenForRevocations } from './stores/key-cache.js';
 import type { Platform, StoreSettings } from './stores/settings.js';
@@ -152,6 +153,11 @@ export class Clientele {
     const { settings } = await stores.getStore(this.db, storeId);
     this.settingsCache.set(storeId, { settings, at: Date.now() });
     return settings;
+  }
+
+  /** Deletes what has expired: idempotency keys past 24 hours, access tokens past their time. */
+  purgeExpired() {
+    return purgeExpired(this.db);
   }
 
   // Customers

@@ -116,11 +116,15 @@ export async function releaseIdempotencyKey(db: DB, scope: string, key: string):
     .execute();
 }
 
-/** Removes keys past their 24 hours. */
-export async function purgeExpiredIdempotencyKeys(db: DB): Promise<number> {
-  const result = await db
+/** Removes idempotency keys past their 24 hours, and access tokens past their expiry. */
+export async function purgeExpired(db: DB): Promise<number> {
+  const keys = await db
     .deleteFrom('idempotency_keys')
     .where('created_at', '<', new Date(Date.now() - IDEMPOTENCY_TTL_MS))
     .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  const tokens = await db
+    .deleteFrom('access_tokens')
+    .where('expires_at', '<', new Date())
+    .executeTakeFirst();
+  return Number(keys.numDeletedRows) + Number(tokens.numDeletedRows);
 }

@@ -1,5 +1,10 @@
 import type { FastifyReply } from 'fastify';
-import { ClienteleError, type ErrorCode, type FieldProblem, statusOf } from '../core/errors.js';
+import {
+  type ClienteleError,
+  type ErrorCode,
+  type FieldProblem,
+  statusOf,
+} from '../core/errors.js';
 
 /** Titles per status, as RFC 9457 suggests: short, the same for every occurrence. */
 const titles: Record<number, string> = {
@@ -50,5 +55,3 @@ export function sendProblem(reply: FastifyReply, error: ClienteleError): Fastify
     .type('application/problem+json')
     .send(problemOf(error, String(reply.request.id)));
 }
-
-export { ClienteleError };

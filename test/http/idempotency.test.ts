@@ -89,6 +89,28 @@ describe('Idempotency-Key', () => {
     expect(res.headers['idempotent-replayed']).toBeUndefined();
   });
 
+  it('expired keys and access tokens are purged', async () => {
+    await api.upsert({ email: 'purge@example.com' }, { 'idempotency-key': 'k-purge' });
+    await sql`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE idem_key = 'k-purge'`.execute(
+      t.clientele.db,
+    );
+    await t.clientele.createAccessToken({
+      storeId: store.id,
+      keyId: (await t.clientele.authenticate(store.apiKey))!.keyId,
+    });
+    await sql`UPDATE access_tokens SET expires_at = now() - interval '1 second'`.execute(
+      t.clientele.db,
+    );
+    expect(await t.clientele.purgeExpired()).toBeGreaterThanOrEqual(2);
+    const left = await t.clientele.db
+      .selectFrom('idempotency_keys')
+      .select('idem_key')
+      .where('idem_key', '=', 'k-purge')
+      .execute();
+    expect(left).toEqual([]);
+    expect(await t.clientele.db.selectFrom('access_tokens').selectAll().execute()).toEqual([]);
+  });
+
   it('keys are per store', async () => {
     const other = await t.createStore();
     const a = await api.upsert({ email: 'shared-key@example.com' }, { 'idempotency-key': 'k-6' });
