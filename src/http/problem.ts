@@ -22,6 +22,10 @@ const titles: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+export function problemTitle(status: number): string {
+  return titles[status] ?? 'Error';
+}
+
 export interface ProblemBody {
   type: string;
   title: string;
@@ -37,7 +41,7 @@ export function problemOf(error: ClienteleError, requestId: string): ProblemBody
   const status = statusOf(error.code);
   return {
     type: `https://clientele.dev/problems/${error.code.replaceAll('_', '-')}`,
-    title: titles[status] ?? 'Error',
+    title: problemTitle(status),
     status,
     detail: error.message,
     code: error.code,

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import { bearerToken } from '../../http/plugins/auth.js';
+import { problemTitle } from '../../http/problem.js';
 import { Nullable } from '../../http/schemas/common.js';
 import {
   authorize,
@@ -105,19 +106,6 @@ function toRedo(customer: Customer) {
   };
 }
 
-const titles: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  429: 'Too Many Requests',
-  422: 'Unprocessable Entity',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
 export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app, { clientele }) => {
   useErrorShape(app, (error, request) => {
     // Redo answers a bad body with 400 whatever rule it broke.
@@ -128,7 +116,7 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
       status,
       body: {
         type: 'about:blank',
-        title: titles[status] ?? 'Error',
+        title: problemTitle(status),
         detail,
         instance: request.url.split('?')[0],
       },

@@ -6,6 +6,7 @@ import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { UpsertOptions } from '../../core/customers/upsert.js';
 import { fail } from '../../core/errors.js';
+import { OptionalNullableString } from '../../http/schemas/common.js';
 import {
   authorize,
   type DialectOptions,
@@ -22,17 +23,14 @@ import {
  * `source_id` names; without either it always creates. `source_id` is the external id.
  */
 
-const nullableString = (maxLength = 255) =>
-  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]));
-
 const Address = Type.Object(
   {
-    city: nullableString(),
-    state: nullableString(),
-    line_1: nullableString(),
-    line_2: nullableString(),
-    country: nullableString(),
-    postal_code: nullableString(32),
+    city: OptionalNullableString(),
+    state: OptionalNullableString(),
+    line_1: OptionalNullableString(),
+    line_2: OptionalNullableString(),
+    country: OptionalNullableString(),
+    postal_code: OptionalNullableString(32),
   },
   { additionalProperties: false },
 );
@@ -40,13 +38,13 @@ const Address = Type.Object(
 const Body = Type.Object(
   {
     id: Type.Optional(Type.String()),
-    source_id: nullableString(),
-    name: nullableString(),
-    description: nullableString(2048),
-    email: nullableString(320),
-    phone: nullableString(32),
-    birthdate: nullableString(10),
-    birthday: nullableString(10),
+    source_id: OptionalNullableString(),
+    name: OptionalNullableString(),
+    description: OptionalNullableString(2048),
+    email: OptionalNullableString(320),
+    phone: OptionalNullableString(32),
+    birthdate: OptionalNullableString(10),
+    birthday: OptionalNullableString(10),
     address: Type.Optional(Type.Union([Address, Type.Null()])),
     metadata: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
   },

@@ -5,6 +5,7 @@ import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
 import { ClienteleError, fail } from '../../core/errors.js';
+import { OptionalNullableString } from '../../http/schemas/common.js';
 import {
   authorize,
   type DialectOptions,
@@ -22,37 +23,35 @@ import {
  * customer has no field for are kept under metadata.yotpo and read back from there.
  */
 
-const str = (maxLength = 255) =>
-  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]));
 const bool = () => Type.Optional(Type.Union([Type.Boolean(), Type.Null()]));
 
 const Address = Type.Object(
   {
-    address1: str(),
-    address2: str(),
-    city: str(),
-    company: str(),
-    state: str(),
-    zip: str(32),
-    province_code: str(16),
-    country_code: str(2),
-    phone_number: str(32),
+    address1: OptionalNullableString(),
+    address2: OptionalNullableString(),
+    city: OptionalNullableString(),
+    company: OptionalNullableString(),
+    state: OptionalNullableString(),
+    zip: OptionalNullableString(32),
+    province_code: OptionalNullableString(16),
+    country_code: OptionalNullableString(2),
+    phone_number: OptionalNullableString(32),
   },
   { additionalProperties: false },
 );
 
 const YotpoCustomer = Type.Object(
   {
-    external_id: str(255),
-    email: str(320),
-    phone_number: str(32),
-    first_name: str(),
-    last_name: str(),
+    external_id: OptionalNullableString(255),
+    email: OptionalNullableString(320),
+    phone_number: OptionalNullableString(32),
+    first_name: OptionalNullableString(),
+    last_name: OptionalNullableString(),
     gender: Type.Optional(
       Type.Union([Type.Literal('F'), Type.Literal('M'), Type.Literal('Other'), Type.Null()]),
     ),
-    account_created_at: str(64),
-    account_updated_at: str(64),
+    account_created_at: OptionalNullableString(64),
+    account_updated_at: OptionalNullableString(64),
     account_status: Type.Optional(
       Type.Union([
         Type.Literal('enabled'),
@@ -68,7 +67,7 @@ const YotpoCustomer = Type.Object(
     default_currency: Type.Optional(
       Type.Union([Type.String({ pattern: '^[A-Z]{3}$' }), Type.Null()]),
     ),
-    tags: str(2048),
+    tags: OptionalNullableString(2048),
     address: Type.Optional(Type.Union([Address, Type.Null()])),
     accepts_sms_marketing: bool(),
     accepts_email_marketing: bool(),

@@ -6,6 +6,10 @@ export function Nullable<T extends TSchema>(schema: T) {
   return Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'] });
 }
 
+/** An optional string that may also be null (platforms that send null for "not given"). */
+export const OptionalNullableString = (maxLength = 255) =>
+  Type.Optional(Nullable(Type.String({ maxLength })));
+
 export const StoreIdParams = Type.Object({
   storeId: Type.String({ description: 'The store id (sto_…)' }),
 });
