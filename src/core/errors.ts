@@ -83,17 +83,3 @@ export const fail = {
   unauthorized: (message = 'Missing or invalid API key.') =>
     new ClienteleError('unauthorized', message),
 };
-
-/**
- * A collector for validation problems, so that one request reports every bad field at
- * once rather than the first one only.
- */
-export class Problems {
-  readonly list: FieldProblem[] = [];
-  add(path: string, message: string): void {
-    this.list.push({ path, message });
-  }
-  throwIfAny(): void {
-    if (this.list.length > 0) throw fail.validation(this.list);
-  }
-}

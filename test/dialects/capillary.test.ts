@@ -1,20 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
+import { startWithTwoStores, type TestApp, type TestStore } from '../helpers/app.js';
 
 let t: TestApp;
 let store: TestStore;
 let other: TestStore;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  store = await t.createStore();
-  other = await t.createStore();
-  await t.admin('PATCH', `/v1/stores/${store.id}`, {
-    settings: {
-      aliases: { capillary: 'till-org-42' },
-      extendedFields: { gender: 'STRING', anniversary: 'DATE' },
-    },
-  });
+  ({ t, store, other } = await startWithTwoStores({
+    aliases: { capillary: 'till-org-42' },
+    extendedFields: { gender: 'STRING', anniversary: 'DATE' },
+  }));
 });
 afterAll(() => t.close());
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
+import { startWithTwoStores, type TestApp, type TestStore } from '../helpers/app.js';
 
 let t: TestApp;
 let store: TestStore;
@@ -7,10 +7,7 @@ let other: TestStore;
 const appKey = 'yotpo-app-key-123';
 
 beforeAll(async () => {
-  t = await startTestApp();
-  store = await t.createStore();
-  other = await t.createStore();
-  await t.admin('PATCH', `/v1/stores/${store.id}`, { settings: { aliases: { yotpo: appKey } } });
+  ({ t, store, other } = await startWithTwoStores({ aliases: { yotpo: appKey } }));
 });
 afterAll(() => t.close());
 

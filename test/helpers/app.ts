@@ -85,3 +85,18 @@ export async function startTestApp(database?: TestDatabase): Promise<TestApp> {
     },
   };
 }
+
+/**
+ * An app with a store configured by `settings` (a dialect's alias, say) and another
+ * store whose credentials must reach nothing of the first.
+ */
+export async function startWithTwoStores(
+  settings: Record<string, unknown>,
+): Promise<{ t: TestApp; store: TestStore; other: TestStore }> {
+  const t = await startTestApp();
+  const store = await t.createStore();
+  const other = await t.createStore();
+  const res = await t.admin('PATCH', `/v1/stores/${store.id}`, { settings });
+  if (res.statusCode !== 200) throw new Error(`settings refused: ${res.body}`);
+  return { t, store, other };
+}

@@ -1,5 +1,5 @@
 import type { CustomerState } from './customer.js';
-import type { IdentifierKind, NormalizedInput } from './input.js';
+import { type IdentifierKind, identifierKinds, type NormalizedInput } from './input.js';
 
 /**
  * One identifier value as the identity index holds it. `kind` is `externalId`, `email`,
@@ -44,10 +44,8 @@ export function kindOf(key: IdentityKey): IdentifierKind {
   return firstClass.has(key.kind) ? (key.kind as IdentifierKind) : 'identifier';
 }
 
-const strength: IdentifierKind[] = ['id', 'externalId', 'email', 'phone', 'identifier'];
-
 export function strongerKind(a: IdentifierKind, b: IdentifierKind): IdentifierKind {
-  return strength.indexOf(a) <= strength.indexOf(b) ? a : b;
+  return identifierKinds.indexOf(a) <= identifierKinds.indexOf(b) ? a : b;
 }
 
 /** Identifier rows to add and remove when a customer moves from one state to another. */

@@ -63,9 +63,12 @@ export interface NormalizedInput
   location?: Partial<Location> | null;
 }
 
-/** Identifier kinds in order of strength: the first that matched a customer names the match. */
-export const identifierStrength = ['id', 'externalId', 'email', 'phone'] as const;
-export type IdentifierKind = (typeof identifierStrength)[number] | 'identifier';
+/**
+ * Identifier kinds, strongest first: the strongest that matched a customer names the
+ * match (`identifier` is any typed identifier).
+ */
+export const identifierKinds = ['id', 'externalId', 'email', 'phone', 'identifier'] as const;
+export type IdentifierKind = (typeof identifierKinds)[number];
 
 /** Typed identifier types that would shadow a first-class identifier. */
 const reservedTypes = new Set(['id', 'externalId', 'email', 'phone', 'phoneNumber']);

@@ -15,8 +15,6 @@ const provider: MigrationProvider = {
   getMigrations: async () => migrations,
 };
 
-export const latestMigration = Object.keys(migrations).sort().at(-1)!;
-
 export async function migrateToLatest(db: DB): Promise<string[]> {
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();

@@ -20,10 +20,6 @@ export function displayPrefix(key: string): string {
   return key.slice(0, KEY_PREFIX.length + 4);
 }
 
-export function looksLikeApiKey(value: string): boolean {
-  return value.startsWith(KEY_PREFIX) && value.length === KEY_PREFIX.length + 43;
-}
-
 /** Constant-time comparison of two secrets (or their hashes) of any length. */
 export function secretsEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
