@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +26,19 @@ function findBin(): string | undefined {
 }
 
 const bin = findBin();
-const port = 5400 + Math.floor(Math.random() * 90);
+let port: number;
+
+/** A port nothing listens on now (a fixed range once landed on the machine's own 5432). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address() as AddressInfo;
+      server.close(() => resolve(free));
+    });
+  });
+}
 const asRoot = process.getuid?.() === 0;
 let dir: string;
 let server: ServerProcess | undefined;
@@ -49,8 +62,9 @@ const start = () =>
   ]);
 const stop = () => pg('pg_ctl', ['-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop']);
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!bin) return;
+  port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'clientele-outage-'));
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
