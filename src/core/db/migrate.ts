@@ -3,12 +3,14 @@ import type { DB } from './database.js';
 import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_access_tokens.js';
 import * as m0003 from './migrations/0003_idempotency.js';
+import * as m0004 from './migrations/0004_plan_stability.js';
 
 /** Migrations are compiled in, so a built server needs no migration folder at run time. */
 const migrations: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_access_tokens': m0002,
   '0003_idempotency': m0003,
+  '0004_plan_stability': m0004,
 };
 
 const provider: MigrationProvider = {
