@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { type BatchStats, UpsertBatcher } from './customers/batch.js';
 import type { CustomerInput } from './customers/input.js';
 import {
   findCustomer,
@@ -15,7 +16,13 @@ import {
   findCustomerBySeq,
   storedToCustomer,
 } from './customers/repository.js';
-import { type UpsertOptions, upsertCustomer, type WriteContext } from './customers/upsert.js';
+import {
+  type UpsertDeps,
+  type UpsertOptions,
+  upsertAlone,
+  upsertCustomer,
+  type WriteContext,
+} from './customers/upsert.js';
 import { type Database, type DatabaseOptions, openDatabase } from './db/database.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
 import { fail } from './errors.js';
@@ -46,6 +53,7 @@ export class Clientele {
   private readonly settingsCache = new Map<string, { settings: StoreSettings; at: number }>();
 
   private readonly keyCache: KeyCache;
+  private readonly upsertDeps: UpsertDeps;
   private readonly revocations: { close(): Promise<void> } | undefined;
 
   private constructor(
@@ -55,6 +63,22 @@ export class Clientele {
     // On PostgreSQL other processes revoke keys too: remember keys only while their
     // revocations can be heard. PGlite has one process, which evicts for itself.
     this.keyCache = new KeyCache(KEY_CACHE_TTL_MS, !databaseUrl);
+    this.upsertDeps = {
+      db: database.db,
+      fieldCache: this.fieldCache,
+      settingsOf: (id) => this.settingsOf(id),
+    };
+    this.upsertDeps.batcher = new UpsertBatcher(
+      database.db,
+      this.fieldCache,
+      (item) => upsertAlone(this.upsertDeps, item.ctx, item.input, {}, item.settings),
+      // PGlite runs one statement at a time; on PostgreSQL two batches overlap, one
+      // being resolved while the other is written (more only made batches smaller here).
+      {
+        inFlight: database.kind === 'pglite' ? 1 : 2,
+        maxSize: 256,
+      },
+    );
     this.revocations = databaseUrl ? listenForRevocations(databaseUrl, this.keyCache) : undefined;
   }
 
@@ -162,12 +186,11 @@ export class Clientele {
 
   // Customers
   upsertCustomer(ctx: WriteContext, input: CustomerInput, options?: UpsertOptions) {
-    return upsertCustomer(
-      { db: this.db, fieldCache: this.fieldCache, settingsOf: (id) => this.settingsOf(id) },
-      ctx,
-      input,
-      options,
-    );
+    return upsertCustomer(this.upsertDeps, ctx, input, options);
+  }
+  /** How upserts were written so far: in batches, or alone. */
+  upsertBatchStats(): BatchStats {
+    return { ...this.upsertDeps.batcher!.stats };
   }
   getCustomer(storeId: string, customerId: string) {
     return getCustomer(this.db, storeId, customerId);

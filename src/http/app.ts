@@ -68,7 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin);
   await app.register(jsonPlugin);
-  await app.register(metricsPlugin);
+  await app.register(metricsPlugin, { clientele: options.clientele });
   await app.register(idempotencyPlugin, { clientele: options.clientele });
   await app.register(rateLimitPlugin, { perSecond: options.rateLimit ?? 0 });
   await app.register(swagger, {

@@ -70,25 +70,6 @@ export function storedToCustomer(storeId: string, stored: StoredCustomer): Custo
   );
 }
 
-function stateColumns(state: CustomerState) {
-  return {
-    external_id: state.externalId,
-    email: state.email,
-    phone_numbers: state.phoneNumbers,
-    first_name: state.firstName,
-    last_name: state.lastName,
-    birthdate: state.birthdate,
-    description: state.description,
-    active: state.active,
-    location: JSON.stringify(state.location),
-    identifiers: JSON.stringify(state.identifiers),
-    custom_fields: JSON.stringify(state.customFields),
-    metadata: JSON.stringify(state.metadata),
-    channels: JSON.stringify(state.channels),
-    loyalty: state.loyalty === null ? null : JSON.stringify(state.loyalty),
-  };
-}
-
 /** The customers, locked for update in id order. */
 export async function lockCustomers(
   trx: DB,
@@ -289,14 +270,15 @@ export async function deleteCustomer(trx: DB, storeId: string, id: string): Prom
 }
 
 /**
- * The customers that hold any of these identifier values, with the values they hold,
- * locked for update (identifier rows and customer rows, in customer id order) in one
- * round trip.
+ * The customers that hold any of these identifier values, with the values they hold, in
+ * one round trip; with `lock`, the customers are locked for update, in id order. (An
+ * identifier row changes only under its customer's lock, so that lock covers both.)
  */
-export async function findOwnersLocked(
-  trx: DB,
+export async function findOwners(
+  db: DB,
   storeId: string,
   keys: IdentityKey[],
+  lock: boolean,
 ): Promise<{
   owners: { kind: string; value: string; customerId: string }[];
   customers: Map<string, StoredCustomer>;
@@ -310,7 +292,7 @@ export async function findOwnersLocked(
     WHERE i.store_id = ${storeId}
       AND (i.kind, i.value) IN (SELECT * FROM unnest(${keys.map((k) => k.kind)}::text[], ${keys.map((k) => k.value)}::text[]))
     ORDER BY c.id
-    FOR UPDATE`.execute(trx);
+    ${lock ? sql`FOR UPDATE OF c` : sql``}`.execute(db);
   const owners = rows.map((r) => {
     if (!customers.has(r.id)) customers.set(r.id, rowToStored(r));
     return { kind: r.i_kind, value: r.i_value, customerId: r.id };
@@ -331,61 +313,67 @@ export interface CustomerWrite {
 }
 
 /**
- * Writes a customer, its identifier changes and its history events in one statement
- * (data-modifying CTEs: one round trip, and the identifier foreign keys are checked at
- * its end, once the customer row exists).
+ * Writes customers, their identifier changes and their history events in one round trip
+ * however many there are, through `clientele_write_customers` (migration 0005). Returns
+ * each written customer's seq.
+ *
+ * An update applies only to the version it was computed from (`version - 1`). If any
+ * customer has moved on, or a value to add is held by now, the call fails and writes
+ * nothing (40001 or 23505), so it is safe outside a transaction too.
  */
-export async function writeCustomer(
-  trx: DB,
+export async function writeCustomers(
+  db: DB,
   storeId: string,
-  w: CustomerWrite,
-): Promise<StoredCustomer> {
-  const columns = stateColumns(w.state);
-  const parts = [
-    w.create
-      ? sql`c AS (INSERT INTO customers (store_id, id, external_id, email, phone_numbers, first_name, last_name,
-            birthdate, description, active, location, identifiers, custom_fields, metadata, channels, loyalty,
-            version, created_at, updated_at)
-          VALUES (${storeId}, ${w.id}, ${columns.external_id}, ${columns.email}, ${columns.phone_numbers}::text[],
-            ${columns.first_name}, ${columns.last_name}, ${columns.birthdate}::date, ${columns.description}, ${columns.active},
-            ${columns.location}::jsonb, ${columns.identifiers}::jsonb, ${columns.custom_fields}::jsonb, ${columns.metadata}::jsonb,
-            ${columns.channels}::jsonb, ${columns.loyalty}::jsonb, 1, ${w.now}, ${w.now})
-          RETURNING *)`
-      : sql`c AS (UPDATE customers SET external_id = ${columns.external_id}, email = ${columns.email},
-            phone_numbers = ${columns.phone_numbers}::text[], first_name = ${columns.first_name}, last_name = ${columns.last_name},
-            birthdate = ${columns.birthdate}::date, description = ${columns.description}, active = ${columns.active},
-            location = ${columns.location}::jsonb, identifiers = ${columns.identifiers}::jsonb,
-            custom_fields = ${columns.custom_fields}::jsonb, metadata = ${columns.metadata}::jsonb,
-            channels = ${columns.channels}::jsonb, loyalty = ${columns.loyalty}::jsonb,
-            version = ${w.version}, updated_at = ${w.now}
-          WHERE store_id = ${storeId} AND id = ${w.id}
-          RETURNING *)`,
-  ];
-  if (w.removedKeys.length > 0) {
-    parts.push(sql`removed AS (DELETE FROM customer_identifiers
-      WHERE store_id = ${storeId} AND customer_id = ${w.id}
-        AND (kind, value) IN (SELECT * FROM unnest(${w.removedKeys.map((k) => k.kind)}::text[], ${w.removedKeys.map((k) => k.value)}::text[])))`);
+  writes: CustomerWrite[],
+): Promise<Map<string, number>> {
+  const seqs = new Map<string, number>();
+  if (writes.length === 0) return seqs;
+  const record = ({ id, state, version, now }: CustomerWrite) => ({
+    id,
+    external_id: state.externalId,
+    email: state.email,
+    phone_numbers: state.phoneNumbers,
+    first_name: state.firstName,
+    last_name: state.lastName,
+    birthdate: state.birthdate,
+    description: state.description,
+    active: state.active,
+    location: state.location,
+    identifiers: state.identifiers,
+    custom_fields: state.customFields,
+    metadata: state.metadata,
+    channels: state.channels,
+    loyalty: state.loyalty,
+    version,
+    now,
+  });
+  const created = writes.filter((w) => w.create).map(record);
+  const updated = writes.filter((w) => !w.create).map(record);
+  const removed = writes.flatMap((w) => w.removedKeys.map((k) => ({ ...k, customer: w.id })));
+  const added = writes.flatMap((w) => w.addedKeys.map((k) => ({ ...k, customer: w.id })));
+  const events = writes.flatMap((w) =>
+    w.events.map((e) => ({
+      id: e.id,
+      customer_id: e.customerId,
+      type: e.type,
+      api: e.api,
+      key_id: e.keyId,
+      changes: e.changes,
+      created_at: e.createdAt,
+    })),
+  );
+
+  const { rows } = await sql<{ written_id: string; written_seq: number | string }>`
+    SELECT * FROM clientele_write_customers(${storeId},
+      ${JSON.stringify(created)}::jsonb, ${JSON.stringify(updated)}::jsonb, ${updated.map((u) => u.id)}::text[],
+      ${removed.map((k) => k.kind)}::text[], ${removed.map((k) => k.value)}::text[], ${removed.map((k) => k.customer)}::text[],
+      ${added.map((k) => k.kind)}::text[], ${added.map((k) => k.value)}::text[], ${added.map((k) => k.customer)}::text[],
+      ${JSON.stringify(events)}::jsonb)`.execute(db);
+  for (const row of rows) seqs.set(row.written_id, Number(row.written_seq));
+  if (seqs.size !== writes.length) {
+    throw new Error(
+      `${writes.length - seqs.size} customer(s) of ${writes.length} were not written`,
+    );
   }
-  if (w.addedKeys.length > 0) {
-    parts.push(sql`added AS (INSERT INTO customer_identifiers (store_id, kind, value, customer_id)
-      SELECT ${storeId}, k, v, ${w.id} FROM unnest(${w.addedKeys.map((k) => k.kind)}::text[], ${w.addedKeys.map((k) => k.value)}::text[]) AS t(k, v))`);
-  }
-  if (w.events.length > 0) {
-    parts.push(sql`events AS (INSERT INTO customer_events (store_id, id, customer_id, type, api, key_id, changes, created_at)
-      SELECT ${storeId}, e.id, e.customer_id, e.type, e.api, e.key_id, e.changes, e.created_at
-      FROM jsonb_to_recordset(${JSON.stringify(
-        w.events.map((e) => ({
-          id: e.id,
-          customer_id: e.customerId,
-          type: e.type,
-          api: e.api,
-          key_id: e.keyId,
-          changes: e.changes,
-          created_at: e.createdAt.toISOString(),
-        })),
-      )}::jsonb) AS e(id text, customer_id text, type text, api text, key_id text, changes jsonb, created_at timestamptz))`);
-  }
-  const { rows } = await sql<Row>`WITH ${sql.join(parts, sql`, `)} SELECT * FROM c`.execute(trx);
-  if (!rows[0]) throw new Error(`customer ${w.id} was not written`);
-  return rowToStored(rows[0]);
+  return seqs;
 }

@@ -5,6 +5,7 @@ import { coerceToFieldType, describeValueType, type FieldType } from '../fields/
 import { newId } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { applyInput, type Changes, mergeStates } from './apply.js';
+import { batchable, type UpsertBatcher } from './batch.js';
 import type { PhoneCheck } from './contact.js';
 import { type Customer, type CustomerState, emptyState } from './customer.js';
 import { diffKeys, type IdentityKey, keysOfInput, kindOf, strongerKind } from './identity.js';
@@ -59,6 +60,8 @@ export interface UpsertDeps {
   db: DB;
   fieldCache: FieldCache;
   settingsOf: (storeId: string) => Promise<StoreSettings>;
+  /** Writes the common case together with the upserts that arrive with it. */
+  batcher?: UpsertBatcher;
 }
 
 /** Create or update one customer: identity resolution, merge rules, history, in one transaction. */
@@ -71,7 +74,20 @@ export async function upsertCustomer(
   const settings = await deps.settingsOf(ctx.storeId);
   const input = normalizeInput(withExtendedFields(raw, settings), options.phoneCheck ?? 'exists');
   if ((options.requireIdentifier ?? true) && !hasIdentifier(input)) throw identifierRequired();
+  if (deps.batcher && batchable(input, options, deps.fieldCache.typesOf(ctx.storeId))) {
+    return deps.batcher.submit({ ctx, input, keys: keysOfInput(input), settings });
+  }
+  return upsertAlone(deps, ctx, input, options, settings);
+}
 
+/** One upsert in a transaction of its own: every rule, every path. */
+export async function upsertAlone(
+  deps: UpsertDeps,
+  ctx: WriteContext,
+  input: NormalizedInput,
+  options: UpsertOptions,
+  settings: StoreSettings,
+): Promise<UpsertResult> {
   const {
     result,
     declared,
@@ -110,7 +126,7 @@ async function upsertInTransaction(
   // Customers holding these values are locked here. A value nobody holds yet is claimed
   // by the write: of two writers racing to claim it, the second fails on the unique key
   // (after the first commits), and withRetry runs it again on what the first wrote.
-  const { owners, customers: ownerRows } = await repo.findOwnersLocked(trx, storeId, keys);
+  const { owners, customers: ownerRows } = await repo.findOwners(trx, storeId, keys, true);
 
   // Which customers the write names, and the strongest identifier that named each.
   const matched = new Map<string, { kind: IdentifierKind; key?: IdentityKey }>();
@@ -220,16 +236,28 @@ async function upsertInTransaction(
     result = target ? 'updated' : 'created';
     if (Object.keys(changes).length > 0 || !target) event(id, result, changes);
     // The row, its identifier changes and its history, in one statement.
-    stored = await repo.writeCustomer(trx, storeId, {
+    const version = target ? target.version + 1 : 1;
+    const seqs = await repo.writeCustomers(trx, storeId, [
+      {
+        id,
+        create: !target,
+        version,
+        state: next,
+        now,
+        addedKeys: added,
+        removedKeys: removed,
+        events,
+      },
+    ]);
+    stored = {
       id,
-      create: !target,
-      version: target ? target.version + 1 : 1,
+      seq: seqs.get(id)!,
+      version,
+      mergedInto: null,
+      createdAt: target?.createdAt ?? now,
+      updatedAt: now,
       state: next,
-      now,
-      addedKeys: added,
-      removedKeys: removed,
-      events,
-    });
+    };
   }
 
   const candidates = Object.entries(next.customFields)

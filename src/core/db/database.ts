@@ -65,7 +65,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function openPglite(dir: string | undefined, unlock: () => void): Promise<Database> {
-  const pglite = new PGlite(dir);
+  // PostgreSQL's 128 MB of shared buffers would all live in PGlite's WebAssembly memory,
+  // which never shrinks; 16 MB keeps a laptop server near 300 MB, and the operating
+  // system's cache holds the rest of the data files.
+  const pglite = new PGlite(dir, {
+    startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
+  });
   await pglite.waitReady;
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return {

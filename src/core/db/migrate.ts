@@ -4,6 +4,7 @@ import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_access_tokens.js';
 import * as m0003 from './migrations/0003_idempotency.js';
 import * as m0004 from './migrations/0004_plan_stability.js';
+import * as m0005 from './migrations/0005_write_customers.js';
 
 /** Migrations are compiled in, so a built server needs no migration folder at run time. */
 const migrations: Record<string, Migration> = {
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '0002_access_tokens': m0002,
   '0003_idempotency': m0003,
   '0004_plan_stability': m0004,
+  '0005_write_customers': m0005,
 };
 
 const provider: MigrationProvider = {

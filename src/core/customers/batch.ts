@@ -1,0 +1,337 @@
+import type { DB } from '../db/database.js';
+import type { FieldCache } from '../fields/fields.js';
+import type { FieldType } from '../fields/types.js';
+import { newId } from '../ids.js';
+import type { StoreSettings } from '../stores/settings.js';
+import { applyInput } from './apply.js';
+import { type CustomerState, emptyState } from './customer.js';
+import {
+  diffKeys,
+  type IdentityKey,
+  keyOf,
+  keysOfInput,
+  kindOf,
+  strongerKind,
+} from './identity.js';
+import type { IdentifierKind, NormalizedInput } from './input.js';
+import * as repo from './repository.js';
+import type { UpsertOptions, UpsertOutcome, UpsertResult, WriteContext } from './upsert.js';
+
+/**
+ * Group commit for the upsert. Upserts that arrive together (read in the same turn of
+ * the event loop, or while the previous batch was being written) are resolved and
+ * written together, in two round trips for the lot:
+ *
+ * 1. one statement reads every customer their identifiers name (no locks);
+ * 2. the rules run in memory, one upsert after another in arrival order, each seeing
+ *    what the ones before it wrote (twenty upserts of one new email make one customer at
+ *    version 20, and each answer shows the state its own write left);
+ * 3. one call (`clientele_write_customers`) writes every row, identifier and history
+ *    event, all or nothing: each update applies only to the version it was computed
+ *    from, and a value claimed meanwhile by another process fails on the unique key.
+ *
+ * A database's cost is per statement and per commit far more than per row, so this
+ * divides it by the batch's size; and it needs no transaction held open across round
+ * trips, so no row lock is held while JavaScript runs.
+ *
+ * Only the common case is batched: an upsert that finds at most one customer, names
+ * custom fields already declared and STRING values already tracked. Anything else (a
+ * merge, a conflict, a refusal, a first declaration) runs alone afterwards through the
+ * one-at-a-time path, which gives it exactly the answer it would have had alone. If the
+ * batch's write fails (a customer changed or a value was claimed by another process
+ * since the read, a lost connection), each of its upserts runs alone the same way.
+ */
+export interface BatchItem {
+  ctx: WriteContext;
+  input: NormalizedInput;
+  keys: IdentityKey[];
+  settings: StoreSettings;
+  resolve(result: UpsertResult): void;
+  reject(error: unknown): void;
+}
+
+export type RunAlone = (item: BatchItem) => Promise<UpsertResult>;
+
+export interface BatcherOptions {
+  /** Batches written at once (each holds a connection while it runs). */
+  inFlight: number;
+  /** The most upserts one batch takes. */
+  maxSize: number;
+}
+
+/** Whether an upsert can be batched at all, before anything is read. */
+export function batchable(
+  input: NormalizedInput,
+  options: UpsertOptions,
+  known: ReadonlyMap<string, FieldType>,
+): boolean {
+  if (options.mode !== undefined && options.mode !== 'upsert') return false;
+  if (options.lookupBy !== undefined || options.expectedVersion !== undefined) return false;
+  if (input.id !== undefined) return false;
+  for (const name of Object.keys(input.customFields ?? {})) if (!known.has(name)) return false;
+  return true;
+}
+
+export interface BatchStats {
+  /** Batches written. */
+  batches: number;
+  /** Upserts answered by a batch. */
+  batched: number;
+  /** Upserts a batch handed back to run alone. */
+  alone: number;
+}
+
+export class UpsertBatcher {
+  readonly stats: BatchStats = { batches: 0, batched: 0, alone: 0 };
+  private queue: BatchItem[] = [];
+  private running = 0;
+  private scheduled = false;
+  /** Identifier values named by batches being written now: a batch never races another of ours. */
+  private readonly busy = new Map<string, number>();
+
+  constructor(
+    private readonly db: DB,
+    private readonly fieldCache: FieldCache,
+    private readonly runAlone: RunAlone,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  submit(item: Omit<BatchItem, 'resolve' | 'reject'>): Promise<UpsertResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running >= this.options.inFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    // Wait for the turn of the event loop, so that requests read together batch together.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.running < this.options.inFlight) {
+      const batch = this.take();
+      if (batch.length === 0) return;
+      this.running++;
+      const keys = batch.flatMap((item) => item.keys.map((k) => busyKey(item, k)));
+      for (const k of keys) this.busy.set(k, (this.busy.get(k) ?? 0) + 1);
+      void this.run(batch).finally(() => {
+        for (const k of keys) {
+          const n = this.busy.get(k)! - 1;
+          if (n === 0) this.busy.delete(k);
+          else this.busy.set(k, n);
+        }
+        this.running--;
+        this.schedule();
+      });
+    }
+  }
+
+  /**
+   * The next batch: upserts of the first waiting store, in arrival order, leaving
+   * those whose identifiers a batch being written names (they wait for it).
+   */
+  private take(): BatchItem[] {
+    const batch: BatchItem[] = [];
+    const rest: BatchItem[] = [];
+    let storeId: string | undefined;
+    for (const item of this.queue) {
+      const free =
+        batch.length < this.options.maxSize &&
+        (storeId === undefined || item.ctx.storeId === storeId) &&
+        !item.keys.some((k) => this.busy.has(busyKey(item, k)));
+      if (free) {
+        storeId = item.ctx.storeId;
+        batch.push(item);
+      } else rest.push(item);
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  private async run(batch: BatchItem[]): Promise<void> {
+    let written: Map<BatchItem, UpsertResult>;
+    try {
+      written = await writeBatch(this.db, this.fieldCache, batch);
+    } catch {
+      // Whatever went wrong, each upsert now runs alone: it retries what can be retried
+      // and answers with its own error otherwise.
+      written = new Map();
+    }
+    if (written.size > 0) this.stats.batches++;
+    this.stats.batched += written.size;
+    this.stats.alone += batch.length - written.size;
+    for (const item of batch) {
+      const result = written.get(item);
+      if (result) item.resolve(result);
+      else this.runAlone(item).then(item.resolve, item.reject);
+    }
+  }
+}
+
+function busyKey(item: BatchItem, key: IdentityKey): string {
+  return `${item.ctx.storeId}\u0000${keyOf(key)}`;
+}
+
+/** A customer as the batch leaves it so far. */
+interface Working {
+  id: string;
+  stored: repo.StoredCustomer | undefined;
+  state: CustomerState;
+  version: number;
+  events: repo.EventRecord[];
+}
+
+interface Answer {
+  item: BatchItem;
+  working: Working;
+  result: UpsertOutcome;
+  matchedBy: IdentifierKind | null;
+  state: CustomerState;
+  version: number;
+}
+
+/**
+ * Resolves and writes one store's batch in the caller's transaction. Returns the answer
+ * of every upsert it wrote; the others are left to run alone.
+ */
+async function writeBatch(
+  db: DB,
+  fieldCache: FieldCache,
+  batch: BatchItem[],
+): Promise<Map<BatchItem, UpsertResult>> {
+  const storeId = batch[0]!.ctx.storeId;
+  const now = new Date();
+  const allKeys = new Map<string, IdentityKey>();
+  for (const item of batch) for (const k of item.keys) allKeys.set(keyOf(k), k);
+  const { owners, customers } = await repo.findOwners(db, storeId, [...allKeys.values()], false);
+
+  // Who holds each value: what the database said, then what this batch has done.
+  const holder = new Map(owners.map((o) => [keyOf(o), o.customerId]));
+  const working = new Map<string, Working>();
+  const types = fieldCache.typesOf(storeId);
+  const answers: Answer[] = [];
+
+  for (const item of batch) {
+    const { input, ctx } = item;
+    const matched = new Map<string, IdentifierKind>();
+    for (const key of item.keys) {
+      const k = keyOf(key);
+      const id = holder.get(k);
+      if (id === undefined) continue;
+      const seen = matched.get(id);
+      if (!seen || strongerKind(kindOf(key), seen) === kindOf(key)) matched.set(id, kindOf(key));
+    }
+    if (matched.size > 1) continue; // a merge or a conflict: alone
+    const [[targetId, matchedBy] = [undefined, null]] = matched;
+    let target = targetId === undefined ? undefined : working.get(targetId);
+    if (targetId !== undefined && !target) {
+      const stored = customers.get(targetId)!;
+      if (stored.mergedInto !== null) continue;
+      target = {
+        id: stored.id,
+        stored,
+        state: stored.state,
+        version: stored.version,
+        events: [],
+      };
+    }
+
+    let applied: ReturnType<typeof applyInput>;
+    try {
+      applied = applyInput(target?.state ?? emptyState(), input, types);
+    } catch {
+      continue; // a rule refuses it: alone, it gets the same refusal
+    }
+    const { next, changes } = applied;
+    const untracked = Object.entries(next.customFields).some(
+      ([name, value]) =>
+        types.get(name) === 'STRING' &&
+        changes[`customFields.${name}`] !== undefined &&
+        !fieldCache.hasOption(storeId, name, String(value)),
+    );
+    if (untracked) continue; // a STRING value seen for the first time: tracked alone
+
+    if (target && Object.keys(changes).length === 0) {
+      answers.push({
+        item,
+        working: target,
+        result: 'unchanged',
+        matchedBy,
+        state: target.state,
+        version: target.version,
+      });
+      continue;
+    }
+    const { added, removed } = diffKeys(target?.state, next);
+    const w: Working = target ?? {
+      id: newId('cust'),
+      stored: undefined,
+      state: next,
+      version: 0,
+      events: [],
+    };
+    w.state = next;
+    w.version += 1;
+    const result = target ? 'updated' : 'created';
+    w.events.push({
+      id: newId('evt'),
+      customerId: w.id,
+      type: result,
+      api: ctx.api,
+      keyId: ctx.keyId,
+      changes,
+      createdAt: now,
+    });
+    working.set(w.id, w);
+    for (const key of added) holder.set(keyOf(key), w.id);
+    for (const key of removed) holder.delete(keyOf(key));
+    answers.push({ item, working: w, result, matchedBy, state: next, version: w.version });
+  }
+
+  const writes = [...working.values()].filter((w) => w.events.length > 0);
+  const seqs = await repo.writeCustomers(
+    db,
+    storeId,
+    writes.map((w) => {
+      const { added, removed } = diffKeys(w.stored?.state, w.state);
+      return {
+        id: w.id,
+        create: !w.stored,
+        version: w.version,
+        state: w.state,
+        now,
+        addedKeys: added,
+        removedKeys: removed,
+        events: w.events,
+      };
+    }),
+  );
+
+  const results = new Map<BatchItem, UpsertResult>();
+  for (const a of answers) {
+    const { stored } = a.working;
+    results.set(a.item, {
+      result: a.result,
+      matchedBy: a.matchedBy,
+      seq: stored?.seq ?? seqs.get(a.working.id)!,
+      warnings: [],
+      customer: repo.storedToCustomer(storeId, {
+        id: a.working.id,
+        seq: 0,
+        version: a.version,
+        mergedInto: null,
+        createdAt: stored?.createdAt ?? now,
+        // Unchanged, and not changed earlier in this batch: it keeps its time.
+        updatedAt: stored && a.version === stored.version ? stored.updatedAt : now,
+        state: a.state,
+      }),
+    });
+  }
+  return results;
+}

@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeCustomers } from '../../src/core/customers/repository.js';
+import { type StoreClient, startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
+import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/database.js';
+
+/**
+ * Upserts that arrive together are written together (one read, one write for the lot).
+ * What a client sees must be exactly what it would see if each had been written alone:
+ * these tests send requests at once, so that they share batches, and check each answer
+ * and what was stored. On PostgreSQL they go through two app instances on one database.
+ */
+let database: TestDatabase;
+let instances: TestApp[];
+let store: TestStore;
+let clients: StoreClient[];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  instances = [await startTestApp(database)];
+  if (onPostgres) instances.push(await startTestApp(database));
+  store = await instances[0]!.createStore();
+  clients = instances.map((i) => i.as(store));
+  // Declare the fields first: an upsert that declares one is written on its own.
+  const first = await clients[0]!.upsert({
+    email: 'declares@example.com',
+    customFields: { visits: 0, plan: 'free' },
+  });
+  expect(first.statusCode).toBe(201);
+});
+afterAll(async () => {
+  for (const i of instances) await i.close();
+  await database.drop();
+});
+
+function together(bodies: unknown[]) {
+  return Promise.all(bodies.map((body, i) => clients[i % clients.length]!.upsert(body)));
+}
+
+describe('upserts that arrive together', () => {
+  it('20 at once for one new email: one customer, each answer the state its own write left', async () => {
+    const responses = await together(
+      Array.from({ length: 20 }, (_, i) => ({
+        email: 'group@example.com',
+        customFields: { visits: i + 1 },
+      })),
+    );
+    expect(responses.map((r) => r.statusCode).sort()).toEqual([...Array(19).fill(200), 201]);
+    const answers = responses.map((r) => r.json());
+    expect(new Set(answers.map((a) => a.customer.id)).size).toBe(1);
+    // Versions 1 to 20, one per write, and each answer shows its own value.
+    expect(answers.map((a) => a.customer.version).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    responses.forEach((r, i) => {
+      expect(r.json().customer.customFields.visits).toBe(i + 1);
+    });
+    const created = answers.find((a) => a.result === 'created')!;
+    expect(created.customer.version).toBe(1);
+    expect(created.matchedBy).toBeNull();
+    for (const a of answers.filter((x) => x.result === 'updated')) {
+      expect(a.matchedBy).toBe('email');
+    }
+
+    const stored = (await clients[0]!.get('/customers?email=group%40example.com')).json();
+    expect(stored.version).toBe(20);
+    const last = answers.find((a) => a.customer.version === 20)!;
+    expect(stored.customFields.visits).toBe(last.customer.customFields.visits);
+    const history = (await clients[0]!.get(`/customers/${stored.id}/events?limit=100`)).json();
+    expect(history.data).toHaveLength(20);
+    expect(history.data.filter((e: { type: string }) => e.type === 'created')).toHaveLength(1);
+
+    // They were written in batches, not one by one (the metrics say so).
+    const metrics = (await instances[0]!.app.inject({ url: '/metrics' })).body;
+    const count = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1]);
+    expect(count('clientele_upsert_batched_total')).toBeGreaterThan(
+      count('clientele_upsert_batches_total'),
+    );
+  });
+
+  it('a refused request among good ones is refused as it would be alone, and changes nothing', async () => {
+    const holder = (
+      await clients[0]!.upsert({ email: 'holder@example.com', phoneNumber: '+12025550140' })
+    ).json().customer;
+    const other = (await clients[0]!.upsert({ email: 'other@example.com' })).json().customer;
+    const good = Array.from({ length: 8 }, (_, i) => ({
+      email: `good-${i}@example.com`,
+      customFields: { visits: i, plan: 'free' },
+    }));
+    const responses = await together([
+      ...good,
+      // A NUMBER field given a string: 422 naming the field.
+      { email: 'wrong-type@example.com', customFields: { visits: 'many' } },
+      // Two identifiers held by two customers: 409 naming both.
+      { email: 'other@example.com', phoneNumber: '+12025550140' },
+      // A field seen for the first time: declared, and written.
+      { email: 'new-field@example.com', customFields: { referrer: 'ads' } },
+    ]);
+    const status = responses.map((r) => r.statusCode);
+    expect(status.slice(0, 8)).toEqual(Array(8).fill(201));
+    expect(status[8]).toBe(422);
+    expect(responses[8]!.json().errors[0].path).toBe('/customFields/visits');
+    expect(status[9]).toBe(409);
+    expect(JSON.stringify(responses[9]!.json())).toContain(holder.id);
+    expect(JSON.stringify(responses[9]!.json())).toContain(other.id);
+    expect(status[10]).toBe(201);
+    expect(responses[10]!.json().customer.customFields).toEqual({ referrer: 'ads' });
+
+    expect((await clients[0]!.get('/customers?email=wrong-type%40example.com')).statusCode).toBe(
+      404,
+    );
+    const unchanged = (await clients[0]!.get('/customers?email=other%40example.com')).json();
+    expect(unchanged.phoneNumbers).toEqual([]);
+    expect(unchanged.version).toBe(other.version);
+  });
+
+  it('repeats that change nothing answer unchanged, keeping version and time', async () => {
+    const body = { email: 'same@example.com', firstName: 'Ada', customFields: { visits: 3 } };
+    const first = (await clients[0]!.upsert(body)).json().customer;
+    const responses = await together(Array.from({ length: 6 }, () => body));
+    for (const r of responses) {
+      expect(r.statusCode).toBe(200);
+      expect(r.json().result).toBe('unchanged');
+      expect(r.json().customer.version).toBe(first.version);
+      expect(r.json().customer.updatedAt).toBe(first.updatedAt);
+    }
+    const history = (await clients[0]!.get(`/customers/${first.id}/events`)).json();
+    expect(history.data).toHaveLength(1);
+  });
+
+  it('40 at once over 4 new emails: 4 customers, no write lost', async () => {
+    const responses = await together(
+      Array.from({ length: 40 }, (_, i) => ({
+        email: `quad-${i % 4}@example.com`,
+        phoneNumber: `+1202555${String(1000 + i)}`,
+      })),
+    );
+    expect(responses.every((r) => r.statusCode < 300)).toBe(true);
+    for (let e = 0; e < 4; e++) {
+      const c = (await clients[0]!.get(`/customers?email=quad-${e}%40example.com`)).json();
+      expect(c.version).toBe(10);
+      expect(c.phoneNumbers).toHaveLength(10);
+    }
+  });
+
+  it('a batch computed from a version that has moved on writes nothing at all', async () => {
+    const customer = (
+      await clients[0]!.upsert({ email: 'stale@example.com', firstName: 'Old' })
+    ).json().customer;
+    await clients[0]!.upsert({ email: 'stale@example.com', firstName: 'Newer' }); // version 2
+    const now = new Date();
+    const other = 'cust_01ZZZZZZZZZZZZZZZZZZZZZZZZ';
+    const write = writeCustomers(instances[0]!.clientele.db, store.id, [
+      {
+        // A new customer, fine on its own...
+        id: other,
+        create: true,
+        version: 1,
+        state: { ...customer, email: 'innocent@example.com', phoneNumbers: [] },
+        now,
+        addedKeys: [{ kind: 'email', value: 'innocent@example.com' }],
+        removedKeys: [],
+        events: [],
+      },
+      {
+        // ...beside an update computed from version 1, which is gone.
+        id: customer.id,
+        create: false,
+        version: 2,
+        state: { ...customer, firstName: 'Stale', phoneNumbers: ['+12025550177'] },
+        now,
+        addedKeys: [{ kind: 'phone', value: '+12025550177' }],
+        removedKeys: [],
+        events: [
+          {
+            id: 'evt_01ZZZZZZZZZZZZZZZZZZZZZZZZ',
+            customerId: customer.id,
+            type: 'updated',
+            api: 'native',
+            keyId: null,
+            changes: {},
+            createdAt: now,
+          },
+        ],
+      },
+    ]);
+    await expect(write).rejects.toMatchObject({ code: '40001' });
+
+    const after = (await clients[0]!.get('/customers?email=stale%40example.com')).json();
+    expect(after.firstName).toBe('Newer');
+    expect(after.version).toBe(2);
+    expect((await clients[0]!.get('/customers?phone=%2B12025550177')).statusCode).toBe(404);
+    expect((await clients[0]!.get('/customers?email=innocent%40example.com')).statusCode).toBe(404);
+    const history = (await clients[0]!.get(`/customers/${customer.id}/events`)).json();
+    expect(history.data).toHaveLength(2);
+  });
+});
