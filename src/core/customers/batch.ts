@@ -86,7 +86,10 @@ export class UpsertBatcher {
   private queue: BatchItem[] = [];
   private running = 0;
   private scheduled = false;
-  /** Identifier values named by batches being written now: a batch never races another of ours. */
+  /**
+   * Identifier values named by upserts being written now (in a batch or alone): a batch
+   * never races another upsert of this process for a value.
+   */
   private readonly busy = new Map<string, number>();
 
   constructor(
@@ -118,17 +121,26 @@ export class UpsertBatcher {
       const batch = this.take();
       if (batch.length === 0) return;
       this.running++;
-      const keys = batch.flatMap((item) => item.keys.map((k) => busyKey(item, k)));
-      for (const k of keys) this.busy.set(k, (this.busy.get(k) ?? 0) + 1);
+      const keys = this.hold(batch);
       void this.run(batch).finally(() => {
-        for (const k of keys) {
-          const n = this.busy.get(k)! - 1;
-          if (n === 0) this.busy.delete(k);
-          else this.busy.set(k, n);
-        }
+        this.release(keys);
         this.running--;
         this.schedule();
       });
+    }
+  }
+
+  private hold(items: BatchItem[]): string[] {
+    const keys = items.flatMap((item) => item.keys.map((k) => busyKey(item, k)));
+    for (const k of keys) this.busy.set(k, (this.busy.get(k) ?? 0) + 1);
+    return keys;
+  }
+
+  private release(keys: string[]): void {
+    for (const k of keys) {
+      const n = this.busy.get(k)! - 1;
+      if (n === 0) this.busy.delete(k);
+      else this.busy.set(k, n);
     }
   }
 
@@ -169,7 +181,16 @@ export class UpsertBatcher {
     for (const item of batch) {
       const result = written.get(item);
       if (result) item.resolve(result);
-      else this.runAlone(item).then(item.resolve, item.reject);
+      else {
+        // Its identifiers stay busy while it runs, so no batch races it for them.
+        const keys = this.hold([item]);
+        this.runAlone(item)
+          .then(item.resolve, item.reject)
+          .finally(() => {
+            this.release(keys);
+            this.schedule();
+          });
+      }
     }
   }
 }

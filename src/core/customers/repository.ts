@@ -285,12 +285,18 @@ export async function findOwners(
 }> {
   const customers = new Map<string, StoredCustomer>();
   if (keys.length === 0) return { owners: [], customers };
+  // One look-up per key, on the whole primary key (unique, so the planner knows it finds
+  // one row) inside a LATERAL that OFFSET 0 keeps from being turned into a join: the
+  // planner gets no choice to read the store instead, whatever it believes about its size.
   const { rows } = await sql<Row & { i_kind: string; i_value: string }>`
-    SELECT i.kind AS i_kind, i.value AS i_value, c.*
-    FROM customer_identifiers i
-    JOIN customers c ON c.store_id = i.store_id AND c.id = i.customer_id
-    WHERE i.store_id = ${storeId}
-      AND (i.kind, i.value) IN (SELECT * FROM unnest(${keys.map((k) => k.kind)}::text[], ${keys.map((k) => k.value)}::text[]))
+    SELECT k.kind AS i_kind, k.value AS i_value, c.*
+    FROM unnest(${keys.map((k) => k.kind)}::text[], ${keys.map((k) => k.value)}::text[]) AS k(kind, value),
+    LATERAL (
+      SELECT c.* FROM customer_identifiers i
+      JOIN customers c ON c.store_id = i.store_id AND c.id = i.customer_id
+      WHERE i.store_id = ${storeId} AND i.kind = k.kind AND i.value = k.value
+      OFFSET 0
+    ) c
     ORDER BY c.id
     ${lock ? sql`FOR UPDATE OF c` : sql``}`.execute(db);
   const owners = rows.map((r) => {
@@ -365,7 +371,7 @@ export async function writeCustomers(
 
   const { rows } = await sql<{ written_id: string; written_seq: number | string }>`
     SELECT * FROM clientele_write_customers(${storeId},
-      ${JSON.stringify(created)}::jsonb, ${JSON.stringify(updated)}::jsonb, ${updated.map((u) => u.id)}::text[],
+      ${JSON.stringify(created)}::jsonb, ${JSON.stringify(updated)}::jsonb,
       ${removed.map((k) => k.kind)}::text[], ${removed.map((k) => k.value)}::text[], ${removed.map((k) => k.customer)}::text[],
       ${added.map((k) => k.kind)}::text[], ${added.map((k) => k.value)}::text[], ${added.map((k) => k.customer)}::text[],
       ${JSON.stringify(events)}::jsonb)`.execute(db);

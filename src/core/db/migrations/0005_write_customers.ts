@@ -17,14 +17,14 @@ import type { DB } from '../database.js';
 export async function up(db: DB): Promise<void> {
   await sql`
     CREATE FUNCTION clientele_write_customers(
-      p_store text, p_created jsonb, p_updated jsonb, p_updated_ids text[],
+      p_store text, p_created jsonb, p_updated jsonb,
       p_removed_kind text[], p_removed_value text[], p_removed_customer text[],
       p_added_kind text[], p_added_value text[], p_added_customer text[],
       p_events jsonb)
     RETURNS TABLE (written_id text, written_seq bigint)
     LANGUAGE plpgsql AS $$
     DECLARE
-      n bigint;
+      u record;
     BEGIN
       RETURN QUERY
         INSERT INTO customers AS c (store_id, id, external_id, email, phone_numbers, first_name,
@@ -39,26 +39,29 @@ export async function up(db: DB): Promise<void> {
           channels jsonb, loyalty jsonb, version integer, now timestamptz)
         RETURNING c.id, c.seq;
 
-      RETURN QUERY
-        UPDATE customers AS c SET external_id = r.external_id, email = r.email,
-          phone_numbers = r.phone_numbers, first_name = r.first_name, last_name = r.last_name,
-          birthdate = r.birthdate, description = r.description, active = r.active,
-          location = r.location, identifiers = r.identifiers, custom_fields = r.custom_fields,
-          metadata = r.metadata, channels = r.channels, loyalty = r.loyalty,
-          version = r.version, updated_at = r.now
-        FROM jsonb_to_recordset(p_updated) AS r(id text, external_id text, email text,
+      -- One statement per customer, on the whole primary key: a plan that cannot turn
+      -- into a read of the store, whatever the planner believes about its size.
+      FOR u IN
+        SELECT * FROM jsonb_to_recordset(p_updated) AS x(id text, external_id text, email text,
           phone_numbers text[], first_name text, last_name text, birthdate date, description text,
           active boolean, location jsonb, identifiers jsonb, custom_fields jsonb, metadata jsonb,
           channels jsonb, loyalty jsonb, version integer, now timestamptz)
-        -- ANY() keeps the plan on the primary key: the planner cannot see how few rows the
-        -- JSON holds, and would otherwise scan the store's customers to join them.
-        WHERE c.store_id = p_store AND c.id = ANY(p_updated_ids) AND c.id = r.id
-          AND c.version = r.version - 1 AND c.merged_into IS NULL
-        RETURNING c.id, c.seq;
-      GET DIAGNOSTICS n = ROW_COUNT;
-      IF n <> coalesce(array_length(p_updated_ids, 1), 0) THEN
-        RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'a customer changed since it was read';
-      END IF;
+      LOOP
+        UPDATE customers AS c SET external_id = u.external_id, email = u.email,
+          phone_numbers = u.phone_numbers, first_name = u.first_name, last_name = u.last_name,
+          birthdate = u.birthdate, description = u.description, active = u.active,
+          location = u.location, identifiers = u.identifiers, custom_fields = u.custom_fields,
+          metadata = u.metadata, channels = u.channels, loyalty = u.loyalty,
+          version = u.version, updated_at = u.now
+        WHERE c.store_id = p_store AND c.id = u.id
+          AND c.version = u.version - 1 AND c.merged_into IS NULL
+        RETURNING c.id, c.seq INTO written_id, written_seq;
+        IF NOT FOUND THEN
+          RAISE EXCEPTION USING ERRCODE = '40001',
+            MESSAGE = format('customer %s changed since it was read', u.id);
+        END IF;
+        RETURN NEXT;
+      END LOOP;
 
       DELETE FROM customer_identifiers AS i
         USING unnest(p_removed_kind, p_removed_value, p_removed_customer) AS t(k, v, owner)
