@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { bodyFactory, drive, type LoadResult } from './load.js';
 import { pgbenchCeiling } from './pgbench.js';
-import { type BenchServer, startServer, watchRss } from './server.js';
+import { type BenchServer, cpuSnapshot, startServer, watchRss } from './server.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -24,6 +24,8 @@ interface Row {
   database: string;
   scenario: string;
   result: LoadResult;
+  /** CPU microseconds per upsert: the server, PostgreSQL's processes, the load generator. */
+  cpu?: { server: number; postgres: number; load: number };
   note?: string;
 }
 
@@ -64,13 +66,17 @@ async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[])
       body: bodyFactory('warm', existing),
     });
     for (const connections of [1, 16, 64]) {
+      const before = cpuSnapshot(server.pid);
       const result = await drive({
         ...target,
         connections,
         seconds,
         body: bodyFactory(`c${connections}`, existing),
       });
-      rows.push({ database: label, scenario: `${connections} clients`, result });
+      const after = cpuSnapshot(server.pid);
+      const per = (k: keyof typeof before) => ((after[k] - before[k]) / result.requests) * 1e6;
+      const cpu = { server: per('server'), postgres: per('postgres'), load: per('load') };
+      rows.push({ database: label, scenario: `${connections} clients`, result, cpu });
       console.log(
         `${label} ${connections} clients: ${result.rps.toFixed(0)} upserts/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}`,
       );
@@ -116,6 +122,8 @@ async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[])
 }
 
 const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)}`;
+const cpuCell = (c: { server: number; postgres: number; load: number }) =>
+  [c.server, c.postgres, c.load].map((n) => (n < 1 ? '–' : n.toFixed(0))).join(' · ');
 
 async function main() {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
@@ -141,13 +149,13 @@ async function main() {
   const ratio = pg64.rps / ceiling;
 
   const table = [
-    '| database | scenario | upserts/s | p50 ms | p99 ms | errors | note |',
-    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+    '| database | scenario | upserts/s | p50 ms | p99 ms | errors | CPU µs/upsert: server · PostgreSQL · load | note |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.database} | ${r.scenario} | ${r.result.rps.toFixed(0)} | ${ms(r.result.p50)} | ${ms(r.result.p99)} | ${r.result.errors} | ${r.note ?? ''} |`,
+        `| ${r.database} | ${r.scenario} | ${r.result.rps.toFixed(0)} | ${ms(r.result.p50)} | ${ms(r.result.p99)} | ${r.result.errors} | ${r.cpu ? cpuCell(r.cpu) : ''} | ${r.note ?? ''} |`,
     ),
-    `| PostgreSQL | pgbench ceiling, 64 clients | ${ceiling.toFixed(0)} | | | | single-statement INSERT … ON CONFLICT |`,
+    `| PostgreSQL | pgbench ceiling, 64 clients | ${ceiling.toFixed(0)} | | | | | single-statement INSERT … ON CONFLICT |`,
   ].join('\n');
 
   const pgVersion = execFileSync('psql', [serverUrl, '-Atc', 'show server_version'], {
@@ -175,6 +183,11 @@ same machine with its default settings. Server, database and load generator shar
 ${summary}
 
 ${table}
+
+The CPU column divides the CPU time each part used during the scenario by the upserts
+done: the server process (PGlite runs inside it), all of PostgreSQL's processes, and
+the benchmark process that generates the load. On 2 cores, their sum bounds the rate:
+2,000,000 µs ÷ (sum) upserts/s at best.
 
 The ceiling is PostgreSQL's own: pgbench running one \`INSERT … ON CONFLICT (store, email) DO
 UPDATE\` with a JSONB merge of the custom fields and a phone-array append, with as many clients.

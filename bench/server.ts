@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The real server, started as `npm start` starts it: the built dist/, one process. */
@@ -67,4 +67,28 @@ export function watchRss(pid: number) {
       return peak;
     },
   };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSecondsOf(pid: string | number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds used so far by the server, by every PostgreSQL process, and by this one (the load generator). */
+export function cpuSnapshot(serverPid: number): { server: number; postgres: number; load: number } {
+  let postgres = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') {
+        postgres += cpuSecondsOf(entry);
+      }
+    } catch {
+      // the process ended
+    }
+  }
+  const own = process.cpuUsage();
+  return { server: cpuSecondsOf(serverPid), postgres, load: (own.user + own.system) / 1e6 };
 }
