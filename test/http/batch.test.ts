@@ -77,6 +77,37 @@ describe('upserts that arrive together', () => {
     );
   });
 
+  it('20 at once updating one existing customer: one batch writes them all, versions in order', async () => {
+    const client = clients[0]!;
+    const customer = (await client.upsert({ email: 'existing@example.com' })).json().customer;
+    const metrics = async () => (await instances[0]!.app.inject({ url: '/metrics' })).body;
+    const count = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+    const before = await metrics();
+    // All through one instance: within a process nothing races the batch, so none of
+    // these may fall back to running alone.
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        client.upsert({ email: 'existing@example.com', customFields: { visits: 100 + i } }),
+      ),
+    );
+    expect(responses.every((r) => r.statusCode === 200)).toBe(true);
+    expect(responses.map((r) => r.json().customer.version).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => customer.version + 1 + i),
+    );
+    const after = await metrics();
+    expect(count(after, 'clientele_upsert_alone_total')).toBe(
+      count(before, 'clientele_upsert_alone_total'),
+    );
+    expect(count(after, 'clientele_upsert_batched_total')).toBe(
+      count(before, 'clientele_upsert_batched_total') + 20,
+    );
+    const stored = (await client.get('/customers?email=existing%40example.com')).json();
+    expect(stored.version).toBe(customer.version + 20);
+    const last = responses.map((r) => r.json()).find((a) => a.customer.version === stored.version);
+    expect(stored.customFields.visits).toBe(last.customer.customFields.visits);
+  });
+
   it('a refused request among good ones is refused as it would be alone, and changes nothing', async () => {
     const holder = (
       await clients[0]!.upsert({ email: 'holder@example.com', phoneNumber: '+12025550140' })
@@ -155,6 +186,7 @@ describe('upserts that arrive together', () => {
         id: other,
         create: true,
         version: 1,
+        readVersion: 0,
         state: { ...customer, email: 'innocent@example.com', phoneNumbers: [] },
         now,
         addedKeys: [{ kind: 'email', value: 'innocent@example.com' }],
@@ -166,6 +198,7 @@ describe('upserts that arrive together', () => {
         id: customer.id,
         create: false,
         version: 2,
+        readVersion: 1,
         state: { ...customer, firstName: 'Stale', phoneNumbers: ['+12025550177'] },
         now,
         addedKeys: [{ kind: 'phone', value: '+12025550177' }],

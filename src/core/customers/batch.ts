@@ -325,6 +325,7 @@ async function writeBatch(
         id: w.id,
         create: !w.stored,
         version: w.version,
+        readVersion: w.stored?.version ?? 0,
         state: w.state,
         now,
         addedKeys: added,

@@ -311,6 +311,8 @@ export interface CustomerWrite {
   /** Insert a new customer, or update an existing one to this version. */
   create: boolean;
   version: number;
+  /** The version an update was computed from: it applies only if the customer is still at it. */
+  readVersion: number;
   state: CustomerState;
   now: Date;
   addedKeys: IdentityKey[];
@@ -323,7 +325,7 @@ export interface CustomerWrite {
  * however many there are, through `clientele_write_customers` (migration 0005). Returns
  * each written customer's seq.
  *
- * An update applies only to the version it was computed from (`version - 1`). If any
+ * An update applies only to the version it was computed from (`readVersion`). If any
  * customer has moved on, or a value to add is held by now, the call fails and writes
  * nothing (40001 or 23505), so it is safe outside a transaction too.
  */
@@ -334,7 +336,7 @@ export async function writeCustomers(
 ): Promise<Map<string, number>> {
   const seqs = new Map<string, number>();
   if (writes.length === 0) return seqs;
-  const record = ({ id, state, version, now }: CustomerWrite) => ({
+  const record = ({ id, state, version, readVersion, now }: CustomerWrite) => ({
     id,
     external_id: state.externalId,
     email: state.email,
@@ -351,6 +353,7 @@ export async function writeCustomers(
     channels: state.channels,
     loyalty: state.loyalty,
     version,
+    read_version: readVersion,
     now,
   });
   const created = writes.filter((w) => w.create).map(record);

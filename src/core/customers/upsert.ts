@@ -242,6 +242,7 @@ async function upsertInTransaction(
         id,
         create: !target,
         version,
+        readVersion: target?.version ?? 0,
         state: next,
         now,
         addedKeys: added,

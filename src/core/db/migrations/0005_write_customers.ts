@@ -6,11 +6,12 @@ import type { DB } from '../database.js';
  * their history events in one call. As a function its statements are planned once per
  * connection, not on every call, and they run in a fixed order (identifiers released
  * before others are claimed). It writes all or nothing: an update applies only to the
- * version it was computed from (`version - 1`), and if any customer has moved on it
+ * version it was computed from (`read_version`), and if any customer has moved on it
  * raises a serialization failure (40001); a value claimed meanwhile raises 23505.
  *
  * Customers come as JSON arrays of records (the columns of `customers`, `version` the
- * version to write and `now` the time of the write); identifier changes as parallel
+ * version to write, `read_version` the version an update was computed from, and `now`
+ * the time of the write); identifier changes as parallel
  * arrays; events as a JSON array of `customer_events` records. Returns the id and seq of
  * every customer written.
  */
@@ -45,7 +46,7 @@ export async function up(db: DB): Promise<void> {
         SELECT * FROM jsonb_to_recordset(p_updated) AS x(id text, external_id text, email text,
           phone_numbers text[], first_name text, last_name text, birthdate date, description text,
           active boolean, location jsonb, identifiers jsonb, custom_fields jsonb, metadata jsonb,
-          channels jsonb, loyalty jsonb, version integer, now timestamptz)
+          channels jsonb, loyalty jsonb, version integer, read_version integer, now timestamptz)
       LOOP
         UPDATE customers AS c SET external_id = u.external_id, email = u.email,
           phone_numbers = u.phone_numbers, first_name = u.first_name, last_name = u.last_name,
@@ -54,7 +55,7 @@ export async function up(db: DB): Promise<void> {
           metadata = u.metadata, channels = u.channels, loyalty = u.loyalty,
           version = u.version, updated_at = u.now
         WHERE c.store_id = p_store AND c.id = u.id
-          AND c.version = u.version - 1 AND c.merged_into IS NULL
+          AND c.version = u.read_version AND c.merged_into IS NULL
         RETURNING c.id, c.seq INTO written_id, written_seq;
         IF NOT FOUND THEN
           RAISE EXCEPTION USING ERRCODE = '40001',
