@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { bodyFactory, drive, type LoadResult } from './load.js';
 import { pgbenchCeiling } from './pgbench.js';
-import { type BenchServer, cpuSnapshot, startServer, watchRss } from './server.js';
+import { type BenchServer, cpuSnapshot, cpuUsedBetween, startServer, watchRss } from './server.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -73,8 +73,8 @@ async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[])
         seconds,
         body: bodyFactory(`c${connections}`, existing),
       });
-      const after = cpuSnapshot(server.pid);
-      const per = (k: keyof typeof before) => ((after[k] - before[k]) / result.requests) * 1e6;
+      const used = cpuUsedBetween(before, cpuSnapshot(server.pid));
+      const per = (k: keyof typeof used) => (used[k] / result.requests) * 1e6;
       const cpu = { server: per('server'), postgres: per('postgres'), load: per('load') };
       rows.push({ database: label, scenario: `${connections} clients`, result, cpu });
       console.log(

@@ -76,14 +76,18 @@ function cpuSecondsOf(pid: string | number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** CPU seconds used so far by the server, by every PostgreSQL process, and by this one (the load generator). */
-export function cpuSnapshot(serverPid: number): { server: number; postgres: number; load: number } {
-  let postgres = 0;
+/** CPU seconds used so far by the server, by each PostgreSQL process, and by this one (the load generator). */
+export function cpuSnapshot(serverPid: number): {
+  server: number;
+  postgres: Map<string, number>;
+  load: number;
+} {
+  const postgres = new Map<string, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') {
-        postgres += cpuSecondsOf(entry);
+        postgres.set(entry, cpuSecondsOf(entry));
       }
     } catch {
       // the process ended
@@ -91,4 +95,19 @@ export function cpuSnapshot(serverPid: number): { server: number; postgres: numb
   }
   const own = process.cpuUsage();
   return { server: cpuSecondsOf(serverPid), postgres, load: (own.user + own.system) / 1e6 };
+}
+
+/**
+ * CPU seconds used between two snapshots. PostgreSQL's processes come and go (the pool
+ * closes idle connections): each counts from its first sighting, and one that ended in
+ * between is lost, so the PostgreSQL figure errs low, never negative.
+ */
+export function cpuUsedBetween(
+  before: ReturnType<typeof cpuSnapshot>,
+  after: ReturnType<typeof cpuSnapshot>,
+): { server: number; postgres: number; load: number } {
+  let postgres = 0;
+  for (const [pid, seconds] of after.postgres)
+    postgres += seconds - (before.postgres.get(pid) ?? 0);
+  return { server: after.server - before.server, postgres, load: after.load - before.load };
 }
