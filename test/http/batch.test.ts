@@ -108,6 +108,48 @@ describe('upserts that arrive together', () => {
     expect(stored.customFields.visits).toBe(last.customer.customFields.visits);
   });
 
+  it('new values of a STRING field past its option cap are batched, and still not recorded', async () => {
+    const capped = await instances[0]!.createStore();
+    await instances[0]!.admin('PATCH', `/v1/stores/${capped.id}`, {
+      settings: { customFieldOptionsLimit: 2 },
+    });
+    const c = instances[0]!.as(capped);
+    for (const [i, order] of ['o-1', 'o-2', 'o-3'].entries()) {
+      expect(
+        (await c.upsert({ email: `cap-${i}@example.com`, customFields: { order } })).statusCode,
+      ).toBe(201);
+    }
+    const metrics = async () => (await instances[0]!.app.inject({ url: '/metrics' })).body;
+    const alone = (text: string) => Number(/^clientele_upsert_alone_total (\d+)/m.exec(text)?.[1]);
+    const before = alone(await metrics());
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        c.upsert({ email: `cap-more-${i}@example.com`, customFields: { order: `o-${10 + i}` } }),
+      ),
+    );
+    expect(responses.every((r) => r.statusCode === 201)).toBe(true);
+    // The field is known to be full: none of them needed the one-at-a-time path.
+    expect(alone(await metrics())).toBe(before);
+    const options = (await c.get('/custom-fields/order/options')).json();
+    expect(options.options).toEqual(['o-1', 'o-2']);
+    expect(options.optionsTruncated).toBe(true);
+    expect(
+      (await c.get('/customers?email=cap-more-3%40example.com')).json().customFields.order,
+    ).toBe('o-13');
+
+    // A larger cap makes room again: the next new value is recorded.
+    await instances[0]!.admin('PATCH', `/v1/stores/${capped.id}`, {
+      settings: { customFieldOptionsLimit: 3 },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5_100)); // settings are cached 5 s
+    await c.upsert({ email: 'cap-last@example.com', customFields: { order: 'o-99' } });
+    expect((await c.get('/custom-fields/order/options')).json().options).toEqual([
+      'o-1',
+      'o-2',
+      'o-99',
+    ]);
+  }, 20_000);
+
   it('a refused request among good ones is refused as it would be alone, and changes nothing', async () => {
     const holder = (
       await clients[0]!.upsert({ email: 'holder@example.com', phoneNumber: '+12025550140' })

@@ -274,9 +274,11 @@ async function writeBatch(
       ([name, value]) =>
         types.get(name) === 'STRING' &&
         changes[`customFields.${name}`] !== undefined &&
-        !fieldCache.hasOption(storeId, name, String(value)),
+        !fieldCache.hasOption(storeId, name, String(value)) &&
+        !fieldCache.isFull(storeId, name, item.settings.customFieldOptionsLimit),
     );
-    if (untracked) continue; // a STRING value seen for the first time: tracked alone
+    // A STRING value seen for the first time, in a field with room for it: tracked alone.
+    if (untracked) continue;
 
     if (target && Object.keys(changes).length === 0) {
       answers.push({

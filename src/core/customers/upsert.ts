@@ -100,7 +100,10 @@ export async function upsertAlone(
   // Only now, with the transaction committed, is what it declared safe to remember.
   const types = deps.fieldCache.typesOf(ctx.storeId);
   for (const [name, type] of declared) types.set(name, type);
-  for (const o of tracked) deps.fieldCache.rememberOption(ctx.storeId, o.field, o.value);
+  for (const o of tracked.options) deps.fieldCache.rememberOption(ctx.storeId, o.field, o.value);
+  for (const field of tracked.full) {
+    deps.fieldCache.rememberFull(ctx.storeId, field, settings.customFieldOptionsLimit);
+  }
   return result;
 }
 
@@ -114,7 +117,7 @@ async function upsertInTransaction(
 ): Promise<{
   result: UpsertResult;
   declared: Map<string, FieldType>;
-  options: { field: string; value: string }[];
+  options: { options: { field: string; value: string }[]; full: string[] };
 }> {
   const { storeId } = ctx;
   const now = new Date();

@@ -40,6 +40,24 @@ export class FieldCache {
     if (this.options.size >= FieldCache.maxOptions) this.options.clear();
     this.options.add(`${storeId}\u0000${field}\u0000${value}`);
   }
+
+  /**
+   * Whether a field is known to hold as many options as this cap allows, so that a new
+   * value would not be recorded. Only a larger cap makes room again (options are never
+   * removed), and the cap is part of the question.
+   */
+  isFull(storeId: string, field: string, cap: number): boolean {
+    const at = this.full.get(`${storeId}\u0000${field}`);
+    return at !== undefined && at >= cap;
+  }
+
+  rememberFull(storeId: string, field: string, cap: number): void {
+    if (this.full.size >= FieldCache.maxOptions) this.full.clear();
+    this.full.set(`${storeId}\u0000${field}`, cap);
+  }
+
+  /** Fields found full, and the cap they were full at. */
+  private readonly full = new Map<string, number>();
 }
 
 /**
@@ -119,7 +137,8 @@ async function readDeclarations(
 
 /**
  * Records new values of STRING fields as options, up to the store's per-field cap;
- * past it the field is marked truncated. Returns the options now known to exist.
+ * past it the field is marked truncated. Returns the options now known to exist, and
+ * the fields found full (for the cache, once the transaction commits).
  */
 export async function trackOptions(
   trx: DB,
@@ -127,9 +146,12 @@ export async function trackOptions(
   storeId: string,
   candidates: { field: string; value: string }[],
   cap: number,
-): Promise<{ field: string; value: string }[]> {
-  const fresh = candidates.filter((c) => !cache.hasOption(storeId, c.field, c.value));
-  if (fresh.length === 0) return [];
+): Promise<{ options: { field: string; value: string }[]; full: string[] }> {
+  const full: string[] = [];
+  const fresh = candidates.filter(
+    (c) => !cache.hasOption(storeId, c.field, c.value) && !cache.isFull(storeId, c.field, cap),
+  );
+  if (fresh.length === 0) return { options: [], full };
 
   const existing = await trx
     .selectFrom('custom_field_options')
@@ -143,7 +165,7 @@ export async function trackOptions(
     existing.some((e) => e.field_name === c.field && e.value === c.value);
   const missing = fresh.filter((c) => !isKnown(c));
   const known = fresh.filter(isKnown);
-  if (missing.length === 0) return known;
+  if (missing.length === 0) return { options: known, full };
 
   // Lock the fields' rows (in name order, so two writers cannot deadlock) to count exactly.
   const fieldNames = [...new Set(missing.map((c) => c.field))].sort();
@@ -172,6 +194,8 @@ export async function trackOptions(
       known.push(...accepted.map((value) => ({ field: field.name, value })));
     }
     const truncated = field.options_truncated || accepted.length < values.length;
+    // Remembered once the transaction commits (by the caller), like the options.
+    if (accepted.length < values.length) full.push(field.name);
     if (inserted > 0 || truncated !== field.options_truncated) {
       await trx
         .updateTable('custom_fields')
@@ -181,7 +205,7 @@ export async function trackOptions(
         .execute();
     }
   }
-  return known;
+  return { options: known, full };
 }
 
 export async function listDeclarations(db: DB, storeId: string): Promise<FieldDeclaration[]> {
