@@ -1,7 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Clientele } from '../../src/core/clientele.js';
 import { buildApp } from '../../src/http/app.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase, onPostgres, type TestDatabase } from './database.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -99,4 +99,32 @@ export async function startWithTwoStores(
   const res = await t.admin('PATCH', `/v1/stores/${store.id}`, { settings });
   if (res.statusCode !== 200) throw new Error(`settings refused: ${res.body}`);
   return { t, store, other };
+}
+
+/**
+ * What a fleet looks like to a test: on PostgreSQL two app instances on one database
+ * (each with its own pool, as two processes would have), on PGlite one; a store, and a
+ * client of it per instance. `close()` stops them and drops the database.
+ */
+export interface Fleet {
+  instances: TestApp[];
+  store: TestStore;
+  clients: StoreClient[];
+  close(): Promise<void>;
+}
+
+export async function startFleet(): Promise<Fleet> {
+  const database = await createTestDatabase();
+  const instances = [await startTestApp(database)];
+  if (onPostgres) instances.push(await startTestApp(database));
+  const store = await instances[0]!.createStore();
+  return {
+    instances,
+    store,
+    clients: instances.map((i) => i.as(store)),
+    async close() {
+      for (const i of instances) await i.close();
+      await database.drop();
+    },
+  };
 }

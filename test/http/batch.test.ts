@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCustomers } from '../../src/core/customers/repository.js';
-import { type StoreClient, startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/database.js';
+import {
+  type Fleet,
+  type StoreClient,
+  startFleet,
+  type TestApp,
+  type TestStore,
+} from '../helpers/app.js';
 
 /**
  * Upserts that arrive together are written together (one read, one write for the lot).
@@ -9,17 +14,14 @@ import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/da
  * these tests send requests at once, so that they share batches, and check each answer
  * and what was stored. On PostgreSQL they go through two app instances on one database.
  */
-let database: TestDatabase;
+let fleet: Fleet;
 let instances: TestApp[];
 let store: TestStore;
 let clients: StoreClient[];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  instances = [await startTestApp(database)];
-  if (onPostgres) instances.push(await startTestApp(database));
-  store = await instances[0]!.createStore();
-  clients = instances.map((i) => i.as(store));
+  fleet = await startFleet();
+  ({ instances, store, clients } = fleet);
   // Declare the fields first: an upsert that declares one is written on its own.
   const first = await clients[0]!.upsert({
     email: 'declares@example.com',
@@ -27,10 +29,7 @@ beforeAll(async () => {
   });
   expect(first.statusCode).toBe(201);
 });
-afterAll(async () => {
-  for (const i of instances) await i.close();
-  await database.drop();
-});
+afterAll(() => fleet.close());
 
 function together(bodies: unknown[]) {
   return Promise.all(bodies.map((body, i) => clients[i % clients.length]!.upsert(body)));

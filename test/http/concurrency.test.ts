@@ -1,28 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StoreClient, startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/database.js';
+import { type Fleet, type StoreClient, startFleet, type TestApp } from '../helpers/app.js';
+import { onPostgres } from '../helpers/database.js';
 
 /**
  * Exactly one customer per person, and no acknowledged change lost, however many
  * requests race. On PostgreSQL the requests go through two app instances, each with its
  * own connection pool, as two processes of a fleet would; on PGlite through one.
  */
-let database: TestDatabase;
+let fleet: Fleet;
 let instances: TestApp[];
-let store: TestStore;
 let clients: StoreClient[];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  instances = [await startTestApp(database)];
-  if (onPostgres) instances.push(await startTestApp(database));
-  store = await instances[0]!.createStore();
-  clients = instances.map((i) => i.as(store));
+  fleet = await startFleet();
+  ({ instances, clients } = fleet);
 });
-afterAll(async () => {
-  for (const i of instances) await i.close();
-  await database.drop();
-});
+afterAll(() => fleet.close());
 
 /** Sends n requests at once, spread over the instances. */
 function race(n: number, body: (i: number) => unknown) {
