@@ -5,14 +5,7 @@ import { newId } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { applyInput } from './apply.js';
 import { type CustomerState, emptyState } from './customer.js';
-import {
-  diffKeys,
-  type IdentityKey,
-  keyOf,
-  keysOfInput,
-  kindOf,
-  strongerKind,
-} from './identity.js';
+import { diffKeys, type IdentityKey, keyOf, kindOf, strongerKind } from './identity.js';
 import type { IdentifierKind, NormalizedInput } from './input.js';
 import * as repo from './repository.js';
 import type { UpsertOptions, UpsertOutcome, UpsertResult, WriteContext } from './upsert.js';
