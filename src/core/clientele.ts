@@ -53,6 +53,7 @@ export class Clientele {
   private readonly settingsCache = new Map<string, { settings: StoreSettings; at: number }>();
 
   private readonly keyCache: KeyCache;
+  private readonly batcher: UpsertBatcher;
   private readonly upsertDeps: UpsertDeps;
   private readonly revocations: { close(): Promise<void> } | undefined;
 
@@ -63,12 +64,7 @@ export class Clientele {
     // On PostgreSQL other processes revoke keys too: remember keys only while their
     // revocations can be heard. PGlite has one process, which evicts for itself.
     this.keyCache = new KeyCache(KEY_CACHE_TTL_MS, !databaseUrl);
-    this.upsertDeps = {
-      db: database.db,
-      fieldCache: this.fieldCache,
-      settingsOf: (id) => this.settingsOf(id),
-    };
-    this.upsertDeps.batcher = new UpsertBatcher(
+    this.batcher = new UpsertBatcher(
       database.db,
       this.fieldCache,
       (item) => upsertAlone(this.upsertDeps, item.ctx, item.input, {}, item.settings),
@@ -79,6 +75,12 @@ export class Clientele {
         maxSize: 256,
       },
     );
+    this.upsertDeps = {
+      db: database.db,
+      fieldCache: this.fieldCache,
+      settingsOf: (id) => this.settingsOf(id),
+      batcher: this.batcher,
+    };
     this.revocations = databaseUrl ? listenForRevocations(databaseUrl, this.keyCache) : undefined;
   }
 
@@ -190,7 +192,7 @@ export class Clientele {
   }
   /** How upserts were written so far: in batches, or alone. */
   upsertBatchStats(): BatchStats {
-    return { ...this.upsertDeps.batcher!.stats };
+    return { ...this.batcher.stats };
   }
   getCustomer(storeId: string, customerId: string) {
     return getCustomer(this.db, storeId, customerId);

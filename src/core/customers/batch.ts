@@ -1,5 +1,5 @@
 import type { DB } from '../db/database.js';
-import type { FieldCache } from '../fields/fields.js';
+import { changedStringValues, type FieldCache } from '../fields/fields.js';
 import type { FieldType } from '../fields/types.js';
 import { newId } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
@@ -211,8 +211,8 @@ interface Answer {
 }
 
 /**
- * Resolves and writes one store's batch in the caller's transaction. Returns the answer
- * of every upsert it wrote; the others are left to run alone.
+ * Resolves and writes one store's batch: an unlocked read, then one all-or-nothing
+ * write. Returns the answer of every upsert it wrote; the others are left to run alone.
  */
 async function writeBatch(
   db: DB,
@@ -263,12 +263,8 @@ async function writeBatch(
       continue; // a rule refuses it: alone, it gets the same refusal
     }
     const { next, changes } = applied;
-    const untracked = Object.entries(next.customFields).some(
-      ([name, value]) =>
-        types.get(name) === 'STRING' &&
-        changes[`customFields.${name}`] !== undefined &&
-        !fieldCache.hasOption(storeId, name, String(value)) &&
-        !fieldCache.isFull(storeId, name, item.settings.customFieldOptionsLimit),
+    const untracked = changedStringValues(next.customFields, changes, types).some((c) =>
+      fieldCache.mayTrack(storeId, c.field, c.value, item.settings.customFieldOptionsLimit),
     );
     // A STRING value seen for the first time, in a field with room for it: tracked alone.
     if (untracked) continue;

@@ -1,6 +1,11 @@
 import type { DB } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
-import { type FieldCache, resolveFieldTypes, trackOptions } from '../fields/fields.js';
+import {
+  changedStringValues,
+  type FieldCache,
+  resolveFieldTypes,
+  trackOptions,
+} from '../fields/fields.js';
 import { coerceToFieldType, describeValueType, type FieldType } from '../fields/types.js';
 import { newId } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
@@ -264,16 +269,11 @@ async function upsertInTransaction(
     };
   }
 
-  const candidates = Object.entries(next.customFields)
-    .filter(
-      ([name]) => types.get(name) === 'STRING' && changes[`customFields.${name}`] !== undefined,
-    )
-    .map(([field, value]) => ({ field, value: String(value) }));
   const tracked = await trackOptions(
     trx,
     fieldCache,
     storeId,
-    candidates,
+    changedStringValues(next.customFields, changes, types),
     settings.customFieldOptionsLimit,
   );
 

@@ -41,6 +41,11 @@ export class FieldCache {
     this.options.add(`${storeId}\u0000${field}\u0000${value}`);
   }
 
+  /** Whether a value may still need recording as an option: not seen yet, and room for it. */
+  mayTrack(storeId: string, field: string, value: string, cap: number): boolean {
+    return !this.hasOption(storeId, field, value) && !this.isFull(storeId, field, cap);
+  }
+
   /**
    * Whether a field is known to hold as many options as this cap allows, so that a new
    * value would not be recorded. Only a larger cap makes room again (options are never
@@ -135,6 +140,19 @@ async function readDeclarations(
   for (const row of rows) for (const map of into) map.set(row.name, row.type as FieldType);
 }
 
+/** The STRING custom fields a write changed, with their new values: candidates for options. */
+export function changedStringValues(
+  customFields: Record<string, FieldValue>,
+  changes: Record<string, unknown>,
+  types: ReadonlyMap<string, FieldType>,
+): { field: string; value: string }[] {
+  return Object.entries(customFields)
+    .filter(
+      ([name]) => types.get(name) === 'STRING' && changes[`customFields.${name}`] !== undefined,
+    )
+    .map(([field, value]) => ({ field, value: String(value) }));
+}
+
 /**
  * Records new values of STRING fields as options, up to the store's per-field cap;
  * past it the field is marked truncated. Returns the options now known to exist, and
@@ -148,9 +166,7 @@ export async function trackOptions(
   cap: number,
 ): Promise<{ options: { field: string; value: string }[]; full: string[] }> {
   const full: string[] = [];
-  const fresh = candidates.filter(
-    (c) => !cache.hasOption(storeId, c.field, c.value) && !cache.isFull(storeId, c.field, cap),
-  );
+  const fresh = candidates.filter((c) => cache.mayTrack(storeId, c.field, c.value, cap));
   if (fresh.length === 0) return { options: [], full };
 
   const existing = await trx
