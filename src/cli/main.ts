@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Clientele } from '../core/clientele.js';
 import { ConfigError, loadConfig } from '../core/config.js';
+import { DataDirectoryInUse } from '../core/db/database.js';
 import { ClienteleError } from '../core/errors.js';
 import { startServer, stopOnSignals } from '../server.js';
 
@@ -98,8 +99,13 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof UsageError) console.error(error.message);
-    else if (error instanceof ClienteleError) console.error(`${error.code}: ${error.message}`);
+    if (
+      error instanceof ConfigError ||
+      error instanceof UsageError ||
+      error instanceof DataDirectoryInUse
+    ) {
+      console.error(error.message);
+    } else if (error instanceof ClienteleError) console.error(`${error.code}: ${error.message}`);
     else console.error(error);
     process.exitCode = error instanceof UsageError ? 1 : 2;
   },

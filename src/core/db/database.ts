@@ -110,6 +110,9 @@ function initializePgliteDirectory(dir: string): void {
   execFileSync(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: 'inherit' });
 }
 
+/** Another live process holds the PGlite directory: an operator's mistake, not a bug. */
+export class DataDirectoryInUse extends Error {}
+
 /**
  * PGlite is a database inside one process: a second process opening the same directory
  * would write past the first and corrupt it. A pid file refuses that, naming the holder;
@@ -126,7 +129,7 @@ function lockDataDirectory(dir: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(readFileSync(file, 'utf8'));
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new Error(
+        throw new DataDirectoryInUse(
           `The data directory ${dir} is in use by process ${holder} (a running clientele?). ` +
             'Stop it first, or use DATABASE_URL=postgres://… to share one database between processes.',
         );
