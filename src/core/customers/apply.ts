@@ -32,7 +32,7 @@ export function applyInput(
   input: NormalizedInput,
   fieldTypes: ReadonlyMap<string, FieldType>,
 ): { next: CustomerState; changes: Changes } {
-  const next: CustomerState = structuredClone(current);
+  const next = copyState(current);
   const changes: Changes = {};
   const note = (path: string, before: unknown, after: unknown) => {
     if (!sameValue(before, after)) changes[path] = { before, after };
@@ -117,6 +117,22 @@ export function applyInput(
   }
 
   return { next, changes };
+}
+
+/**
+ * A copy of a state that applyInput may change in place: the lists it appends to, the
+ * location it assigns into and the metadata whose keys it sets. Custom fields, channels
+ * and loyalty are replaced whole when they change, never edited, so they are shared;
+ * values inside (metadata values, identifiers) are never edited either.
+ */
+function copyState(state: CustomerState): CustomerState {
+  return {
+    ...state,
+    phoneNumbers: [...state.phoneNumbers],
+    location: { ...state.location },
+    identifiers: [...state.identifiers],
+    metadata: { ...state.metadata },
+  };
 }
 
 function applyCustomFields(
