@@ -70,14 +70,25 @@ describe('hostile JSON', () => {
     });
 
   it('refuses __proto__ and constructor.prototype keys anywhere, polluting nothing', async () => {
-    for (const payload of [
-      '{"email":"p@example.com","__proto__":{"polluted":true}}',
-      '{"email":"p@example.com","metadata":{"__proto__":{"polluted":true}}}',
-      '{"email":"p@example.com","metadata":{"a":{"constructor":{"prototype":{"polluted":true}}}}}',
+    for (const [payload, path] of [
+      ['{"email":"p@example.com","__proto__":{"polluted":true}}', '/__proto__'],
+      [
+        '{"email":"p@example.com","metadata":{"__proto__":{"polluted":true}}}',
+        '/metadata/__proto__',
+      ],
+      [
+        '{"email":"p@example.com","metadata":{"a":{"constructor":{"prototype":{"polluted":true}}}}}',
+        '/metadata/a/constructor',
+      ],
+      // The pointer escapes ~ and / (RFC 6901).
+      [
+        '{"email":"p@example.com","metadata":{"a/b~c":{"__proto__":1}}}',
+        '/metadata/a~1b~0c/__proto__',
+      ],
     ]) {
-      const res = await raw(payload);
+      const res = await raw(payload!);
       expect(res.statusCode, payload).toBe(400);
-      expect(res.json().errors[0].message).toBe('is not an allowed key');
+      expect(res.json().errors[0]).toEqual({ path, message: 'is not an allowed key' });
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect((await t.as(store).get('/customers?email=p%40example.com')).statusCode).toBe(404);
@@ -94,7 +105,10 @@ describe('hostile JSON', () => {
     for (let i = 0; i < 40; i++) deep = `{"a":${deep}}`;
     const res = await raw(`{"email":"d@example.com","metadata":${deep}}`);
     expect(res.statusCode).toBe(400);
-    expect(res.json().errors[0].message).toBe('nests deeper than 32 levels');
+    expect(res.json().errors[0]).toEqual({
+      path: `/metadata${'/a'.repeat(31)}`,
+      message: 'nests deeper than 32 levels',
+    });
     let veryDeep = '1';
     for (let i = 0; i < 100_000; i++) veryDeep = `[${veryDeep}]`;
     expect((await raw(`{"email":"d@example.com","metadata":{"x":${veryDeep}}}`)).statusCode).toBe(

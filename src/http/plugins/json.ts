@@ -6,34 +6,47 @@ import { ClienteleError, fail } from '../../core/errors.js';
 export const MAX_JSON_DEPTH = 32;
 
 /**
+ * An object or array met on the way; it knows its parent and key, so the JSON Pointer of
+ * a problem is written only when there is one.
+ */
+interface Visit {
+  node: object;
+  parent: Visit | undefined;
+  key: string;
+  depth: number;
+}
+
+/**
  * Finds what a parsed body must not hold: nesting past the cap, or keys that could reach
  * an object's prototype (`__proto__`, or a `constructor` carrying `prototype`). Iterative,
  * so a hostile body cannot exhaust the stack.
  */
 export function checkJsonShape(value: unknown): void {
-  const stack: { node: unknown; path: string; depth: number }[] = [
-    { node: value, path: '', depth: 0 },
-  ];
+  if (typeof value !== 'object' || value === null) return;
+  const stack: Visit[] = [{ node: value, parent: undefined, key: '', depth: 0 }];
   while (stack.length > 0) {
-    const { node, path, depth } = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth >= MAX_JSON_DEPTH)
-      throw fail.field(path, `nests deeper than ${MAX_JSON_DEPTH} levels`);
-    for (const key of Object.keys(node)) {
-      const child = (node as Record<string, unknown>)[key];
-      const childPath = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-      if (
-        key === '__proto__' ||
-        (key === 'constructor' &&
-          typeof child === 'object' &&
-          child !== null &&
-          'prototype' in child)
-      ) {
-        throw fail.field(childPath, 'is not an allowed key');
+    const visit = stack.pop()!;
+    if (visit.depth >= MAX_JSON_DEPTH)
+      throw fail.field(pointerOf(visit), `nests deeper than ${MAX_JSON_DEPTH} levels`);
+    for (const key of Object.keys(visit.node)) {
+      const child = (visit.node as Record<string, unknown>)[key];
+      if (typeof child !== 'object' || child === null) {
+        if (key === '__proto__') throw fail.field(pointerOf(visit, key), 'is not an allowed key');
+        continue;
       }
-      stack.push({ node: child, path: childPath, depth: depth + 1 });
+      if (key === '__proto__' || (key === 'constructor' && 'prototype' in child)) {
+        throw fail.field(pointerOf(visit, key), 'is not an allowed key');
+      }
+      stack.push({ node: child, parent: visit, key, depth: visit.depth + 1 });
     }
   }
+}
+
+/** The JSON Pointer (RFC 6901) of a visited node, or of its member `key`. */
+function pointerOf(visit: Visit, key?: string): string {
+  const keys: string[] = key === undefined ? [] : [key];
+  for (let v: Visit | undefined = visit; v?.parent; v = v.parent) keys.unshift(v.key);
+  return keys.map((k) => `/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
 
 /** JSON bodies, parsed with the checks above; anything unparsable is 400 malformed_json. */
