@@ -57,24 +57,31 @@ function withoutSecrets(body: string): string {
   return body.replace(/"(apiKey|access_token)":"[^"]*"/g, '"$1":null');
 }
 
+function contentTypeOf(reply: FastifyReply): string | null {
+  const type = reply.getHeader('content-type');
+  return typeof type === 'string' ? type : null;
+}
+
 /** Stores each held key's final response (a 5xx releases the key instead, so a retry runs). */
 export const idempotencyPlugin = fp(
   async (app: FastifyInstance, { clientele }: { clientele: Clientele }) => {
-    app.addHook('onSend', async (request, reply, payload) => {
+    // A callback hook, so that the requests holding no key (nearly all) cost no promise.
+    app.addHook('onSend', (request, reply, payload, done) => {
       const held = request.idempotency;
-      if (!held) return payload;
+      if (!held) return done(null, payload);
       request.idempotency = undefined;
-      if (reply.statusCode >= 500) {
-        await releaseIdempotencyKey(clientele.db, held.scope, held.key);
-      } else {
-        const type = reply.getHeader('content-type');
-        await completeIdempotencyKey(clientele.db, held.scope, held.key, {
-          status: reply.statusCode,
-          contentType: typeof type === 'string' ? type : null,
-          body: withoutSecrets(typeof payload === 'string' ? payload : String(payload ?? '')),
-        });
-      }
-      return payload;
+      const stored =
+        reply.statusCode >= 500
+          ? releaseIdempotencyKey(clientele.db, held.scope, held.key)
+          : completeIdempotencyKey(clientele.db, held.scope, held.key, {
+              status: reply.statusCode,
+              contentType: contentTypeOf(reply),
+              body: withoutSecrets(typeof payload === 'string' ? payload : String(payload ?? '')),
+            });
+      stored.then(
+        () => done(null, payload),
+        (error: Error) => done(error),
+      );
     });
   },
 );

@@ -56,13 +56,14 @@ export const metricsPlugin = fp(
     });
     app.decorate('metrics', { registry, upserts });
 
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       // The route pattern, never the raw URL: ids in paths would explode the label set.
       const route = request.routeOptions.url ?? 'unmatched';
       duration.observe(
         { method: request.method, route, status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      done();
     });
 
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
