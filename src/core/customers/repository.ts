@@ -1,4 +1,4 @@
-import { type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Selectable, sql } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { CustomerRow } from '../db/schema.js';
 import type { FieldValue } from '../fields/types.js';
@@ -269,6 +269,24 @@ export async function deleteCustomer(trx: DB, storeId: string, id: string): Prom
   return Number(result.numDeletedRows) > 0;
 }
 
+// The two statements of every upsert are written out once, not built for each call: the
+// hot path skips Kysely's query builder (the same text either way, so the same plans).
+const FIND_OWNERS = `
+    SELECT k.kind AS i_kind, k.value AS i_value, to_jsonb(c) AS customer
+    FROM unnest($1::text[], $2::text[]) AS k(kind, value),
+    LATERAL (
+      SELECT c.* FROM customer_identifiers i
+      JOIN customers c ON c.store_id = i.store_id AND c.id = i.customer_id
+      WHERE i.store_id = $3 AND i.kind = k.kind AND i.value = k.value
+      OFFSET 0
+    ) c
+    ORDER BY c.id`;
+const FIND_OWNERS_FOR_UPDATE = `${FIND_OWNERS}
+    FOR UPDATE OF c`;
+const WRITE_CUSTOMERS = `SELECT * FROM clientele_write_customers($1,
+      $2::jsonb, $3::jsonb, $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+      $10::jsonb)`;
+
 /**
  * The customers that hold any of these identifier values, with the values they hold, in
  * one round trip; with `lock`, the customers are locked for update, in id order. (An
@@ -290,17 +308,13 @@ export async function findOwners(
   // planner gets no choice to read the store instead, whatever it believes about its size.
   // Each customer comes back as one JSON value: decoding one JSON text costs the driver
   // (PGlite's JavaScript most of all) far less than a dozen typed columns.
-  const { rows } = await sql<{ i_kind: string; i_value: string; customer: Row }>`
-    SELECT k.kind AS i_kind, k.value AS i_value, to_jsonb(c) AS customer
-    FROM unnest(${keys.map((k) => k.kind)}::text[], ${keys.map((k) => k.value)}::text[]) AS k(kind, value),
-    LATERAL (
-      SELECT c.* FROM customer_identifiers i
-      JOIN customers c ON c.store_id = i.store_id AND c.id = i.customer_id
-      WHERE i.store_id = ${storeId} AND i.kind = k.kind AND i.value = k.value
-      OFFSET 0
-    ) c
-    ORDER BY c.id
-    ${lock ? sql`FOR UPDATE OF c` : sql``}`.execute(db);
+  const { rows } = await db.executeQuery<{ i_kind: string; i_value: string; customer: Row }>(
+    CompiledQuery.raw(lock ? FIND_OWNERS_FOR_UPDATE : FIND_OWNERS, [
+      keys.map((k) => k.kind),
+      keys.map((k) => k.value),
+      storeId,
+    ]),
+  );
   const owners = rows.map(({ i_kind, i_value, customer: c }) => {
     if (!customers.has(c.id)) {
       customers.set(
@@ -383,12 +397,20 @@ export async function writeCustomers(
     })),
   );
 
-  const { rows } = await sql<{ written_id: string; written_seq: number | string }>`
-    SELECT * FROM clientele_write_customers(${storeId},
-      ${JSON.stringify(created)}::jsonb, ${JSON.stringify(updated)}::jsonb,
-      ${removed.map((k) => k.kind)}::text[], ${removed.map((k) => k.value)}::text[], ${removed.map((k) => k.customer)}::text[],
-      ${added.map((k) => k.kind)}::text[], ${added.map((k) => k.value)}::text[], ${added.map((k) => k.customer)}::text[],
-      ${JSON.stringify(events)}::jsonb)`.execute(db);
+  const { rows } = await db.executeQuery<{ written_id: string; written_seq: number | string }>(
+    CompiledQuery.raw(WRITE_CUSTOMERS, [
+      storeId,
+      JSON.stringify(created),
+      JSON.stringify(updated),
+      removed.map((k) => k.kind),
+      removed.map((k) => k.value),
+      removed.map((k) => k.customer),
+      added.map((k) => k.kind),
+      added.map((k) => k.value),
+      added.map((k) => k.customer),
+      JSON.stringify(events),
+    ]),
+  );
   for (const row of rows) seqs.set(row.written_id, Number(row.written_seq));
   if (seqs.size !== writes.length) {
     throw new Error(
