@@ -15,7 +15,9 @@ export interface BenchServer {
 
 export function startServer(env: NodeJS.ProcessEnv): Promise<BenchServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve'], {
+    // BENCH_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof` to profile it.
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli/main.js'), 'serve'], {
       cwd: root,
       env: { ...process.env, LOG_LEVEL: 'warn', CLIENTELE_RATE_LIMIT: '0', PORT: '0', ...env },
     });
