@@ -77,8 +77,21 @@ export interface Customer extends Omit<CustomerState, 'firstName' | 'lastName'> 
   updatedAt: string;
 }
 
+/** Written out (not built from locationParts): every new customer and every read makes one. */
 export function emptyLocation(): Location {
-  return Object.fromEntries(locationParts.map((p) => [p, null])) as Location;
+  return {
+    street1: null,
+    street2: null,
+    city: null,
+    region: null,
+    regionCode: null,
+    postalCode: null,
+    country: null,
+    countryCode: null,
+    latitude: null,
+    longitude: null,
+    timezone: null,
+  };
 }
 
 export function emptyState(): CustomerState {

@@ -76,8 +76,9 @@ const TYPE_NAME = /^[a-zA-Z][a-zA-Z0-9_]*$/;
 
 export function normalizeInput(input: CustomerInput, phoneCheck: PhoneCheck): NormalizedInput {
   const problems: FieldProblem[] = [];
-  const out: NormalizedInput = { ...input, phoneNumbers: [] } as NormalizedInput;
-  delete (out as CustomerInput).phoneNumber;
+  // Rest, not `delete`: deleting a property turns the object into a slow dictionary.
+  const { phoneNumber: _phoneNumber, ...rest } = input;
+  const out: NormalizedInput = { ...rest, phoneNumbers: [] } as NormalizedInput;
 
   if (typeof input.email === 'string') {
     const email = normalizeEmail(input.email);
