@@ -361,6 +361,14 @@ export async function writeCustomers(
 ): Promise<Map<string, number>> {
   const seqs = new Map<string, number>();
   if (writes.length === 0) return seqs;
+  // A batch's writes share one time: written as text once, not once per row and event
+  // (JSON.stringify turning a Date into text costs more than the rest of an event).
+  const times = new Map<Date, string>();
+  const text = (date: Date) => {
+    let iso = times.get(date);
+    if (iso === undefined) times.set(date, (iso = date.toISOString()));
+    return iso;
+  };
   const record = ({ id, state, version, readVersion, now }: CustomerWrite) => ({
     id,
     external_id: state.externalId,
@@ -379,7 +387,7 @@ export async function writeCustomers(
     loyalty: state.loyalty,
     version,
     read_version: readVersion,
-    now,
+    now: text(now),
   });
   const created = writes.filter((w) => w.create).map(record);
   const updated = writes.filter((w) => !w.create).map(record);
@@ -393,7 +401,7 @@ export async function writeCustomers(
       api: e.api,
       key_id: e.keyId,
       changes: e.changes,
-      created_at: e.createdAt,
+      created_at: text(e.createdAt),
     })),
   );
 
