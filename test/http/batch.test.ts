@@ -7,6 +7,7 @@ import {
   type TestApp,
   type TestStore,
 } from '../helpers/app.js';
+import { onPostgres } from '../helpers/database.js';
 
 /**
  * Upserts that arrive together are written together (one read, one write for the lot).
@@ -211,6 +212,45 @@ describe('upserts that arrive together', () => {
       const c = (await clients[0]!.get(`/customers?email=quad-${e}%40example.com`)).json();
       expect(c.version).toBe(10);
       expect(c.phoneNumbers).toHaveLength(10);
+    }
+  });
+
+  it("a stream of upserts: each write carries the next batch's look-up, and nothing is lost", async () => {
+    // Through one instance, in waves a millisecond apart.
+    const client = clients[0]!;
+    const emails = Array.from({ length: 12 }, (_, i) => `stream-${i}@example.com`);
+    for (const email of emails.slice(0, 6)) {
+      expect((await client.upsert({ email })).statusCode).toBe(201);
+    }
+    const metrics = async () => (await instances[0]!.app.inject({ url: '/metrics' })).body;
+    const count = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+    const before = await metrics();
+    const sent: { email: string; n: number; response: ReturnType<StoreClient['upsert']> }[] = [];
+    for (let wave = 0; wave < 30; wave++) {
+      for (let j = 0; j < 8; j++) {
+        const n = sent.length;
+        const email = emails[n % emails.length]!;
+        sent.push({ email, n, response: client.upsert({ email, metadata: { [`r${n}`]: n } }) });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const responses = await Promise.all(sent.map((s) => s.response));
+    expect(responses.every((r) => r.statusCode === 200 || r.statusCode === 201)).toBe(true);
+    // On PostgreSQL, upserts arrive while a batch is being written and ride along with it.
+    // PGlite runs each statement on the event loop's own thread: nothing arrives meanwhile.
+    const after = await metrics();
+    const chained = (text: string) => count(text, 'clientele_upsert_chained_batches_total');
+    if (onPostgres) expect(chained(after)).toBeGreaterThan(chained(before));
+
+    // Every customer holds every key its upserts set, at one version per upsert.
+    for (const [i, email] of emails.entries()) {
+      const mine = sent.filter((s) => s.email === email);
+      const stored = (await client.get(`/customers?email=${encodeURIComponent(email)}`)).json();
+      expect(Object.keys(stored.metadata).sort()).toEqual(mine.map((s) => `r${s.n}`).sort());
+      expect(stored.version).toBe(mine.length + (i < 6 ? 1 : 0));
+      const history = (await client.get(`/customers/${stored.id}/events?limit=100`)).json();
+      expect(history.data).toHaveLength(stored.version);
     }
   });
 

@@ -13,7 +13,8 @@ import type { UpsertOptions, UpsertOutcome, UpsertResult, WriteContext } from '.
 /**
  * Group commit for the upsert. Upserts that arrive together (read in the same turn of
  * the event loop, or while the previous batch was being written) are resolved and
- * written together, in two round trips for the lot:
+ * written together, in two round trips for the lot (one, while upserts keep arriving:
+ * see `chain`):
  *
  * 1. one statement reads every customer their identifiers name (no locks);
  * 2. the rules run in memory, one upsert after another in arrival order, each seeing
@@ -68,6 +69,8 @@ export function batchable(
 export interface BatchStats {
   /** Batches written. */
   batches: number;
+  /** Batches whose look-up rode on the write of the batch before them. */
+  chained: number;
   /** Upserts answered by a batch. */
   batched: number;
   /** Upserts a batch handed back to run alone. */
@@ -75,7 +78,7 @@ export interface BatchStats {
 }
 
 export class UpsertBatcher {
-  readonly stats: BatchStats = { batches: 0, batched: 0, alone: 0 };
+  readonly stats: BatchStats = { batches: 0, chained: 0, batched: 0, alone: 0 };
   private queue: BatchItem[] = [];
   private running = 0;
   private scheduled = false;
@@ -114,9 +117,7 @@ export class UpsertBatcher {
       const batch = this.take();
       if (batch.length === 0) return;
       this.running++;
-      const keys = this.hold(batch);
-      void this.run(batch).finally(() => {
-        this.release(keys);
+      void this.chain(batch).finally(() => {
         this.running--;
         this.schedule();
       });
@@ -139,9 +140,11 @@ export class UpsertBatcher {
 
   /**
    * The next batch: upserts of the first waiting store, in arrival order, leaving
-   * those whose identifiers a batch being written names (they wait for it).
+   * those whose identifiers a batch being written names (they wait for it). With
+   * `store`, nothing unless that store is the first waiting one: a chain goes on only
+   * while no other store has been waiting longer.
    */
-  private take(): BatchItem[] {
+  private take(store?: string): BatchItem[] {
     const batch: BatchItem[] = [];
     const rest: BatchItem[] = [];
     let storeId: string | undefined;
@@ -151,6 +154,7 @@ export class UpsertBatcher {
         (storeId === undefined || item.ctx.storeId === storeId) &&
         !item.keys.some((k) => this.busy.has(busyKey(item, k)));
       if (free) {
+        if (storeId === undefined && store !== undefined && item.ctx.storeId !== store) return [];
         storeId = item.ctx.storeId;
         batch.push(item);
       } else rest.push(item);
@@ -159,15 +163,69 @@ export class UpsertBatcher {
     return batch;
   }
 
-  private async run(batch: BatchItem[]): Promise<void> {
-    let written: Map<BatchItem, UpsertResult>;
+  /**
+   * Writes batches one after another on one connection's worth of round trips: each
+   * write carries the look-up of the next batch (taken from the queue just before it is
+   * sent), so a batch costs one round trip, not two, while upserts keep arriving. The
+   * next batch names none of this one's values (they are busy), so reading them before
+   * this write lands reads them as they are.
+   */
+  private async chain(first: BatchItem[]): Promise<void> {
+    let batch = first;
+    let held = this.hold(batch);
+    let found: repo.Owners | undefined;
     try {
-      written = await writeBatch(this.db, this.fieldCache, batch);
+      found = await repo.findOwners(this.db, storeOf(batch), keysOf(batch), false);
     } catch {
-      // Whatever went wrong, each upsert now runs alone: it retries what can be retried
-      // and answers with its own error otherwise.
-      written = new Map();
+      // Each upsert runs alone and answers with its own error, if any.
     }
+    for (;;) {
+      let written = new Map<BatchItem, UpsertResult>();
+      let next: BatchItem[] = [];
+      let nextHeld: string[] = [];
+      let nextFound: repo.Owners | undefined;
+      if (found) {
+        try {
+          const plan = planBatch(this.fieldCache, batch, found);
+          // The next batch: the same store's, so that its look-up can share the write.
+          next = this.take(storeOf(batch));
+          nextHeld = this.hold(next);
+          const done = await repo.writeAndLookUp(
+            this.db,
+            storeOf(batch),
+            plan.writes,
+            keysOf(next),
+          );
+          written = answersOf(storeOf(batch), plan, done.seqs);
+          if (next.length > 0) nextFound = done.next;
+        } catch {
+          // Whatever went wrong, each upsert of this batch runs alone: it retries what
+          // can be retried and answers with its own error otherwise.
+        }
+      }
+      this.settle(batch, written);
+      this.release(held);
+      if (next.length === 0) {
+        // Nothing rode along: the next batch (if any) starts afresh.
+        this.schedule();
+        return;
+      }
+      batch = next;
+      held = nextHeld;
+      found = nextFound;
+      if (found) this.stats.chained++;
+      else {
+        try {
+          found = await repo.findOwners(this.db, storeOf(batch), keysOf(batch), false);
+        } catch {
+          found = undefined;
+        }
+      }
+    }
+  }
+
+  /** Answers what the batch wrote; the rest run alone. */
+  private settle(batch: BatchItem[], written: Map<BatchItem, UpsertResult>): void {
     if (written.size > 0) this.stats.batches++;
     this.stats.batched += written.size;
     this.stats.alone += batch.length - written.size;
@@ -186,6 +244,17 @@ export class UpsertBatcher {
       }
     }
   }
+}
+
+function storeOf(batch: BatchItem[]): string {
+  return batch[0]!.ctx.storeId;
+}
+
+/** Every identifier value a batch names, once. */
+function keysOf(batch: BatchItem[]): IdentityKey[] {
+  const keys = new Map<string, IdentityKey>();
+  for (const item of batch) for (const k of item.keys) keys.set(keyOf(k), k);
+  return [...keys.values()];
 }
 
 function busyKey(item: BatchItem, key: IdentityKey): string {
@@ -210,20 +279,22 @@ interface Answer {
   version: number;
 }
 
+/** What a batch will write, and the answers it will give once written. */
+interface Plan {
+  now: Date;
+  answers: Answer[];
+  writes: repo.CustomerWrite[];
+}
+
 /**
- * Resolves and writes one store's batch: an unlocked read, then one all-or-nothing
- * write. Returns the answer of every upsert it wrote; the others are left to run alone.
+ * Applies one store's batch to the customers its identifiers found (the unlocked read),
+ * one upsert after another in arrival order. The upserts left without an answer (a
+ * merge, a conflict, a refusal, an untracked value) run alone.
  */
-async function writeBatch(
-  db: DB,
-  fieldCache: FieldCache,
-  batch: BatchItem[],
-): Promise<Map<BatchItem, UpsertResult>> {
-  const storeId = batch[0]!.ctx.storeId;
+function planBatch(fieldCache: FieldCache, batch: BatchItem[], found: repo.Owners): Plan {
+  const storeId = storeOf(batch);
   const now = new Date();
-  const allKeys = new Map<string, IdentityKey>();
-  for (const item of batch) for (const k of item.keys) allKeys.set(keyOf(k), k);
-  const { owners, customers } = await repo.findOwners(db, storeId, [...allKeys.values()], false);
+  const { owners, customers } = found;
 
   // Who holds each value: what the database said, then what this batch has done.
   const holder = new Map(owners.map((o) => [keyOf(o), o.customerId]));
@@ -306,11 +377,9 @@ async function writeBatch(
     answers.push({ item, working: w, result, matchedBy, state: next, version: w.version });
   }
 
-  const writes = [...working.values()].filter((w) => w.events.length > 0);
-  const seqs = await repo.writeCustomers(
-    db,
-    storeId,
-    writes.map((w) => {
+  const writes = [...working.values()]
+    .filter((w) => w.events.length > 0)
+    .map((w) => {
       const { added, removed } = diffKeys(w.stored?.state, w.state);
       return {
         id: w.id,
@@ -323,9 +392,16 @@ async function writeBatch(
         removedKeys: removed,
         events: w.events,
       };
-    }),
-  );
+    });
+  return { now, answers, writes };
+}
 
+/** The answer of every upsert a written plan holds. */
+function answersOf(
+  storeId: string,
+  { now, answers }: Plan,
+  seqs: Map<string, number>,
+): Map<BatchItem, UpsertResult> {
   const results = new Map<BatchItem, UpsertResult>();
   for (const a of answers) {
     const { stored } = a.working;

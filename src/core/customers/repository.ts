@@ -269,52 +269,50 @@ export async function deleteCustomer(trx: DB, storeId: string, id: string): Prom
   return Number(result.numDeletedRows) > 0;
 }
 
-// The two statements of every upsert are written out once, not built for each call: the
-// hot path skips Kysely's query builder (the same text either way, so the same plans).
-const FIND_OWNERS = `
+// The statements of every upsert are written out once, not built for each call: the hot
+// path skips Kysely's query builder.
+//
+// The look-up: one probe per key, on the whole primary key (unique, so the planner knows
+// it finds one row) inside a LATERAL that OFFSET 0 keeps from being turned into a join:
+// the planner gets no choice to read the store instead, whatever it believes about its
+// size. Each customer comes back as one JSON value: decoding one JSON text costs the
+// driver (PGlite's JavaScript most of all) far less than a dozen typed columns.
+const lookUp = (kinds: string, values: string, store: string) => `
     SELECT k.kind AS i_kind, k.value AS i_value, to_jsonb(c) AS customer
-    FROM unnest($1::text[], $2::text[]) AS k(kind, value),
+    FROM unnest(${kinds}::text[], ${values}::text[]) AS k(kind, value),
     LATERAL (
       SELECT c.* FROM customer_identifiers i
       JOIN customers c ON c.store_id = i.store_id AND c.id = i.customer_id
-      WHERE i.store_id = $3 AND i.kind = k.kind AND i.value = k.value
+      WHERE i.store_id = ${store} AND i.kind = k.kind AND i.value = k.value
       OFFSET 0
-    ) c
+    ) c`;
+const FIND_OWNERS = `${lookUp('$1', '$2', '$3')}
     ORDER BY c.id`;
 const FIND_OWNERS_FOR_UPDATE = `${FIND_OWNERS}
     FOR UPDATE OF c`;
 const WRITE_CUSTOMERS = `SELECT * FROM clientele_write_customers($1,
       $2::jsonb, $3::jsonb, $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
       $10::jsonb)`;
+// A write, and the look-up of the next batch, in one statement (one round trip). The
+// look-up reads the statement's snapshot, taken before the write: it does not see this
+// write, which the batcher allows for (the next batch names none of this one's values).
+const WRITE_CUSTOMERS_THEN_LOOK_UP = `
+    WITH w AS MATERIALIZED (${WRITE_CUSTOMERS})
+    SELECT w.written_id, w.written_seq, NULL AS i_kind, NULL AS i_value, NULL::jsonb AS customer
+    FROM w
+    UNION ALL
+    SELECT NULL, NULL, * FROM (${lookUp('$11', '$12', '$1')}) l`;
 
-/**
- * The customers that hold any of these identifier values, with the values they hold, in
- * one round trip; with `lock`, the customers are locked for update, in id order. (An
- * identifier row changes only under its customer's lock, so that lock covers both.)
- */
-export async function findOwners(
-  db: DB,
-  storeId: string,
-  keys: IdentityKey[],
-  lock: boolean,
-): Promise<{
+type OwnerRow = { i_kind: string; i_value: string; customer: Row };
+
+/** Who holds which identifier values, and those customers as they are stored. */
+export interface Owners {
   owners: { kind: string; value: string; customerId: string }[];
   customers: Map<string, StoredCustomer>;
-}> {
+}
+
+function ownersOf(rows: OwnerRow[]): Owners {
   const customers = new Map<string, StoredCustomer>();
-  if (keys.length === 0) return { owners: [], customers };
-  // One look-up per key, on the whole primary key (unique, so the planner knows it finds
-  // one row) inside a LATERAL that OFFSET 0 keeps from being turned into a join: the
-  // planner gets no choice to read the store instead, whatever it believes about its size.
-  // Each customer comes back as one JSON value: decoding one JSON text costs the driver
-  // (PGlite's JavaScript most of all) far less than a dozen typed columns.
-  const { rows } = await db.executeQuery<{ i_kind: string; i_value: string; customer: Row }>(
-    CompiledQuery.raw(lock ? FIND_OWNERS_FOR_UPDATE : FIND_OWNERS, [
-      keys.map((k) => k.kind),
-      keys.map((k) => k.value),
-      storeId,
-    ]),
-  );
   const owners = rows.map(({ i_kind, i_value, customer: c }) => {
     if (!customers.has(c.id)) {
       customers.set(
@@ -329,6 +327,28 @@ export async function findOwners(
     return { kind: i_kind, value: i_value, customerId: c.id };
   });
   return { owners, customers };
+}
+
+/**
+ * The customers that hold any of these identifier values, with the values they hold, in
+ * one round trip; with `lock`, the customers are locked for update, in id order. (An
+ * identifier row changes only under its customer's lock, so that lock covers both.)
+ */
+export async function findOwners(
+  db: DB,
+  storeId: string,
+  keys: IdentityKey[],
+  lock: boolean,
+): Promise<Owners> {
+  if (keys.length === 0) return { owners: [], customers: new Map() };
+  const { rows } = await db.executeQuery<OwnerRow>(
+    CompiledQuery.raw(lock ? FIND_OWNERS_FOR_UPDATE : FIND_OWNERS, [
+      keys.map((k) => k.kind),
+      keys.map((k) => k.value),
+      storeId,
+    ]),
+  );
+  return ownersOf(rows);
 }
 
 export interface CustomerWrite {
@@ -359,8 +379,21 @@ export async function writeCustomers(
   storeId: string,
   writes: CustomerWrite[],
 ): Promise<Map<string, number>> {
+  return (await writeAndLookUp(db, storeId, writes, [])).seqs;
+}
+
+/**
+ * writeCustomers, and in the same round trip the owners of `next` (the identifier values
+ * of the batch to come), read as they were before this write.
+ */
+export async function writeAndLookUp(
+  db: DB,
+  storeId: string,
+  writes: CustomerWrite[],
+  next: IdentityKey[],
+): Promise<{ seqs: Map<string, number>; next: Owners }> {
   const seqs = new Map<string, number>();
-  if (writes.length === 0) return seqs;
+  if (writes.length === 0) return { seqs, next: await findOwners(db, storeId, next, false) };
   // A batch's writes share one time: written as text once, not once per row and event
   // (JSON.stringify turning a Date into text costs more than the rest of an event).
   const times = new Map<Date, string>();
@@ -404,26 +437,38 @@ export async function writeCustomers(
       created_at: text(e.createdAt),
     })),
   );
-
-  const { rows } = await db.executeQuery<{ written_id: string; written_seq: number | string }>(
-    CompiledQuery.raw(WRITE_CUSTOMERS, [
-      storeId,
-      JSON.stringify(created),
-      JSON.stringify(updated),
-      removed.map((k) => k.kind),
-      removed.map((k) => k.value),
-      removed.map((k) => k.customer),
-      added.map((k) => k.kind),
-      added.map((k) => k.value),
-      added.map((k) => k.customer),
-      JSON.stringify(events),
-    ]),
+  const parameters = [
+    storeId,
+    JSON.stringify(created),
+    JSON.stringify(updated),
+    removed.map((k) => k.kind),
+    removed.map((k) => k.value),
+    removed.map((k) => k.customer),
+    added.map((k) => k.kind),
+    added.map((k) => k.value),
+    added.map((k) => k.customer),
+    JSON.stringify(events),
+  ];
+  const { rows } = await db.executeQuery<
+    { written_id: string | null; written_seq: number | string | null } & Partial<OwnerRow>
+  >(
+    next.length === 0
+      ? CompiledQuery.raw(WRITE_CUSTOMERS, parameters)
+      : CompiledQuery.raw(WRITE_CUSTOMERS_THEN_LOOK_UP, [
+          ...parameters,
+          next.map((k) => k.kind),
+          next.map((k) => k.value),
+        ]),
   );
-  for (const row of rows) seqs.set(row.written_id, Number(row.written_seq));
+  const owned: OwnerRow[] = [];
+  for (const row of rows) {
+    if (row.written_id !== null) seqs.set(row.written_id, Number(row.written_seq));
+    else owned.push(row as OwnerRow);
+  }
   if (seqs.size !== writes.length) {
     throw new Error(
       `${writes.length - seqs.size} customer(s) of ${writes.length} were not written`,
     );
   }
-  return seqs;
+  return { seqs, next: ownersOf(owned) };
 }

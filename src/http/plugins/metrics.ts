@@ -23,6 +23,11 @@ export const metricsPlugin = fp(
     // Upserts that arrive together are written in one batch; these tell how well that works.
     const batchCounters: [string, string, keyof BatchStats][] = [
       ['clientele_upsert_batches_total', 'Batches of upserts written together', 'batches'],
+      [
+        'clientele_upsert_chained_batches_total',
+        'Batches whose look-up rode on the write of the batch before them (one round trip, not two)',
+        'chained',
+      ],
       ['clientele_upsert_batched_total', 'Upserts answered by a batch', 'batched'],
       [
         'clientele_upsert_alone_total',
