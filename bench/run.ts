@@ -4,7 +4,7 @@
  * docs/benchmarks.md. BENCH_SECONDS (default 10) sets each scenario's length;
  * BENCH_DATABASE_URL (default the local server's `test` database) names the PostgreSQL
  * server, on which it creates and drops a database of its own. BENCH_NODE_ARGS passes
- * flags to the server's node (`--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it).
+ * flags to the server's node (`--cpu-prof --cpu-prof-dir=/tmp/clientele-prof` to profile it).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -198,7 +198,7 @@ UPDATE\` with a JSONB merge of the custom fields and a phone-array append, with 
 \`\`\`sh
 npm run bench                         # PGlite, then PostgreSQL at postgres://postgres@127.0.0.1:5432/test
 BENCH_SECONDS=30 BENCH_DATABASE_URL=postgres://user@host:5432/db npm run bench
-BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof' npm run bench   # profile the server
+BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/clientele-prof' npm run bench   # profile the server
 \`\`\`
 
 It creates and drops a database \`clientele_bench\` on that server, and a temporary PGlite
