@@ -205,11 +205,8 @@ export class UpsertBatcher {
       }
       this.settle(batch, written);
       this.release(held);
-      if (next.length === 0) {
-        // Nothing rode along: the next batch (if any) starts afresh.
-        this.schedule();
-        return;
-      }
+      // Nothing rode along: the next batch (if any) starts afresh, once this one is done.
+      if (next.length === 0) return;
       batch = next;
       held = nextHeld;
       found = nextFound;
