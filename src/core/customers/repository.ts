@@ -399,7 +399,10 @@ export async function writeAndLookUp(
   const times = new Map<Date, string>();
   const text = (date: Date) => {
     let iso = times.get(date);
-    if (iso === undefined) times.set(date, (iso = date.toISOString()));
+    if (iso === undefined) {
+      iso = date.toISOString();
+      times.set(date, iso);
+    }
     return iso;
   };
   const record = ({ id, state, version, readVersion, now }: CustomerWrite) => ({
