@@ -32,6 +32,14 @@ beforeAll(async () => {
 });
 afterAll(() => fleet.close());
 
+/** The first instance's /metrics text, and one counter's value in it. */
+async function metrics(): Promise<string> {
+  return (await instances[0]!.app.inject({ url: '/metrics' })).body;
+}
+function count(text: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+}
+
 function together(bodies: unknown[]) {
   return Promise.all(bodies.map((body, i) => clients[i % clients.length]!.upsert(body)));
 }
@@ -70,19 +78,15 @@ describe('upserts that arrive together', () => {
     expect(history.data.filter((e: { type: string }) => e.type === 'created')).toHaveLength(1);
 
     // They were written in batches, not one by one (the metrics say so).
-    const metrics = (await instances[0]!.app.inject({ url: '/metrics' })).body;
-    const count = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1]);
-    expect(count('clientele_upsert_batched_total')).toBeGreaterThan(
-      count('clientele_upsert_batches_total'),
+    const text = await metrics();
+    expect(count(text, 'clientele_upsert_batched_total')).toBeGreaterThan(
+      count(text, 'clientele_upsert_batches_total'),
     );
   });
 
   it('20 at once updating one existing customer: one batch writes them all, versions in order', async () => {
     const client = clients[0]!;
     const customer = (await client.upsert({ email: 'existing@example.com' })).json().customer;
-    const metrics = async () => (await instances[0]!.app.inject({ url: '/metrics' })).body;
-    const count = (text: string, name: string) =>
-      Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
     const before = await metrics();
     // All through one instance: within a process nothing races the batch, so none of
     // these may fall back to running alone.
@@ -119,8 +123,7 @@ describe('upserts that arrive together', () => {
         (await c.upsert({ email: `cap-${i}@example.com`, customFields: { order } })).statusCode,
       ).toBe(201);
     }
-    const metrics = async () => (await instances[0]!.app.inject({ url: '/metrics' })).body;
-    const alone = (text: string) => Number(/^clientele_upsert_alone_total (\d+)/m.exec(text)?.[1]);
+    const alone = (text: string) => count(text, 'clientele_upsert_alone_total');
     const before = alone(await metrics());
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
@@ -222,9 +225,6 @@ describe('upserts that arrive together', () => {
     for (const email of emails.slice(0, 6)) {
       expect((await client.upsert({ email })).statusCode).toBe(201);
     }
-    const metrics = async () => (await instances[0]!.app.inject({ url: '/metrics' })).body;
-    const count = (text: string, name: string) =>
-      Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
     const before = await metrics();
     const sent: { email: string; n: number; response: ReturnType<StoreClient['upsert']> }[] = [];
     const chained = (text: string) => count(text, 'clientele_upsert_chained_batches_total');

@@ -359,15 +359,7 @@ function planBatch(fieldCache: FieldCache, batch: BatchItem[], found: repo.Owner
     w.state = next;
     w.version += 1;
     const result = target ? 'updated' : 'created';
-    w.events.push({
-      id: newId('evt'),
-      customerId: w.id,
-      type: result,
-      api: ctx.api,
-      keyId: ctx.keyId,
-      changes,
-      createdAt: now,
-    });
+    w.events.push(repo.historyEvent(ctx, w.id, result, changes, now));
     working.set(w.id, w);
     for (const key of added) holder.set(keyOf(key), w.id);
     for (const key of removed) holder.delete(keyOf(key));

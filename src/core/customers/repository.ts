@@ -2,6 +2,7 @@ import { CompiledQuery, type Selectable, sql } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { CustomerRow } from '../db/schema.js';
 import type { FieldValue } from '../fields/types.js';
+import { newId } from '../ids.js';
 import {
   type Customer,
   type CustomerState,
@@ -130,6 +131,17 @@ export interface EventRecord {
   keyId: string | null;
   changes: Record<string, unknown>;
   createdAt: Date;
+}
+
+/** A customer's history entry for a write by `by` (the API and key that made it). */
+export function historyEvent(
+  by: { api: string; keyId: string | null },
+  customerId: string,
+  type: EventRecord['type'],
+  changes: Record<string, unknown>,
+  createdAt: Date,
+): EventRecord {
+  return { id: newId('evt'), customerId, type, api: by.api, keyId: by.keyId, changes, createdAt };
 }
 
 export async function findCustomerById(

@@ -175,16 +175,7 @@ async function upsertInTransaction(
     customerId: string,
     type: repo.EventRecord['type'],
     changes: Record<string, unknown>,
-  ) =>
-    events.push({
-      id: newId('evt'),
-      customerId,
-      type,
-      api: ctx.api,
-      keyId: ctx.keyId,
-      changes,
-      createdAt: now,
-    });
+  ) => events.push(repo.historyEvent(ctx, customerId, type, changes, now));
 
   let target: repo.StoredCustomer | undefined;
   let matchedBy: IdentifierKind | null = null;
