@@ -284,23 +284,23 @@ export async function deleteCustomer(trx: DB, storeId: string, id: string): Prom
 // The statements of every upsert are written out once, not built for each call: the hot
 // path skips Kysely's query builder.
 //
-// The look-up: one probe per key, on the whole primary key (unique, so the planner knows
-// it finds one row) inside a LATERAL that OFFSET 0 keeps from being turned into a join:
-// the planner gets no choice to read the store instead, whatever it believes about its
-// size. Each customer comes back as one JSON value: decoding one JSON text costs the
-// driver (PGlite's JavaScript most of all) far less than a dozen typed columns.
-const lookUp = (kinds: string, values: string, store: string) => `
-    SELECT k.kind AS i_kind, k.value AS i_value, to_jsonb(c) AS customer
-    FROM unnest(${kinds}::text[], ${values}::text[]) AS k(kind, value),
+// The look-up (migration 0006), unlocked: a function, so that its plan is made once per
+// connection. Locked, it is written out here (a function that only reads cannot lock):
+// one probe per key, on the whole primary key, inside a LATERAL that OFFSET 0 keeps from
+// being turned into a join, so that the planner has no choice to read the store instead.
+// Each customer comes back as one JSON value: decoding one JSON text costs the driver
+// (PGlite's JavaScript most of all) far less than a dozen typed columns.
+const FIND_OWNERS = 'SELECT * FROM clientele_find_owners($3, $1, $2)';
+const FIND_OWNERS_FOR_UPDATE = `
+    SELECT k.kind AS i_kind, k.value AS i_value, row_to_json(c) AS customer
+    FROM unnest($1::text[], $2::text[]) AS k(kind, value),
     LATERAL (
       SELECT c.* FROM customer_identifiers i
       JOIN customers c ON c.store_id = i.store_id AND c.id = i.customer_id
-      WHERE i.store_id = ${store} AND i.kind = k.kind AND i.value = k.value
+      WHERE i.store_id = $3 AND i.kind = k.kind AND i.value = k.value
       OFFSET 0
-    ) c`;
-const FIND_OWNERS = `${lookUp('$1', '$2', '$3')}
-    ORDER BY c.id`;
-const FIND_OWNERS_FOR_UPDATE = `${FIND_OWNERS}
+    ) c
+    ORDER BY c.id
     FOR UPDATE OF c`;
 const WRITE_CUSTOMERS = `SELECT * FROM clientele_write_customers($1,
       $2::jsonb, $3::jsonb, $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
@@ -310,10 +310,10 @@ const WRITE_CUSTOMERS = `SELECT * FROM clientele_write_customers($1,
 // write, which the batcher allows for (the next batch names none of this one's values).
 const WRITE_CUSTOMERS_THEN_LOOK_UP = `
     WITH w AS MATERIALIZED (${WRITE_CUSTOMERS})
-    SELECT w.written_id, w.written_seq, NULL AS i_kind, NULL AS i_value, NULL::jsonb AS customer
+    SELECT w.written_id, w.written_seq, NULL AS i_kind, NULL AS i_value, NULL::json AS customer
     FROM w
     UNION ALL
-    SELECT NULL, NULL, * FROM (${lookUp('$11', '$12', '$1')}) l`;
+    SELECT NULL, NULL, * FROM clientele_find_owners($1, $11, $12)`;
 
 type OwnerRow = { i_kind: string; i_value: string; customer: Row };
 

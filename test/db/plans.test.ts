@@ -1,0 +1,56 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Clientele } from '../../src/core/clientele.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+/**
+ * The look-up's plan is made once per connection and kept (migration 0006), possibly
+ * while the tables are still empty. Whatever it was planned on, it must probe each
+ * identifier value and each customer by the whole primary key: a plan that reads a
+ * store would be kept too, and cost more with every customer added.
+ */
+let database: TestDatabase;
+let clientele: Clientele;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  clientele = await database.open();
+});
+afterAll(async () => {
+  await clientele.close();
+  await database.drop();
+});
+
+it('plans the identifier look-up as one probe per key, even on empty tables', async () => {
+  const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_find_owners'`.execute(
+    clientele.db,
+  );
+  const [fn] = rows;
+  expect(fn?.proconfig).toContain('plan_cache_mode=force_generic_plan');
+  // The function's own query, its arguments turned into parameters, planned generic.
+  const query = /RETURN QUERY([\s\S]*?);\s*END/
+    .exec(fn!.prosrc)![1]!
+    .replaceAll('p_store', '$1')
+    .replaceAll('p_kinds', '$2')
+    .replaceAll('p_values', '$3');
+  const plan = await clientele.db.connection().execute(async (conn) => {
+    await sql`SET plan_cache_mode = force_generic_plan`.execute(conn);
+    await sql.raw(`PREPARE look (text, text[], text[]) AS ${query}`).execute(conn);
+    try {
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        EXPLAIN (COSTS OFF) EXECUTE look('sto_x', '{email}', '{a@example.com}')`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`DEALLOCATE look`.execute(conn);
+      await sql`RESET plan_cache_mode`.execute(conn);
+    }
+  });
+  expect(plan).not.toMatch(/Seq Scan|Bitmap/);
+  expect(plan).toMatch(
+    /customer_identifiers_pkey[^\n]*\n\s*Index Cond: \(\(store_id = \$1\) AND \(kind = k\.kind\) AND \(value = k\.value\)\)/,
+  );
+  expect(plan).toMatch(
+    /customers_pkey[^\n]*\n\s*Index Cond: \(\(store_id = \$1\) AND \(id = i\.customer_id\)\)/,
+  );
+});
