@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { PGliteDialect } from './pglite-dialect.js';
 import type { Tables } from './schema.js';
 
 export type DB = Kysely<Tables>;

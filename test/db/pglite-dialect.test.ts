@@ -1,0 +1,86 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PGliteDialect } from '../../src/core/db/pglite-dialect.js';
+
+/**
+ * Kysely over PGlite, one trip per statement (src/core/db/pglite-dialect.ts). What the
+ * rest of the code relies on: parameters mean what they mean to node-postgres, results
+ * come decoded, errors carry their SQLSTATE and leave PGlite usable, and a transaction
+ * keeps every other statement out until it ends.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a scratch table, no schema type.
+let db: Kysely<any>;
+
+beforeAll(async () => {
+  db = new Kysely({ dialect: new PGliteDialect(new PGlite()) });
+  await sql`CREATE TABLE t (id int PRIMARY KEY, name text)`.execute(db);
+});
+afterAll(() => db.destroy());
+
+describe('the PGlite dialect', () => {
+  it('sends parameters as node-postgres does and decodes the results', async () => {
+    const at = new Date('2026-11-22T10:20:30.456Z');
+    const { rows } = await sql<Record<string, unknown>>`
+      SELECT ${['a', 'b"c', null, 'd,e']}::text[] AS list, ${at}::timestamptz AS at,
+        ${{ plan: 'pro', n: [1, 2] }}::jsonb AS doc, ${true}::boolean AS yes,
+        ${null}::text AS nothing, ${42}::int AS n, 9007199254740991::int8 AS big,
+        '2000-02-29'::date AS day`.execute(db);
+    expect(rows).toEqual([
+      {
+        list: ['a', 'b"c', null, 'd,e'],
+        at,
+        doc: { plan: 'pro', n: [1, 2] },
+        yes: true,
+        nothing: null,
+        n: 42,
+        big: 9007199254740991,
+        day: expect.anything(),
+      },
+    ]);
+  });
+
+  it('counts the rows a write touched', async () => {
+    const inserted = await db
+      .insertInto('t')
+      .values([
+        { id: 1, name: 'one' },
+        { id: 2, name: 'two' },
+      ])
+      .executeTakeFirstOrThrow();
+    expect(inserted.numInsertedOrUpdatedRows).toBe(2n);
+    const updated = await db
+      .updateTable('t')
+      .set({ name: 'x' })
+      .where('id', '=', 1)
+      .executeTakeFirst();
+    expect(updated.numUpdatedRows).toBe(1n);
+    const deleted = await db.deleteFrom('t').where('id', '>', 100).executeTakeFirst();
+    expect(deleted.numDeletedRows).toBe(0n);
+  });
+
+  it('throws an error with its SQLSTATE and stays usable', async () => {
+    await expect(
+      db.insertInto('t').values({ id: 1, name: 'again' }).execute(),
+    ).rejects.toMatchObject({
+      code: '23505',
+    });
+    const rows = await db.selectFrom('t').select('name').where('id', '=', 1).execute();
+    expect(rows).toEqual([{ name: 'x' }]);
+  });
+
+  it('keeps other statements out of an open transaction until it ends', async () => {
+    let outside: Promise<unknown[]> | undefined;
+    await db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('t').values({ id: 3, name: 'uncommitted' }).execute();
+        // Sent while the transaction holds PGlite: it must wait, not run inside it.
+        outside = db.selectFrom('t').select('id').where('id', '=', 3).execute();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error('roll back');
+      })
+      .catch(() => {});
+    expect(await outside).toEqual([]);
+  });
+});
