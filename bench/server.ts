@@ -17,7 +17,8 @@ export function startServer(env: NodeJS.ProcessEnv): Promise<BenchServer> {
   return new Promise((resolve, reject) => {
     // BENCH_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof` to profile it.
     const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli/main.js'), 'serve'], {
+    const args = [...startFlags(), ...nodeArgs, join(root, 'dist/cli/main.js'), 'serve'];
+    const child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...process.env, LOG_LEVEL: 'warn', CLIENTELE_RATE_LIMIT: '0', PORT: '0', ...env },
     });
@@ -44,6 +45,17 @@ export function startServer(env: NodeJS.ProcessEnv): Promise<BenchServer> {
     child.stderr.on('data', (d) => (out += d));
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
   });
+}
+
+/** The flags `npm start` gives node (package.json's start script), so the two never differ. */
+function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const words: string[] = scripts.start.split(/\s+/);
+  const flags = words.slice(words.indexOf('node') + 1);
+  return flags.slice(
+    0,
+    flags.findIndex((w) => !w.startsWith('--')),
+  );
 }
 
 /** Resident memory of a process, in MB, from /proc. */
