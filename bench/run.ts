@@ -10,10 +10,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { bodyFactory, drive, type LoadResult } from './load.js';
 import { pgbenchCeiling } from './pgbench.js';
-import { type BenchServer, cpuSnapshot, cpuUsedBetween, startServer, watchRss } from './server.js';
+import {
+  cpuSnapshot,
+  cpuUsedBetween,
+  credentials,
+  startServer,
+  watchRss,
+  withDatabase,
+} from './server.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -28,28 +34,6 @@ interface Row {
   /** CPU microseconds per upsert: the server, PostgreSQL's processes, the load generator. */
   cpu?: { server: number; postgres: number; load: number };
   note?: string;
-}
-
-async function withDatabase<T>(name: string, run: (url: string) => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  try {
-    return await run(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
-}
-
-function credentials(server: BenchServer) {
-  const apiKey = /(ck_\S+)/.exec(server.output())?.[1];
-  const storeId = /"default" \((sto_\w+)\)/.exec(server.output())?.[1];
-  if (!apiKey || !storeId) throw new Error(`no credentials: ${server.output()}`);
-  return { apiKey, storeId };
 }
 
 async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[]): Promise<number> {
@@ -139,7 +123,7 @@ async function main() {
   }
 
   let ceiling = 0;
-  await withDatabase('clientele_bench', async (url) => {
+  await withDatabase(serverUrl, 'clientele_bench', async (url) => {
     rss.PostgreSQL = await benchDatabase('PostgreSQL', { DATABASE_URL: url }, rows);
     ceiling = pgbenchCeiling(url, 64, seconds);
   });
@@ -199,10 +183,16 @@ UPDATE\` with a JSONB merge of the custom fields and a phone-array append, with 
 npm run bench                         # PGlite, then PostgreSQL at postgres://postgres@127.0.0.1:5432/test
 BENCH_SECONDS=30 BENCH_DATABASE_URL=postgres://user@host:5432/db npm run bench
 BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/clientele-prof' npm run bench   # profile the server
+npm run bench:compare -- main~2      # another build against this one, run alternately (PostgreSQL, 64 clients)
+COMPARE_DATABASE=pglite COMPARE_CLIENTS=16 COMPARE_ROUNDS=5 npm run bench:compare -- <revision>
 \`\`\`
 
 It creates and drops a database \`clientele_bench\` on that server, and a temporary PGlite
 directory, and rewrites this page.
+
+This machine's speed moves a great deal from hour to hour: judge a change by
+\`bench:compare\` (both builds, alternately, in the same minutes), not by this page's
+figures from another day.
 `;
   // What was tried and what it bought is written by hand below the marker, and kept.
   const path = join(root, 'docs/benchmarks.md');

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 
-/** The real server, started as `npm start` starts it: the built dist/, one process. */
-const root = join(import.meta.dirname, '..');
+/** This checkout: the server benchmarked unless another build's folder is given. */
+export const checkout = join(import.meta.dirname, '..');
 
 export interface BenchServer {
   url: string;
@@ -13,11 +14,12 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export function startServer(env: NodeJS.ProcessEnv): Promise<BenchServer> {
+/** The real server, started as `npm start` starts it: the built dist/ of `root`, one process. */
+export function startServer(env: NodeJS.ProcessEnv, root = checkout): Promise<BenchServer> {
   return new Promise((resolve, reject) => {
     // BENCH_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof` to profile it.
     const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const args = [...startFlags(), ...nodeArgs, join(root, 'dist/cli/main.js'), 'serve'];
+    const args = [...startFlags(root), ...nodeArgs, join(root, 'dist/cli/main.js'), 'serve'];
     const child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...process.env, LOG_LEVEL: 'warn', CLIENTELE_RATE_LIMIT: '0', PORT: '0', ...env },
@@ -48,7 +50,7 @@ export function startServer(env: NodeJS.ProcessEnv): Promise<BenchServer> {
 }
 
 /** The flags `npm start` gives node (package.json's start script), so the two never differ. */
-function startFlags(): string[] {
+function startFlags(root: string): string[] {
   const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const words: string[] = scripts.start.split(/\s+/);
   const flags = words.slice(words.indexOf('node') + 1);
@@ -56,6 +58,34 @@ function startFlags(): string[] {
     0,
     flags.findIndex((w) => !w.startsWith('--')),
   );
+}
+
+/** A fresh database `name` on the PostgreSQL server at `serverUrl` for `run`, dropped after. */
+export async function withDatabase<T>(
+  serverUrl: string,
+  name: string,
+  run: (url: string) => Promise<T>,
+): Promise<T> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  try {
+    return await run(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+/** The default store and its key, as a new server prints them once. */
+export function credentials(server: BenchServer): { storeId: string; apiKey: string } {
+  const apiKey = /(ck_\S+)/.exec(server.output())?.[1];
+  const storeId = /"default" \((sto_\w+)\)/.exec(server.output())?.[1];
+  if (!apiKey || !storeId) throw new Error(`no credentials: ${server.output()}`);
+  return { apiKey, storeId };
 }
 
 /** Resident memory of a process, in MB, from /proc. */

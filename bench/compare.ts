@@ -1,0 +1,141 @@
+/**
+ * `npm run bench:compare -- <revision>`: another build (a commit, a branch) against this
+ * checkout, in one scenario, run alternately: A, B, A, B… This machine's speed moves a
+ * great deal from hour to hour, so two builds compare only side by side, never a run
+ * against a figure from another hour.
+ *
+ * COMPARE_DATABASE: postgres (default, the server of BENCH_DATABASE_URL) or pglite;
+ * COMPARE_CLIENTS: 64 (default); COMPARE_ROUNDS: 3 (default); BENCH_SECONDS: 8 (default).
+ * The other build is checked out in a temporary git worktree, installed and built there,
+ * and removed afterwards.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bodyFactory, drive } from './load.js';
+import {
+  checkout,
+  cpuSnapshot,
+  cpuUsedBetween,
+  credentials,
+  startServer,
+  watchRss,
+  withDatabase,
+} from './server.js';
+
+const revision = process.argv[2];
+const database = process.env.COMPARE_DATABASE ?? 'postgres';
+const clients = Number(process.env.COMPARE_CLIENTS ?? 64);
+const rounds = Number(process.env.COMPARE_ROUNDS ?? 3);
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+interface Run {
+  build: 'A' | 'B';
+  rps: number;
+  p99: number;
+  errors: number;
+  /** CPU microseconds per upsert: the server, PostgreSQL's processes, the load generator. */
+  cpu: { server: number; postgres: number; load: number };
+  /** The server's peak resident memory, MB. */
+  rss: number;
+}
+
+/** One scenario on the build in `root`: warm up, then `clients` clients for `seconds`. */
+async function runOnce(build: Run['build'], root: string): Promise<Run> {
+  const scenario = async (env: NodeJS.ProcessEnv): Promise<Run> => {
+    const server = await startServer(env, root);
+    const rss = watchRss(server.pid);
+    let run: Omit<Run, 'rss'>;
+    try {
+      const target = { url: server.url, ...credentials(server) };
+      const existing: string[] = [];
+      await drive({ ...target, connections: 16, seconds: 3, body: bodyFactory('warm', existing) });
+      const before = cpuSnapshot(server.pid);
+      const result = await drive({
+        ...target,
+        connections: clients,
+        seconds,
+        body: bodyFactory('run', existing),
+      });
+      const used = cpuUsedBetween(before, cpuSnapshot(server.pid));
+      const per = (s: number) => (s / result.requests) * 1e6;
+      run = {
+        build,
+        rps: result.rps,
+        p99: result.p99,
+        errors: result.errors,
+        cpu: { server: per(used.server), postgres: per(used.postgres), load: per(used.load) },
+      };
+    } finally {
+      await server.stop();
+    }
+    return { ...run, rss: rss.stop() };
+  };
+  if (database === 'pglite') {
+    const dir = mkdtempSync(join(tmpdir(), 'clientele-compare-'));
+    try {
+      return await scenario({ CLIENTELE_DATA_DIR: dir, DATABASE_URL: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return withDatabase(serverUrl, 'clientele_compare', (url) => scenario({ DATABASE_URL: url }));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function main() {
+  if (!revision) throw new Error('usage: npm run bench:compare -- <revision>');
+  const worktree = mkdtempSync(join(tmpdir(), 'clientele-build-a-'));
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: checkout, stdio: 'inherit' });
+  git('worktree', 'add', '--detach', worktree, revision);
+  try {
+    // This checkout's packages as a start, so that installing only adds what differs.
+    cpSync(join(checkout, 'node_modules'), join(worktree, 'node_modules'), { recursive: true });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: worktree,
+      stdio: 'inherit',
+    });
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: checkout, stdio: 'inherit' });
+
+    console.log(
+      `A = ${revision}, B = this checkout; ${database}, ${clients} clients, ${seconds} s`,
+    );
+    const runs: Run[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const [build, root] of [
+        ['A', worktree],
+        ['B', checkout],
+      ] as const) {
+        const run = await runOnce(build, root);
+        runs.push(run);
+        const c = run.cpu;
+        console.log(
+          `round ${round} ${build}: ${run.rps.toFixed(0)} upserts/s, p99 ${run.p99} ms, errors ${run.errors}, CPU µs/upsert server ${c.server.toFixed(0)} · PostgreSQL ${c.postgres.toFixed(0)} · load ${c.load.toFixed(0)}, peak RSS ${run.rss.toFixed(0)} MB`,
+        );
+      }
+    }
+    const ratios = runs
+      .filter((r) => r.build === 'B')
+      .map((b, i) => b.rps / runs.filter((r) => r.build === 'A')[i]!.rps);
+    console.log(
+      `B/A upserts/s, pair by pair: ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)})`,
+    );
+  } finally {
+    git('worktree', 'remove', '--force', worktree);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
