@@ -159,7 +159,8 @@ Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: the r
 \`dist/\`, one process, as \`npm start\` runs it) driven over HTTP by autocannon on the same
 machine, ${seconds} s per scenario after a warm-up. Bodies: half new customers, half existing
 ones; a phone number in one request of five, usually new; three custom fields (a STRING with
-five values, a NUMBER, a BOOLEAN). Rate limiting off; \`synchronous_commit\` on.
+five values, a NUMBER, a BOOLEAN). Rate limiting off, request logs off (\`LOG_LEVEL=warn\`);
+\`synchronous_commit\` on.
 
 Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB
 (${(freemem() / 2 ** 30).toFixed(0)} GiB free at the end), Node ${process.version}, PostgreSQL ${pgVersion} on the
