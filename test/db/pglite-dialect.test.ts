@@ -69,6 +69,26 @@ describe('the PGlite dialect', () => {
     expect(rows).toEqual([{ name: 'x' }]);
   });
 
+  it('hands PGlite to one caller at a time, in turn, however many ask at once', async () => {
+    // Each transaction reads a counter and writes it back one higher, a turn of the event
+    // loop later: two holding PGlite at once would both read the same value.
+    await sql`CREATE TABLE counter (n int)`.execute(db);
+    await sql`INSERT INTO counter VALUES (0)`.execute(db);
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        db.transaction().execute(async (trx) => {
+          const [{ n }] = (await sql<{ n: number }>`SELECT n FROM counter`.execute(trx)).rows as [
+            { n: number },
+          ];
+          await new Promise((resolve) => setImmediate(resolve));
+          await sql`UPDATE counter SET n = ${n + 1}`.execute(trx);
+        }),
+      ),
+    );
+    const { rows } = await sql<{ n: number }>`SELECT n FROM counter`.execute(db);
+    expect(rows).toEqual([{ n: 20 }]);
+  });
+
   it('keeps other statements out of an open transaction until it ends', async () => {
     let outside: Promise<unknown[]> | undefined;
     await db

@@ -65,14 +65,17 @@ class PGliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    // Held: wait to be handed it. It passes straight from one holder to the next, never
+    // free in between, so no caller can slip in before the one woken up.
     if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.held = true;
+    else this.held = true;
     return this.connection;
   }
 
   async releaseConnection(): Promise<void> {
-    this.held = false;
-    this.waiting.shift()?.();
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings) {
