@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bodyFactory, drive } from './load.js';
 import {
+  type CpuPerUpsert,
   checkout,
-  cpuSnapshot,
-  cpuUsedBetween,
   credentials,
+  driveMeasured,
   startServer,
   watchRss,
   withDatabase,
@@ -36,8 +36,7 @@ interface Run {
   rps: number;
   p99: number;
   errors: number;
-  /** CPU microseconds per upsert: the server, PostgreSQL's processes, the load generator. */
-  cpu: { server: number; postgres: number; load: number };
+  cpu: CpuPerUpsert;
   /** The server's peak resident memory, MB. */
   rss: number;
 }
@@ -52,22 +51,13 @@ async function runOnce(build: Run['build'], root: string): Promise<Run> {
       const target = { url: server.url, ...credentials(server) };
       const existing: string[] = [];
       await drive({ ...target, connections: 16, seconds: 3, body: bodyFactory('warm', existing) });
-      const before = cpuSnapshot(server.pid);
-      const result = await drive({
+      const { result, cpu } = await driveMeasured(server, {
         ...target,
         connections: clients,
         seconds,
         body: bodyFactory('run', existing),
       });
-      const used = cpuUsedBetween(before, cpuSnapshot(server.pid));
-      const per = (s: number) => (s / result.requests) * 1e6;
-      run = {
-        build,
-        rps: result.rps,
-        p99: result.p99,
-        errors: result.errors,
-        cpu: { server: per(used.server), postgres: per(used.postgres), load: per(used.load) },
-      };
+      run = { build, rps: result.rps, p99: result.p99, errors: result.errors, cpu };
     } finally {
       await server.stop();
     }

@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import { bodyFactory, drive, type LoadResult } from './load.js';
 import { pgbenchCeiling } from './pgbench.js';
 import {
-  cpuSnapshot,
-  cpuUsedBetween,
+  type CpuPerUpsert,
+  checkout,
   credentials,
+  driveMeasured,
   startServer,
   watchRss,
   withDatabase,
@@ -24,15 +25,13 @@ import {
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const adminToken = 'bench-admin-token-0123456789';
-const root = join(import.meta.dirname, '..');
 const NOTES_MARKER = '<!-- notes: kept across runs -->';
 
 interface Row {
   database: string;
   scenario: string;
   result: LoadResult;
-  /** CPU microseconds per upsert: the server, PostgreSQL's processes, the load generator. */
-  cpu?: { server: number; postgres: number; load: number };
+  cpu?: CpuPerUpsert;
   note?: string;
 }
 
@@ -51,16 +50,12 @@ async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[])
       body: bodyFactory('warm', existing),
     });
     for (const connections of [1, 16, 64]) {
-      const before = cpuSnapshot(server.pid);
-      const result = await drive({
+      const { result, cpu } = await driveMeasured(server, {
         ...target,
         connections,
         seconds,
         body: bodyFactory(`c${connections}`, existing),
       });
-      const used = cpuUsedBetween(before, cpuSnapshot(server.pid));
-      const per = (k: keyof typeof used) => (used[k] / result.requests) * 1e6;
-      const cpu = { server: per('server'), postgres: per('postgres'), load: per('load') };
       rows.push({ database: label, scenario: `${connections} clients`, result, cpu });
       console.log(
         `${label} ${connections} clients: ${result.rps.toFixed(0)} upserts/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}`,
@@ -107,11 +102,11 @@ async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[])
 }
 
 const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)}`;
-const cpuCell = (c: { server: number; postgres: number; load: number }) =>
+const cpuCell = (c: CpuPerUpsert) =>
   [c.server, c.postgres, c.load].map((n) => (n < 1 ? '–' : n.toFixed(0))).join(' · ');
 
 async function main() {
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: checkout, stdio: 'inherit' });
   const rows: Row[] = [];
   const rss: Record<string, number> = {};
 
@@ -196,7 +191,7 @@ This machine's speed moves a great deal from hour to hour: judge a change by
 figures from another day.
 `;
   // What was tried and what it bought is written by hand below the marker, and kept.
-  const path = join(root, 'docs/benchmarks.md');
+  const path = join(checkout, 'docs/benchmarks.md');
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const at = previous.indexOf(NOTES_MARKER);
   writeFileSync(path, `${doc}\n${at >= 0 ? previous.slice(at) : `${NOTES_MARKER}\n`}`);

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { drive, type LoadResult } from './load.js';
 
 /** This checkout: the server benchmarked unless another build's folder is given. */
 export const checkout = join(import.meta.dirname, '..');
@@ -121,7 +122,7 @@ function cpuSecondsOf(pid: string | number): number {
 }
 
 /** CPU seconds used so far by the server, by each PostgreSQL process, and by this one (the load generator). */
-export function cpuSnapshot(serverPid: number): {
+function cpuSnapshot(serverPid: number): {
   server: number;
   postgres: Map<string, number>;
   load: number;
@@ -146,7 +147,7 @@ export function cpuSnapshot(serverPid: number): {
  * closes idle connections): each counts from its first sighting, and one that ended in
  * between is lost, so the PostgreSQL figure errs low, never negative.
  */
-export function cpuUsedBetween(
+function cpuUsedBetween(
   before: ReturnType<typeof cpuSnapshot>,
   after: ReturnType<typeof cpuSnapshot>,
 ): { server: number; postgres: number; load: number } {
@@ -154,4 +155,26 @@ export function cpuUsedBetween(
   for (const [pid, seconds] of after.postgres)
     postgres += seconds - (before.postgres.get(pid) ?? 0);
   return { server: after.server - before.server, postgres, load: after.load - before.load };
+}
+
+/** CPU microseconds per upsert: the server, PostgreSQL's processes, the load generator. */
+export interface CpuPerUpsert {
+  server: number;
+  postgres: number;
+  load: number;
+}
+
+/** `drive`, and the CPU each side used per upsert while it ran. */
+export async function driveMeasured(
+  server: BenchServer,
+  options: Parameters<typeof drive>[0],
+): Promise<{ result: LoadResult; cpu: CpuPerUpsert }> {
+  const before = cpuSnapshot(server.pid);
+  const result = await drive(options);
+  const used = cpuUsedBetween(before, cpuSnapshot(server.pid));
+  const per = (seconds: number) => (seconds / result.requests) * 1e6;
+  return {
+    result,
+    cpu: { server: per(used.server), postgres: per(used.postgres), load: per(used.load) },
+  };
 }

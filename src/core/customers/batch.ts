@@ -173,12 +173,7 @@ export class UpsertBatcher {
   private async chain(first: BatchItem[]): Promise<void> {
     let batch = first;
     let held = this.hold(batch);
-    let found: repo.Owners | undefined;
-    try {
-      found = await repo.findOwners(this.db, storeOf(batch), keysOf(batch), false);
-    } catch {
-      // Each upsert runs alone and answers with its own error, if any.
-    }
+    let found = await this.lookUp(batch);
     for (;;) {
       let written = new Map<BatchItem, UpsertResult>();
       let next: BatchItem[] = [];
@@ -211,13 +206,16 @@ export class UpsertBatcher {
       held = nextHeld;
       found = nextFound;
       if (found) this.stats.chained++;
-      else {
-        try {
-          found = await repo.findOwners(this.db, storeOf(batch), keysOf(batch), false);
-        } catch {
-          found = undefined;
-        }
-      }
+      else found = await this.lookUp(batch);
+    }
+  }
+
+  /** A batch's look-up on its own; if it fails, each upsert runs alone with its own error. */
+  private async lookUp(batch: BatchItem[]): Promise<repo.Owners | undefined> {
+    try {
+      return await repo.findOwners(this.db, storeOf(batch), keysOf(batch), false);
+    } catch {
+      return undefined;
     }
   }
 

@@ -30,13 +30,11 @@ export function checkJsonShape(value: unknown): void {
       throw fail.field(pointerOf(visit), `nests deeper than ${MAX_JSON_DEPTH} levels`);
     for (const key of Object.keys(visit.node)) {
       const child = (visit.node as Record<string, unknown>)[key];
-      if (typeof child !== 'object' || child === null) {
-        if (key === '__proto__') throw fail.field(pointerOf(visit, key), 'is not an allowed key');
-        continue;
-      }
-      if (key === '__proto__' || (key === 'constructor' && 'prototype' in child)) {
+      const nested = typeof child === 'object' && child !== null;
+      if (key === '__proto__' || (key === 'constructor' && nested && 'prototype' in child)) {
         throw fail.field(pointerOf(visit, key), 'is not an allowed key');
       }
+      if (!nested) continue;
       stack.push({ node: child, parent: visit, key, depth: visit.depth + 1 });
     }
   }
