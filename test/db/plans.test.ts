@@ -54,3 +54,26 @@ it('plans the identifier look-up as one probe per key, even on empty tables', as
     /customers_pkey[^\n]*\n\s*Index Cond: \(\(store_id = \$1\) AND \(id = i\.customer_id\)\)/,
   );
 });
+
+it("reads a customer's history newest first through the events' primary key, their only index", async () => {
+  const { rows: indexes } = await sql<{ indexdef: string }>`
+    SELECT indexdef FROM pg_indexes WHERE tablename = 'customer_events'`.execute(clientele.db);
+  expect(indexes.map((i) => i.indexdef)).toEqual([
+    expect.stringMatching(/customer_events_pkey .*\(store_id, customer_id, id\)$/),
+  ]);
+  const plan = await clientele.db.connection().execute(async (conn) => {
+    // An empty table is cheapest to read whole; the question is whether the key serves the order.
+    await sql`SET enable_seqscan = off`.execute(conn);
+    try {
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        EXPLAIN (COSTS OFF) SELECT * FROM customer_events
+        WHERE store_id = 'sto_x' AND customer_id = 'cust_x' AND id < 'evt_y'
+        ORDER BY id DESC LIMIT 20`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`RESET enable_seqscan`.execute(conn);
+    }
+  });
+  expect(plan).toMatch(/Index Scan Backward using customer_events_pkey/);
+  expect(plan).not.toMatch(/Sort/);
+});

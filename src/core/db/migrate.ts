@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_idempotency.js';
 import * as m0004 from './migrations/0004_plan_stability.js';
 import * as m0005 from './migrations/0005_write_customers.js';
 import * as m0006 from './migrations/0006_find_owners.js';
+import * as m0007 from './migrations/0007_events_by_customer.js';
 
 /** Migrations are compiled in, so a built server needs no migration folder at run time. */
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004_plan_stability': m0004,
   '0005_write_customers': m0005,
   '0006_find_owners': m0006,
+  '0007_events_by_customer': m0007,
 };
 
 const provider: MigrationProvider = {
