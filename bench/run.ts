@@ -17,6 +17,7 @@ import {
   checkout,
   credentials,
   driveMeasured,
+  startFloorServer,
   startServer,
   watchRss,
   withDatabase,
@@ -101,6 +102,38 @@ async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[])
   return rss.stop();
 }
 
+/**
+ * The same load against Fastify with no database and no rules (bench/floor-server.ts):
+ * the most any HTTP service reaches on this machine with this load generator.
+ */
+async function httpFloor(): Promise<Row> {
+  const server = await startFloorServer();
+  try {
+    const target = { url: server.url, storeId: 'sto_floor', apiKey: 'none' };
+    await drive({
+      ...target,
+      connections: 16,
+      seconds: Math.min(3, seconds),
+      body: bodyFactory('warm', []),
+    });
+    const { result, cpu } = await driveMeasured(server, {
+      ...target,
+      connections: 64,
+      seconds,
+      body: bodyFactory('floor', []),
+    });
+    return {
+      database: 'none',
+      scenario: 'HTTP floor, 64 clients',
+      result,
+      cpu,
+      note: 'Fastify, fixed answer',
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
 const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)}`;
 const cpuCell = (c: CpuPerUpsert) =>
   [c.server, c.postgres, c.load].map((n) => (n < 1 ? '–' : n.toFixed(0))).join(' · ');
@@ -123,6 +156,9 @@ async function main() {
     ceiling = pgbenchCeiling(url, 64, seconds);
   });
   console.log(`pgbench ceiling, 64 clients: ${ceiling.toFixed(0)} upserts/s`);
+  const floor = await httpFloor();
+  rows.push(floor);
+  console.log(`HTTP floor, 64 clients: ${floor.result.rps.toFixed(0)} requests/s`);
 
   const pg64 = rows.find((r) => r.database === 'PostgreSQL' && r.scenario === '64 clients')!.result;
   const lite16 = rows.find((r) => r.database === 'PGlite' && r.scenario === '16 clients')!.result;
@@ -143,6 +179,7 @@ async function main() {
   }).trim();
   const summary = [
     `- PostgreSQL, 64 clients: **${pg64.rps.toFixed(0)} upserts/s**, p99 ${ms(pg64.p99)} ms, ${(ratio * 100).toFixed(0)} % of the pgbench ceiling (${ceiling.toFixed(0)}/s).`,
+    `- For scale, the HTTP floor: Fastify answering the same requests with no database reaches ${floor.result.rps.toFixed(0)}/s here; the pgbench ceiling is ${((ceiling / floor.result.rps) * 100).toFixed(0)} % of it, half that ceiling ${((ceiling / 2 / floor.result.rps) * 100).toFixed(0)} %.`,
     `- PGlite, 16 clients: **${lite16.rps.toFixed(0)} upserts/s**, p99 ${ms(lite16.p99)} ms.`,
     `- Server RSS, peak: PGlite ${rss.PGlite!.toFixed(0)} MB, PostgreSQL ${rss.PostgreSQL!.toFixed(0)} MB.`,
   ].join('\n');
@@ -172,6 +209,11 @@ the benchmark process that generates the load. On 2 cores, their sum bounds the 
 
 The ceiling is PostgreSQL's own: pgbench running one \`INSERT … ON CONFLICT (store, email) DO
 UPDATE\` with a JSONB merge of the custom fields and a phone-array append, with as many clients.
+The HTTP floor is the same load generator against Fastify answering every request with a
+fixed body of the real answer's shape, no database and no rules (\`bench/floor-server.ts\`):
+what the server and the load generator spend per request before any work of Clientele's.
+Its rate bounds every HTTP service on this machine, and its CPU column is the part of
+Clientele's that is HTTP alone.
 
 ## Run it again
 

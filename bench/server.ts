@@ -17,14 +17,28 @@ export interface BenchServer {
 
 /** The real server, started as `npm start` starts it: the built dist/ of `root`, one process. */
 export function startServer(env: NodeJS.ProcessEnv, root = checkout): Promise<BenchServer> {
+  // BENCH_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof` to profile it.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return spawnServer(
+    [...startFlags(root), ...nodeArgs, join(root, 'dist/cli/main.js'), 'serve'],
+    { LOG_LEVEL: 'warn', CLIENTELE_RATE_LIMIT: '0', PORT: '0', ...env },
+    root,
+  );
+}
+
+/** bench/floor-server.ts, with the node flags the real server gets: HTTP and nothing else. */
+export function startFloorServer(): Promise<BenchServer> {
+  return spawnServer(
+    [...startFlags(checkout), '--import', 'tsx', join(checkout, 'bench/floor-server.ts')],
+    {},
+    checkout,
+  );
+}
+
+/** A node process that prints `serving on <url>` once it listens. */
+function spawnServer(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<BenchServer> {
   return new Promise((resolve, reject) => {
-    // BENCH_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof` to profile it.
-    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const args = [...startFlags(root), ...nodeArgs, join(root, 'dist/cli/main.js'), 'serve'];
-    const child = spawn(process.execPath, args, {
-      cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'warn', CLIENTELE_RATE_LIMIT: '0', PORT: '0', ...env },
-    });
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env } });
     let out = '';
     const onData = (d: Buffer) => {
       out += d;
