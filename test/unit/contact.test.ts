@@ -44,6 +44,16 @@ describe('phone numbers', () => {
     expect(normalizePhone('+19332223333', 'exists')).toBeUndefined();
     expect(normalizePhone('+1234567890', 'exists')).toBeUndefined();
   });
+  it('gives the same answer every time, however many numbers came between', () => {
+    // Answers are remembered (a bounded number of them): asked again, past the bound
+    // included, a number still gets the full check's answer.
+    const asked = ['+12025550143', '+19332223333', '+447911123456', '+1234567890'];
+    const first = asked.map((n) => normalizePhone(n, 'exists'));
+    expect(first).toEqual(['+12025550143', undefined, '+447911123456', undefined]);
+    for (let i = 0; i < 12_000; i++) normalizePhone(`+1202${2000000 + i}`, 'exists');
+    expect(asked.map((n) => normalizePhone(n, 'exists'))).toEqual(first);
+    expect(asked.map((n) => normalizePhone(n, 'exists'))).toEqual(first);
+  });
   it('checks only the form when asked to', () => {
     expect(normalizePhone('+19332223333', 'e164')).toBe('+19332223333');
     expect(normalizePhone(compactPhone('+1 (933) 222-3333'), 'e164')).toBe('+19332223333');

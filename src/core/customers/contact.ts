@@ -20,8 +20,26 @@ export function normalizeEmail(value: string): string | undefined {
  */
 export function normalizePhone(value: string, check: PhoneCheck): string | undefined {
   if (!E164.test(value)) return undefined;
-  if (check === 'exists' && !isValidPhoneNumber(value)) return undefined;
+  if (check === 'exists' && !phoneExists(value)) return undefined;
   return value;
+}
+
+/**
+ * libphonenumber's answers, remembered: parsing a number against the full metadata costs
+ * 10-40 µs, and a customer's number comes back with every sync of its profile. Bounded:
+ * emptied when full, as the numbers in use are asked about again soon enough.
+ */
+const phoneAnswers = new Map<string, boolean>();
+const PHONE_ANSWERS_MAX = 10_000;
+
+function phoneExists(e164: string): boolean {
+  let exists = phoneAnswers.get(e164);
+  if (exists === undefined) {
+    exists = isValidPhoneNumber(e164);
+    if (phoneAnswers.size >= PHONE_ANSWERS_MAX) phoneAnswers.clear();
+    phoneAnswers.set(e164, exists);
+  }
+  return exists;
 }
 
 /** Looser input for platforms that take free-form numbers: strips spaces, dots, dashes, parentheses. */
