@@ -61,13 +61,18 @@ export const metricsPlugin = fp(
     });
     app.decorate('metrics', { registry, upserts });
 
+    // Each label set's series, found once: observing through labels hashes them every time.
+    const series = new Map<string, ReturnType<typeof duration.labels>>();
     app.addHook('onResponse', (request, reply, done) => {
       // The route pattern, never the raw URL: ids in paths would explode the label set.
       const route = request.routeOptions.url ?? 'unmatched';
-      duration.observe(
-        { method: request.method, route, status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+      const key = `${request.method} ${reply.statusCode} ${route}`;
+      let observed = series.get(key);
+      if (observed === undefined) {
+        observed = duration.labels(request.method, route, String(reply.statusCode));
+        series.set(key, observed);
+      }
+      observed.observe(reply.elapsedTime / 1000);
       done();
     });
 
