@@ -3,7 +3,8 @@
  * PostgreSQL's own ceiling for the same work. Prints a table and writes
  * docs/benchmarks.md. BENCH_SECONDS (default 10) sets each scenario's length;
  * BENCH_DATABASE_URL (default the local server's `test` database) names the PostgreSQL
- * server, on which it creates and drops a database of its own. BENCH_NODE_ARGS passes
+ * server, on which it creates and drops a database of its own. BENCH_ROUNDS (default 3)
+ * sets how many times the ratio to pgbench's ceiling is measured. BENCH_NODE_ARGS passes
  * flags to the server's node (`--cpu-prof --cpu-prof-dir=/tmp/clientele-prof` to profile it).
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,7 @@ import {
 } from './server.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const adminToken = 'bench-admin-token-0123456789';
 const NOTES_MARKER = '<!-- notes: kept across runs -->';
@@ -36,7 +38,22 @@ interface Row {
   note?: string;
 }
 
-async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[]): Promise<number> {
+/** One round of the ratio: Clientele, pgbench's ceiling and the HTTP floor, one after another. */
+interface Round {
+  clientele: LoadResult;
+  ceiling: number;
+  floor: LoadResult;
+  floorCpu: CpuPerUpsert;
+}
+
+type Target = { url: string; storeId: string; apiKey: string };
+
+async function benchDatabase(
+  label: string,
+  env: NodeJS.ProcessEnv,
+  rows: Row[],
+  andThen?: (target: Target, existing: string[]) => Promise<void>,
+): Promise<number> {
   const server = await startServer({ ...env, CLIENTELE_ADMIN_TOKEN: adminToken });
   const { apiKey, storeId } = credentials(server);
   const rss = watchRss(server.pid);
@@ -96,6 +113,7 @@ async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[])
     console.log(
       `${label} hot email: ${hot.rps.toFixed(0)} upserts/s, errors ${hot.errors}, customers ${list.data.length}`,
     );
+    await andThen?.(target, existing);
   } finally {
     await server.stop();
   }
@@ -103,35 +121,47 @@ async function benchDatabase(label: string, env: NodeJS.ProcessEnv, rows: Row[])
 }
 
 /**
- * The same load against Fastify with no database and no rules (bench/floor-server.ts):
- * the most any HTTP service reaches on this machine with this load generator.
+ * The ratio to pgbench's ceiling, measured in rounds: Clientele at 64 clients on
+ * PostgreSQL, then pgbench's ceiling, then the same load against Fastify with no database
+ * and no rules (bench/floor-server.ts, the most any HTTP service reaches here). This
+ * machine's speed moves from minute to minute, so each round's three runs follow one
+ * another and the ratio is the median of the rounds'.
  */
-async function httpFloor(): Promise<Row> {
-  const server = await startFloorServer();
+async function ratioRounds(databaseUrl: string, target: Target, existing: string[]) {
+  const found: Round[] = [];
+  const floorServer = await startFloorServer();
   try {
-    const target = { url: server.url, storeId: 'sto_floor', apiKey: 'none' };
-    await drive({
-      ...target,
-      connections: 16,
-      seconds: Math.min(3, seconds),
-      body: bodyFactory('warm', []),
-    });
-    const { result, cpu } = await driveMeasured(server, {
-      ...target,
-      connections: 64,
-      seconds,
-      body: bodyFactory('floor', []),
-    });
-    return {
-      database: 'none',
-      scenario: 'HTTP floor, 64 clients',
-      result,
-      cpu,
-      note: 'Fastify, fixed answer',
-    };
+    const floorTarget = { url: floorServer.url, storeId: 'sto_floor', apiKey: 'none' };
+    await drive({ ...floorTarget, connections: 16, seconds: 2, body: bodyFactory('warm', []) });
+    for (let round = 1; round <= rounds; round++) {
+      const clientele = await drive({
+        ...target,
+        connections: 64,
+        seconds,
+        body: bodyFactory(`r${round}`, existing),
+      });
+      const ceiling = pgbenchCeiling(databaseUrl, 64, seconds);
+      const floor = await driveMeasured(floorServer, {
+        ...floorTarget,
+        connections: 64,
+        seconds,
+        body: bodyFactory(`floor${round}`, []),
+      });
+      found.push({ clientele, ceiling, floor: floor.result, floorCpu: floor.cpu });
+      console.log(
+        `round ${round}: Clientele ${clientele.rps.toFixed(0)} upserts/s, pgbench ${ceiling.toFixed(0)}/s (${((clientele.rps / ceiling) * 100).toFixed(0)} %), HTTP floor ${floor.result.rps.toFixed(0)}/s`,
+      );
+    }
   } finally {
-    await server.stop();
+    await floorServer.stop();
   }
+  return found;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)}`;
@@ -150,19 +180,32 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  let ceiling = 0;
+  let ratio: Round[] = [];
   await withDatabase(serverUrl, 'clientele_bench', async (url) => {
-    rss.PostgreSQL = await benchDatabase('PostgreSQL', { DATABASE_URL: url }, rows);
-    ceiling = pgbenchCeiling(url, 64, seconds);
+    rss.PostgreSQL = await benchDatabase(
+      'PostgreSQL',
+      { DATABASE_URL: url },
+      rows,
+      async (target, existing) => {
+        ratio = await ratioRounds(url, target, existing);
+      },
+    );
   });
-  console.log(`pgbench ceiling, 64 clients: ${ceiling.toFixed(0)} upserts/s`);
-  const floor = await httpFloor();
-  rows.push(floor);
-  console.log(`HTTP floor, 64 clients: ${floor.result.rps.toFixed(0)} requests/s`);
+  const floor = ratio[0]!;
+  rows.push({
+    database: 'none',
+    scenario: 'HTTP floor, 64 clients (round 1)',
+    result: floor.floor,
+    cpu: floor.floorCpu,
+    note: 'Fastify, fixed answer, no database',
+  });
 
   const pg64 = rows.find((r) => r.database === 'PostgreSQL' && r.scenario === '64 clients')!.result;
   const lite16 = rows.find((r) => r.database === 'PGlite' && r.scenario === '16 clients')!.result;
-  const ratio = pg64.rps / ceiling;
+  const ceiling = median(ratio.map((r) => r.ceiling));
+  const clientele = median(ratio.map((r) => r.clientele.rps));
+  const share = median(ratio.map((r) => r.clientele.rps / r.ceiling));
+  const floorRps = median(ratio.map((r) => r.floor.rps));
 
   const table = [
     '| database | scenario | upserts/s | p50 ms | p99 ms | errors | CPU µs/upsert: server · PostgreSQL · load | note |',
@@ -171,19 +214,28 @@ async function main() {
       (r) =>
         `| ${r.database} | ${r.scenario} | ${r.result.rps.toFixed(0)} | ${ms(r.result.p50)} | ${ms(r.result.p99)} | ${r.result.errors} | ${r.cpu ? cpuCell(r.cpu) : ''} | ${r.note ?? ''} |`,
     ),
-    `| PostgreSQL | pgbench ceiling, 64 clients | ${ceiling.toFixed(0)} | | | | | single-statement INSERT … ON CONFLICT |`,
+  ].join('\n');
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+  const roundsTable = [
+    '| round | Clientele, PostgreSQL, 64 clients | p99 ms | pgbench ceiling, 64 clients | ratio | HTTP floor, 64 clients |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...ratio.map(
+      (r, i) =>
+        `| ${i + 1} | ${r.clientele.rps.toFixed(0)} | ${ms(r.clientele.p99)} | ${r.ceiling.toFixed(0)} | ${pct(r.clientele.rps / r.ceiling)} | ${r.floor.rps.toFixed(0)} |`,
+    ),
+    `| median | ${clientele.toFixed(0)} | | ${ceiling.toFixed(0)} | ${pct(share)} | ${floorRps.toFixed(0)} |`,
   ].join('\n');
 
   const pgVersion = execFileSync('psql', [serverUrl, '-Atc', 'show server_version'], {
     encoding: 'utf8',
   }).trim();
   const summary = [
-    `- PostgreSQL, 64 clients: **${pg64.rps.toFixed(0)} upserts/s**, p99 ${ms(pg64.p99)} ms, ${(ratio * 100).toFixed(0)} % of the pgbench ceiling (${ceiling.toFixed(0)}/s).`,
-    `- For scale, the HTTP floor: Fastify answering the same requests with no database reaches ${floor.result.rps.toFixed(0)}/s here; the pgbench ceiling is ${((ceiling / floor.result.rps) * 100).toFixed(0)} % of it, half that ceiling ${((ceiling / 2 / floor.result.rps) * 100).toFixed(0)} %.`,
+    `- PostgreSQL, 64 clients: **${pg64.rps.toFixed(0)} upserts/s**, p99 ${ms(pg64.p99)} ms; in the ${ratio.length} rounds beside pgbench, median **${clientele.toFixed(0)}/s**, **${pct(share)} of the pgbench ceiling** (median ${ceiling.toFixed(0)}/s).`,
+    `- For scale, the HTTP floor: Fastify answering the same requests with no database reaches ${floorRps.toFixed(0)}/s here (median); pgbench's ceiling is ${pct(ceiling / floorRps)} of it, half that ceiling ${pct(ceiling / 2 / floorRps)}.`,
     `- PGlite, 16 clients: **${lite16.rps.toFixed(0)} upserts/s**, p99 ${ms(lite16.p99)} ms.`,
     `- Server RSS, peak: PGlite ${rss.PGlite!.toFixed(0)} MB, PostgreSQL ${rss.PostgreSQL!.toFixed(0)} MB.`,
   ].join('\n');
-  console.log(`\n${table}\n\n${summary}`);
+  console.log(`\n${table}\n\n${roundsTable}\n\n${summary}`);
 
   const doc = `# Benchmarks
 
@@ -201,6 +253,10 @@ same machine with its default settings. Server, database and load generator shar
 ${summary}
 
 ${table}
+
+The ratio to PostgreSQL's own ceiling, in rounds of three runs one after another:
+
+${roundsTable}
 
 The CPU column divides the CPU time each part used during the scenario by the upserts
 done: the server process (PGlite runs inside it), all of PostgreSQL's processes, and
@@ -220,6 +276,7 @@ Clientele's that is HTTP alone.
 \`\`\`sh
 npm run bench                         # PGlite, then PostgreSQL at postgres://postgres@127.0.0.1:5432/test
 BENCH_SECONDS=30 BENCH_DATABASE_URL=postgres://user@host:5432/db npm run bench
+BENCH_ROUNDS=5 npm run bench          # five rounds of the ratio to pgbench's ceiling (default 3)
 BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/clientele-prof' npm run bench   # profile the server
 npm run bench:compare -- main~2      # another build against this one, run alternately (PostgreSQL, 64 clients)
 COMPARE_DATABASE=pglite COMPARE_CLIENTS=16 COMPARE_ROUNDS=5 npm run bench:compare -- <revision>
