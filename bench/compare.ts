@@ -19,6 +19,7 @@ import {
   checkout,
   credentials,
   driveMeasured,
+  median,
   startServer,
   watchRss,
   withDatabase,
@@ -74,12 +75,6 @@ async function runOnce(build: Run['build'], root: string): Promise<Run> {
   return withDatabase(serverUrl, 'clientele_compare', (url) => scenario({ DATABASE_URL: url }));
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 async function main() {
   if (!revision) throw new Error('usage: npm run bench:compare -- <revision>');
   const worktree = mkdtempSync(join(tmpdir(), 'clientele-build-a-'));
@@ -111,11 +106,27 @@ async function main() {
         );
       }
     }
-    const ratios = runs
+    const pairs = runs
       .filter((r) => r.build === 'B')
-      .map((b, i) => b.rps / runs.filter((r) => r.build === 'A')[i]!.rps);
-    console.log(
-      `B/A upserts/s, pair by pair: ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)})`,
+      .map((b, i) => [runs.filter((r) => r.build === 'A')[i]!, b] as const);
+    const report = (label: string, ratio: (a: Run, b: Run) => number) => {
+      const ratios = pairs.map(([a, b]) => ratio(a, b));
+      console.log(
+        `B/A ${label}, pair by pair: ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)})`,
+      );
+    };
+    report('upserts/s', (a, b) => b.rps / a.rps);
+    // The load generator does the same work per request whichever build it drives, so its
+    // CPU per request measures the machine's speed of the moment: these two ratios move
+    // less than the rate while that speed moves (same build against itself: ±10 %
+    // against ±25 % in the slowest minutes seen).
+    report(
+      'upserts/s × load CPU per request',
+      (a, b) => (b.rps * b.cpu.load) / (a.rps * a.cpu.load),
+    );
+    report(
+      'server CPU per upsert ÷ load CPU per request',
+      (a, b) => b.cpu.server / b.cpu.load / (a.cpu.server / a.cpu.load),
     );
   } finally {
     git('worktree', 'remove', '--force', worktree);

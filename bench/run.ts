@@ -18,6 +18,7 @@ import {
   checkout,
   credentials,
   driveMeasured,
+  median,
   startFloorServer,
   startServer,
   watchRss,
@@ -156,12 +157,6 @@ async function ratioRounds(databaseUrl: string, target: Target, existing: string
     await floorServer.stop();
   }
   return found;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)}`;

@@ -192,3 +192,10 @@ export async function driveMeasured(
     cpu: { server: per(used.server), postgres: per(used.postgres), load: per(used.load) },
   };
 }
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
