@@ -1,6 +1,7 @@
 import { CompiledQuery, type Selectable, sql } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { CustomerRow } from '../db/schema.js';
+import { named } from '../db/statements.js';
 import type { FieldValue } from '../fields/types.js';
 import { newId } from '../ids.js';
 import {
@@ -282,7 +283,8 @@ export async function deleteCustomer(trx: DB, storeId: string, id: string): Prom
 }
 
 // The statements of every upsert are written out once, not built for each call: the hot
-// path skips Kysely's query builder.
+// path skips Kysely's query builder. Those that only call functions are sent as prepared
+// statements (db/statements.ts): parsed once per connection, not once per batch.
 //
 // The look-up (migration 0006), unlocked: a function, so that its plan is made once per
 // connection. Locked, it is written out here (a function that only reads cannot lock):
@@ -290,7 +292,10 @@ export async function deleteCustomer(trx: DB, storeId: string, id: string): Prom
 // being turned into a join, so that the planner has no choice to read the store instead.
 // Each customer comes back as one JSON value: decoding one JSON text costs the driver
 // (PGlite's JavaScript most of all) far less than a dozen typed columns.
-const FIND_OWNERS = 'SELECT * FROM clientele_find_owners($3, $1, $2)';
+const FIND_OWNERS = named(
+  'clientele_find_owners',
+  'SELECT * FROM clientele_find_owners($3, $1, $2)',
+);
 const FIND_OWNERS_FOR_UPDATE = `
     SELECT k.kind AS i_kind, k.value AS i_value, row_to_json(c) AS customer
     FROM unnest($1::text[], $2::text[]) AS k(kind, value),
@@ -302,18 +307,24 @@ const FIND_OWNERS_FOR_UPDATE = `
     ) c
     ORDER BY c.id
     FOR UPDATE OF c`;
-const WRITE_CUSTOMERS = `SELECT * FROM clientele_write_customers($1,
+const WRITE_CUSTOMERS = named(
+  'clientele_write_customers',
+  `SELECT * FROM clientele_write_customers($1,
       $2::jsonb, $3::jsonb, $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-      $10::jsonb)`;
+      $10::jsonb)`,
+);
 // A write, and the look-up of the next batch, in one statement (one round trip). The
 // look-up reads the statement's snapshot, taken before the write: it does not see this
 // write, which the batcher allows for (the next batch names none of this one's values).
-const WRITE_CUSTOMERS_THEN_LOOK_UP = `
+const WRITE_CUSTOMERS_THEN_LOOK_UP = named(
+  'clientele_write_customers_then_look_up',
+  `
     WITH w AS MATERIALIZED (${WRITE_CUSTOMERS})
     SELECT w.written_id, w.written_seq, NULL AS i_kind, NULL AS i_value, NULL::json AS customer
     FROM w
     UNION ALL
-    SELECT NULL, NULL, * FROM clientele_find_owners($1, $11, $12)`;
+    SELECT NULL, NULL, * FROM clientele_find_owners($1, $11, $12)`,
+);
 
 type OwnerRow = { i_kind: string; i_value: string; customer: Row };
 

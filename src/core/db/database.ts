@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Tables } from './schema.js';
+import { statementName } from './statements.js';
 
 export type DB = Kysely<Tables>;
 
@@ -29,9 +30,20 @@ export interface DatabaseOptions {
 const OID_INT8 = 20;
 const OID_DATE = 1082;
 
+/** A node-postgres client that sends the named statements (db/statements.ts) by name. */
+class Client extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query() has a dozen overloads; this passes each through.
+  override query(config: any, values?: any, callback?: any): any {
+    const name = typeof config === 'string' ? statementName(config) : undefined;
+    if (name === undefined) return super.query(config, values, callback);
+    return super.query({ name, text: config, values }, callback);
+  }
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
+      Client,
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
       // A database that is down or unreachable answers 503 quickly rather than hanging.

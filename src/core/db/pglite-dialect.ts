@@ -15,6 +15,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import pgUtils from 'pg/lib/utils.js';
+import { statementName } from './statements.js';
 
 /**
  * Kysely over PGlite, one trip into PGlite per statement.
@@ -27,7 +28,8 @@ import pgUtils from 'pg/lib/utils.js';
  * PGlite and on PostgreSQL; results are decoded by PGlite's own parsers, as before.
  *
  * PGlite is one connection: a statement or a transaction holds it until it is done, and
- * the others wait their turn.
+ * the others wait their turn. The named statements (db/statements.ts) are parsed once
+ * for it and then only bound and run.
  */
 export class PGliteDialect implements Dialect {
   constructor(private readonly pglite: PGlite) {}
@@ -103,17 +105,31 @@ type RowDescription = InstanceType<typeof protocol.messages.RowDescriptionMessag
 type CommandComplete = InstanceType<typeof protocol.messages.CommandCompleteMessage>;
 
 class PGliteConnection implements DatabaseConnection {
+  /** The named statements (db/statements.ts) this session has parsed. */
+  private readonly prepared = new Set<string>();
+
   constructor(private readonly pglite: PGlite) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const name = statementName(query.sql);
+    // Not known to be parsed: parse it, closing first whatever a failed call may have left
+    // under that name (closing a statement that does not exist is no error).
+    const parse =
+      name === undefined
+        ? [serialize.parse({ text: query.sql })]
+        : this.prepared.has(name)
+          ? []
+          : [serialize.close({ type: 'S', name }), serialize.parse({ name, text: query.sql })];
     const message = concat([
-      serialize.parse({ text: query.sql }),
-      serialize.bind({ values: query.parameters.map((p) => prepareValue(p)) }),
+      ...parse,
+      serialize.bind({ statement: name, values: query.parameters.map((p) => prepareValue(p)) }),
       serialize.describe({ type: 'P' }),
       serialize.execute(),
       serialize.sync(),
     ]);
     const { messages } = await this.pglite.runExclusive(() => this.pglite.execProtocol(message));
+    // Run without an error (execProtocol throws on one): the session keeps it parsed.
+    if (name !== undefined) this.prepared.add(name);
     const rows: R[] = [];
     let names: string[] = [];
     let parsers: ((text: string) => unknown)[] = [];
