@@ -263,8 +263,8 @@ UPDATE\` with a JSONB merge of the custom fields and a phone-array append, with 
 The HTTP floor is the same load generator against Fastify answering every request with a
 fixed body of the real answer's shape, no database and no rules (\`bench/floor-server.ts\`):
 what the server and the load generator spend per request before any work of Clientele's.
-Its rate bounds every HTTP service on this machine, and its CPU column is the part of
-Clientele's that is HTTP alone.
+Its rate bounds every HTTP service on this machine, and its CPU column is what bare
+Fastify spends per request (Clientele's own HTTP layer spends more: docs below).
 
 ## Run it again
 
