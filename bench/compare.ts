@@ -117,9 +117,11 @@ async function main() {
     };
     report('upserts/s', (a, b) => b.rps / a.rps);
     // The load generator does the same work per request whichever build it drives, so its
-    // CPU per request measures the machine's speed of the moment: these two ratios move
+    // CPU per request follows the machine's speed of the moment: these two ratios move
     // less than the rate while that speed moves (same build against itself: ±10 %
-    // against ±25 % in the slowest minutes seen).
+    // against ±25 % in the slowest minutes seen). It also falls when answers come back
+    // in bigger bursts, though, so a real gain can hide in them: read them beside the
+    // rates, not instead.
     report(
       'upserts/s × load CPU per request',
       (a, b) => (b.rps * b.cpu.load) / (a.rps * a.cpu.load),
