@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { bodyFactory, drive, type LoadResult } from './load.js';
-import { pgbenchCeiling } from './pgbench.js';
+import { pgbenchCeiling, pgbenchSameRows } from './pgbench.js';
 import {
   type CpuPerUpsert,
   checkout,
@@ -43,6 +43,8 @@ interface Row {
 interface Round {
   clientele: LoadResult;
   ceiling: number;
+  /** pgbench writing the rows an upsert writes, one transaction each (not the issue's ceiling). */
+  sameRows: number;
   floor: LoadResult;
   floorCpu: CpuPerUpsert;
 }
@@ -142,15 +144,16 @@ async function ratioRounds(databaseUrl: string, target: Target, existing: string
         body: bodyFactory(`r${round}`, existing),
       });
       const ceiling = pgbenchCeiling(databaseUrl, 64, seconds);
+      const sameRows = pgbenchSameRows(databaseUrl, 64, seconds);
       const floor = await driveMeasured(floorServer, {
         ...floorTarget,
         connections: 64,
         seconds,
         body: bodyFactory(`floor${round}`, []),
       });
-      found.push({ clientele, ceiling, floor: floor.result, floorCpu: floor.cpu });
+      found.push({ clientele, ceiling, sameRows, floor: floor.result, floorCpu: floor.cpu });
       console.log(
-        `round ${round}: Clientele ${clientele.rps.toFixed(0)} upserts/s, pgbench ${ceiling.toFixed(0)}/s (${((clientele.rps / ceiling) * 100).toFixed(0)} %), HTTP floor ${floor.result.rps.toFixed(0)}/s`,
+        `round ${round}: Clientele ${clientele.rps.toFixed(0)} upserts/s, pgbench ${ceiling.toFixed(0)}/s (${((clientele.rps / ceiling) * 100).toFixed(0)} %), pgbench same rows ${sameRows.toFixed(0)}/s, HTTP floor ${floor.result.rps.toFixed(0)}/s`,
       );
     }
   } finally {
@@ -201,6 +204,8 @@ async function main() {
   const clientele = median(ratio.map((r) => r.clientele.rps));
   const share = median(ratio.map((r) => r.clientele.rps / r.ceiling));
   const floorRps = median(ratio.map((r) => r.floor.rps));
+  const sameRows = median(ratio.map((r) => r.sameRows));
+  const sameShare = median(ratio.map((r) => r.clientele.rps / r.sameRows));
 
   const table = [
     '| database | scenario | upserts/s | p50 ms | p99 ms | errors | CPU µs/upsert: server · PostgreSQL · load | note |',
@@ -212,13 +217,13 @@ async function main() {
   ].join('\n');
   const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
   const roundsTable = [
-    '| round | Clientele, PostgreSQL, 64 clients | p99 ms | pgbench ceiling, 64 clients | ratio | HTTP floor, 64 clients |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| round | Clientele, PostgreSQL, 64 clients | p99 ms | pgbench ceiling, 64 clients | ratio | pgbench, the same rows | ratio | HTTP floor, 64 clients |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...ratio.map(
       (r, i) =>
-        `| ${i + 1} | ${r.clientele.rps.toFixed(0)} | ${ms(r.clientele.p99)} | ${r.ceiling.toFixed(0)} | ${pct(r.clientele.rps / r.ceiling)} | ${r.floor.rps.toFixed(0)} |`,
+        `| ${i + 1} | ${r.clientele.rps.toFixed(0)} | ${ms(r.clientele.p99)} | ${r.ceiling.toFixed(0)} | ${pct(r.clientele.rps / r.ceiling)} | ${r.sameRows.toFixed(0)} | ${pct(r.clientele.rps / r.sameRows)} | ${r.floor.rps.toFixed(0)} |`,
     ),
-    `| median | ${clientele.toFixed(0)} | | ${ceiling.toFixed(0)} | ${pct(share)} | ${floorRps.toFixed(0)} |`,
+    `| median | ${clientele.toFixed(0)} | | ${ceiling.toFixed(0)} | ${pct(share)} | ${sameRows.toFixed(0)} | ${pct(sameShare)} | ${floorRps.toFixed(0)} |`,
   ].join('\n');
 
   const pgVersion = execFileSync('psql', [serverUrl, '-Atc', 'show server_version'], {
@@ -226,7 +231,7 @@ async function main() {
   }).trim();
   const summary = [
     `- PostgreSQL, 64 clients: **${pg64.rps.toFixed(0)} upserts/s**, p99 ${ms(pg64.p99)} ms; in the ${ratio.length} rounds beside pgbench, median **${clientele.toFixed(0)}/s**, **${pct(share)} of the pgbench ceiling** (median ${ceiling.toFixed(0)}/s).`,
-    `- For scale, the HTTP floor: Fastify answering the same requests with no database reaches ${floorRps.toFixed(0)}/s here (median); pgbench's ceiling is ${pct(ceiling / floorRps)} of it, half that ceiling ${pct(ceiling / 2 / floorRps)}.`,
+    `- For scale, the HTTP floor: Fastify answering the same requests with no database reaches ${floorRps.toFixed(0)}/s here (median); pgbench's ceiling is ${pct(ceiling / floorRps)} of it, half that ceiling ${pct(ceiling / 2 / floorRps)}. pgbench writing the rows an upsert writes (customer, identifier, history event; one transaction each) reaches ${sameRows.toFixed(0)}/s: Clientele makes ${pct(sameShare)} of that.`,
     `- PGlite, 16 clients: **${lite16.rps.toFixed(0)} upserts/s**, p99 ${ms(lite16.p99)} ms.`,
     `- Server RSS, peak: PGlite ${rss.PGlite!.toFixed(0)} MB, PostgreSQL ${rss.PostgreSQL!.toFixed(0)} MB.`,
   ].join('\n');
@@ -260,6 +265,10 @@ the benchmark process that generates the load. On 2 cores, their sum bounds the 
 
 The ceiling is PostgreSQL's own: pgbench running one \`INSERT … ON CONFLICT (store, email) DO
 UPDATE\` with a JSONB merge of the custom fields and a phone-array append, with as many clients.
+Beside it, for comparison only, pgbench storing what an upsert stores, one transaction
+each: the customer row (with its sequence number), its email as an identifier row unique
+in the store, a history event, keyed and constrained as Clientele's tables are
+(\`bench/pgbench.ts\`); no look-up and no answer.
 The HTTP floor is the same load generator against Fastify answering every request with a
 fixed body of the real answer's shape, no database and no rules (\`bench/floor-server.ts\`):
 what the server and the load generator spend per request before any work of Clientele's.
