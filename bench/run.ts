@@ -39,7 +39,7 @@ interface Row {
   note?: string;
 }
 
-/** One round of the ratio: Clientele, pgbench's ceiling and the HTTP floor, one after another. */
+/** One round of the ratio: Clientele, pgbench's two scripts and the HTTP floor, one after another. */
 interface Round {
   clientele: LoadResult;
   ceiling: number;
@@ -125,10 +125,11 @@ async function benchDatabase(
 
 /**
  * The ratio to pgbench's ceiling, measured in rounds: Clientele at 64 clients on
- * PostgreSQL, then pgbench's ceiling, then the same load against Fastify with no database
- * and no rules (bench/floor-server.ts, the most any HTTP service reaches here). This
- * machine's speed moves from minute to minute, so each round's three runs follow one
- * another and the ratio is the median of the rounds'.
+ * PostgreSQL, then pgbench's ceiling, then pgbench writing the same rows as an upsert
+ * (for comparison), then the same load against Fastify with no database and no rules
+ * (bench/floor-server.ts, the most any HTTP service reaches here). This machine's speed
+ * moves from minute to minute, so each round's four runs follow one another and the
+ * ratios are the medians of the rounds'.
  */
 async function ratioRounds(databaseUrl: string, target: Target, existing: string[]) {
   const found: Round[] = [];
@@ -254,7 +255,7 @@ ${summary}
 
 ${table}
 
-The ratio to PostgreSQL's own ceiling, in rounds of three runs one after another:
+The ratio to PostgreSQL's own ceiling, in rounds of four runs one after another:
 
 ${roundsTable}
 

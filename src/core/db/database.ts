@@ -89,7 +89,7 @@ async function openPglite(dir: string | undefined, unlock: () => void): Promise<
   // that collection ran, up to four times what survived. Now and then, under load, it
   // picked over three: ~40 MB live, no full collection for 15 s while the heap reached
   // 120 MB, and with PGlite's WebAssembly memory beside it the server's RSS went to
-  // 330-380 MB (~250 MB in the other runs). Fixed at 1.25, peaks stayed at 224-239 MB at
+  // 330-380 MB (~250 MB in the other runs). Fixed at 1.25, peaks stayed at 224-257 MB at
   // the same rate. Not on PostgreSQL, where the server has the room: there it cost ~10 %
   // more server CPU per upsert (more full collections).
   v8.setFlagsFromString('--heap-growing-percent=25');
