@@ -99,6 +99,11 @@ describe('clientele CLI', () => {
     const missing = await run(['keys', 'create']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('Missing <storeId>');
+    const option = await run(['stores', 'create', '--name', 'Shop']);
+    expect(option.code).toBe(1);
+    expect(option.stderr).toContain("Unknown option '--name'");
+    expect(option.stderr).toContain('Usage: clientele');
+    expect(option.stderr).not.toContain('at checkOptionUsage');
     const bad = await run(['migrate'], { PORT: 'x' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('PORT');

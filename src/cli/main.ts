@@ -34,11 +34,7 @@ async function withClientele<T>(run: (clientele: Clientele) => Promise<T>): Prom
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
 
 export async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' } },
-  });
+  const { positionals, values } = parseOptions(argv);
   const [command, sub, ...rest] = positionals;
   if (values.help || !command) {
     console.log(usage);
@@ -85,6 +81,21 @@ export async function main(argv: string[]): Promise<number> {
     default:
       console.error(`Unknown command: ${positionals.join(' ')}\n\n${usage}`);
       return 1;
+  }
+}
+
+/** The command line, or a usage error naming what it does not take (`--name` for a positional, say). */
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    // node:util's own wording, without its advice on positionals that start with '-'.
+    const message = error instanceof Error ? error.message.split('. ')[0] : String(error);
+    throw new UsageError(`${message}.\n\n${usage}`);
   }
 }
 
