@@ -6,14 +6,13 @@
  * (same node flags); prints `serving on <url>`.
  */
 import Fastify from 'fastify';
-import { emptyState } from '../src/core/customers/customer.js';
-import { storedToCustomer } from '../src/core/customers/repository.js';
+import { customerOf, emptyState } from '../src/core/customers/customer.js';
 
 const app = Fastify({ logger: false });
 // The real answer's customer, made once by the code that makes it; each request only
 // puts in its own email, custom fields, version and time.
 const started = new Date();
-const template = storedToCustomer('sto_floor', {
+const template = customerOf('sto_floor', {
   id: 'cust_01JBENCHFLOOR0000000000000',
   seq: 1,
   version: 1,

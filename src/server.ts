@@ -29,7 +29,7 @@ export async function startServer(
     migrate: true,
   });
 
-  const created = await clientele.bootstrapDefaultStore();
+  const created = await clientele.stores.createFirst('default');
   if (created) {
     print(`Created the store "default" (${created.id}). Its API key, shown this once:`);
     print(`  ${created.apiKey}`);
@@ -59,7 +59,7 @@ export async function startServer(
   });
   const url = await app.listen({ port: config.port, host: config.host });
   print(
-    `Clientele is serving on ${url} (${clientele.database.kind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL'})`,
+    `Clientele is serving on ${url} (${clientele.databaseKind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL'})`,
   );
   print(`API reference: ${url}/docs`);
 

@@ -63,18 +63,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'stores create': {
       const name = rest.join(' ') || requireArg('name');
-      print(await withClientele((c) => c.createStore(name)));
+      print(await withClientele((c) => c.stores.create(name)));
       return 0;
     }
     case 'keys create': {
       const storeId = rest[0] ?? requireArg('storeId');
-      print(await withClientele((c) => c.createKey(storeId)));
+      print(await withClientele((c) => c.keys.create(storeId)));
       return 0;
     }
     case 'keys revoke': {
       const storeId = rest[0] ?? requireArg('storeId');
       const keyId = rest[1] ?? requireArg('keyId');
-      await withClientele((c) => c.revokeKey(storeId, keyId));
+      await withClientele((c) => c.keys.revoke(storeId, keyId));
       console.log(`Revoked ${keyId}.`);
       return 0;
     }

@@ -7,7 +7,7 @@ import type {
 import type { Clientele } from '../core/clientele.js';
 import { ClienteleError, fail, statusOf } from '../core/errors.js';
 import type { Platform } from '../core/stores/settings.js';
-import type { Caller } from '../core/stores/stores.js';
+import type { Caller } from '../core/stores/stores.repository.js';
 import { toClienteleError } from '../http/plugins/errors.js';
 import { idempotencyGuard } from '../http/plugins/idempotency.js';
 
@@ -57,11 +57,11 @@ export async function authorize(
   const { key, tenant } = credentials;
   if (!key) throw fail.unauthorized('Missing credentials.');
   const caller =
-    (await clientele.authenticate(key)) ??
-    (credentials.accessTokens ? await clientele.authenticateAccessToken(key) : undefined);
+    (await clientele.keys.authenticate(key)) ??
+    (credentials.accessTokens ? await clientele.keys.authenticateAccessToken(key) : undefined);
   if (!caller) throw fail.unauthorized('Invalid or revoked credentials.');
   if (tenant !== undefined) {
-    const storeId = await clientele.findStoreByIdOrAlias(tenant, platform);
+    const storeId = await clientele.stores.findByIdOrAlias(tenant, platform);
     if (storeId !== caller.storeId) {
       throw new ClienteleError('forbidden', 'These credentials do not have access to this store.');
     }

@@ -32,9 +32,9 @@ const ctx = (storeId: string) => ({ storeId, api: 'native', keyId: null });
 
 it('prepares the look-up and the write once per connection, and upserts as before', async () => {
   const clientele = await oneConnection();
-  const store = await clientele.createStore('named');
-  const created = await clientele.upsertCustomer(ctx(store.id), { email: 'ada@example.com' });
-  const updated = await clientele.upsertCustomer(ctx(store.id), {
+  const store = await clientele.stores.create('named');
+  const created = await clientele.customers.upsert(ctx(store.id), { email: 'ada@example.com' });
+  const updated = await clientele.customers.upsert(ctx(store.id), {
     email: 'ada@example.com',
     firstName: 'Ada',
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeCustomers } from '../../src/core/customers/repository.js';
+import { writeCustomers } from '../../src/core/customers/write.repository.js';
 import {
   type Fleet,
   type StoreClient,
@@ -292,6 +292,8 @@ describe('upserts that arrive together', () => {
             type: 'updated',
             api: 'native',
             keyId: null,
+            previousVersion: 1,
+            version: 2,
             changes: {},
             createdAt: now,
           },

@@ -94,9 +94,9 @@ describe('Idempotency-Key', () => {
     await sql`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE idem_key = 'k-purge'`.execute(
       t.clientele.db,
     );
-    await t.clientele.createAccessToken({
+    await t.clientele.keys.createAccessToken({
       storeId: store.id,
-      keyId: (await t.clientele.authenticate(store.apiKey))!.keyId,
+      keyId: (await t.clientele.keys.authenticate(store.apiKey))!.keyId,
     });
     await sql`UPDATE access_tokens SET expires_at = now() - interval '1 second'`.execute(
       t.clientele.db,

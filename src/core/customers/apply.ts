@@ -293,6 +293,17 @@ export function mergeStates(survivor: CustomerState, other: CustomerState): Cust
   return merged;
 }
 
+/** Every top-level field that differs between two states, before and after. */
+export function diffStates(before: CustomerState, after: CustomerState): Changes {
+  const changes: Changes = {};
+  for (const key of Object.keys(after) as (keyof CustomerState)[]) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
+      changes[key] = { before: before[key], after: after[key] };
+    }
+  }
+  return changes;
+}
+
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   // Two values of which one is not an object (or is null) and that are not === differ.

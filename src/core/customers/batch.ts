@@ -1,14 +1,13 @@
 import type { DB } from '../db/database.js';
-import { changedStringValues, type FieldCache } from '../fields/fields.js';
+import type { FieldCache } from '../fields/field-cache.js';
 import type { FieldType } from '../fields/types.js';
-import { newId } from '../ids.js';
-import type { StoreSettings } from '../stores/settings.js';
-import { applyInput } from './apply.js';
-import { type CustomerState, emptyState } from './customer.js';
-import { diffKeys, type IdentityKey, keyOf, kindOf, strongerKind } from './identity.js';
-import type { IdentifierKind, NormalizedInput } from './input.js';
-import * as repo from './repository.js';
-import type { UpsertOptions, UpsertOutcome, UpsertResult, WriteContext } from './upsert.js';
+import { type BatchRead, planBatch } from './batch-plan.js';
+import { findCustomersById } from './customers.repository.js';
+import { type IdentityKey, keyOf, keysOfInput } from './identity.js';
+import type { NormalizedInput } from './input.js';
+import { findsById } from './plan.js';
+import type { UpsertRequest, UpsertResult } from './upsert.js';
+import * as repo from './write.repository.js';
 
 /**
  * Group commit for the upsert. Upserts that arrive together (read in the same turn of
@@ -28,18 +27,17 @@ import type { UpsertOptions, UpsertOutcome, UpsertResult, WriteContext } from '.
  * divides it by the batch's size; and it needs no transaction held open across round
  * trips, so no row lock is held while JavaScript runs.
  *
- * Only the common case is batched: an upsert that finds at most one customer, names
- * custom fields already declared and STRING values already tracked. Anything else (a
- * merge, a conflict, a refusal, a first declaration) runs alone afterwards through the
- * one-at-a-time path, which gives it exactly the answer it would have had alone. If the
- * batch's write fails (a customer changed or a value was claimed by another process
- * since the read, a lost connection), each of its upserts runs alone the same way.
+ * Every upsert is planned by `planUpsert`, the same planner as alone (batch-plan.ts),
+ * whichever API sent it. Only the common case is written by the batch: an upsert that
+ * finds at most one customer, names custom fields already declared and STRING values
+ * already tracked. Anything else (a merge, a conflict, a refusal, a first declaration)
+ * runs alone afterwards, on a locked read, which gives it exactly the answer it would
+ * have had alone. If the batch's write fails (a customer changed or a value was claimed
+ * by another process since the read, a lost connection), each of its upserts runs alone
+ * the same way, and the failure is logged once for the batch.
  */
-export interface BatchItem {
-  ctx: WriteContext;
-  input: NormalizedInput;
+export interface BatchItem extends UpsertRequest {
   keys: IdentityKey[];
-  settings: StoreSettings;
   resolve(result: UpsertResult): void;
   reject(error: unknown): void;
 }
@@ -51,17 +49,15 @@ export interface BatcherOptions {
   inFlight: number;
   /** The most upserts one batch takes. */
   maxSize: number;
+  /** Told once per batch whose read or write failed (its upserts then run alone). */
+  onFailure?: (error: unknown, size: number) => void;
 }
 
-/** Whether an upsert can be batched at all, before anything is read. */
-export function batchable(
-  input: NormalizedInput,
-  options: UpsertOptions,
-  known: ReadonlyMap<string, FieldType>,
-): boolean {
-  if (options.mode !== undefined && options.mode !== 'upsert') return false;
-  if (options.lookupBy !== undefined || options.expectedVersion !== undefined) return false;
-  if (input.id !== undefined) return false;
+/**
+ * Whether an upsert can join a batch, before anything is read: every custom field it
+ * names is declared already (a declaration is a write of its own, made alone).
+ */
+export function batchable(input: NormalizedInput, known: ReadonlyMap<string, FieldType>): boolean {
   for (const name of Object.keys(input.customFields ?? {})) if (!known.has(name)) return false;
   return true;
 }
@@ -95,9 +91,9 @@ export class UpsertBatcher {
     private readonly options: BatcherOptions,
   ) {}
 
-  submit(item: Omit<BatchItem, 'resolve' | 'reject'>): Promise<UpsertResult> {
+  submit(request: UpsertRequest): Promise<UpsertResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ...item, resolve, reject });
+      this.queue.push({ ...request, keys: keysOfInput(request.input), resolve, reject });
       this.schedule();
     });
   }
@@ -191,11 +187,13 @@ export class UpsertBatcher {
             plan.writes,
             keysOf(next),
           );
-          written = answersOf(storeOf(batch), plan, done.seqs);
+          for (const [item, answer] of plan.answers) written.set(item, answer(done.seqs));
           if (next.length > 0) nextFound = done.next;
-        } catch {
+        } catch (error) {
           // Whatever went wrong, each upsert of this batch runs alone: it retries what
           // can be retried and answers with its own error otherwise.
+          written = new Map();
+          this.options.onFailure?.(error, batch.length);
         }
       }
       this.settle(batch, written);
@@ -204,17 +202,35 @@ export class UpsertBatcher {
       if (next.length === 0) return;
       batch = next;
       held = nextHeld;
-      found = nextFound;
-      if (found) this.stats.chained++;
-      else found = await this.lookUp(batch);
+      if (nextFound) {
+        this.stats.chained++;
+        found = await this.withById(batch, nextFound);
+      } else found = await this.lookUp(batch);
     }
   }
 
   /** A batch's look-up on its own; if it fails, each upsert runs alone with its own error. */
-  private async lookUp(batch: BatchItem[]): Promise<repo.Owners | undefined> {
+  private async lookUp(batch: BatchItem[]): Promise<BatchRead | undefined> {
     try {
-      return await repo.findOwners(this.db, storeOf(batch), keysOf(batch), false);
-    } catch {
+      return await this.withById(
+        batch,
+        await repo.findOwners(this.db, storeOf(batch), keysOf(batch), false),
+      );
+    } catch (error) {
+      this.options.onFailure?.(error, batch.length);
+      return undefined;
+    }
+  }
+
+  /** The read, with the customers that upserts addressed by id name (rare: one more trip). */
+  private async withById(batch: BatchItem[], owners: repo.Owners): Promise<BatchRead | undefined> {
+    const ids = batch.filter((b) => findsById(b.input, b.options)).map((b) => b.input.id!);
+    if (ids.length === 0) return { ...owners, byId: new Map() };
+    try {
+      const byId = await findCustomersById(this.db, storeOf(batch), ids);
+      return { ...owners, byId };
+    } catch (error) {
+      this.options.onFailure?.(error, batch.length);
       return undefined;
     }
   }
@@ -254,160 +270,4 @@ function keysOf(batch: BatchItem[]): IdentityKey[] {
 
 function busyKey(item: BatchItem, key: IdentityKey): string {
   return `${item.ctx.storeId}\u0000${keyOf(key)}`;
-}
-
-/** A customer as the batch leaves it so far. */
-interface Working {
-  id: string;
-  stored: repo.StoredCustomer | undefined;
-  state: CustomerState;
-  version: number;
-  events: repo.EventRecord[];
-}
-
-interface Answer {
-  item: BatchItem;
-  working: Working;
-  result: UpsertOutcome;
-  matchedBy: IdentifierKind | null;
-  state: CustomerState;
-  version: number;
-}
-
-/** What a batch will write, and the answers it will give once written. */
-interface Plan {
-  now: Date;
-  answers: Answer[];
-  writes: repo.CustomerWrite[];
-}
-
-/**
- * Applies one store's batch to the customers its identifiers found (the unlocked read),
- * one upsert after another in arrival order. The upserts left without an answer (a
- * merge, a conflict, a refusal, an untracked value) run alone.
- */
-function planBatch(fieldCache: FieldCache, batch: BatchItem[], found: repo.Owners): Plan {
-  const storeId = storeOf(batch);
-  const now = new Date();
-  const { owners, customers } = found;
-
-  // Who holds each value: what the database said, then what this batch has done.
-  const holder = new Map(owners.map((o) => [keyOf(o), o.customerId]));
-  const working = new Map<string, Working>();
-  const types = fieldCache.typesOf(storeId);
-  const answers: Answer[] = [];
-
-  for (const item of batch) {
-    const { input, ctx } = item;
-    const matched = new Map<string, IdentifierKind>();
-    for (const key of item.keys) {
-      const k = keyOf(key);
-      const id = holder.get(k);
-      if (id === undefined) continue;
-      const seen = matched.get(id);
-      if (!seen || strongerKind(kindOf(key), seen) === kindOf(key)) matched.set(id, kindOf(key));
-    }
-    if (matched.size > 1) continue; // a merge or a conflict: alone
-    const [[targetId, matchedBy] = [undefined, null]] = matched;
-    let target = targetId === undefined ? undefined : working.get(targetId);
-    if (targetId !== undefined && !target) {
-      const stored = customers.get(targetId)!;
-      if (stored.mergedInto !== null) continue;
-      target = {
-        id: stored.id,
-        stored,
-        state: stored.state,
-        version: stored.version,
-        events: [],
-      };
-    }
-
-    let applied: ReturnType<typeof applyInput>;
-    try {
-      applied = applyInput(target?.state ?? emptyState(), input, types);
-    } catch {
-      continue; // a rule refuses it: alone, it gets the same refusal
-    }
-    const { next, changes } = applied;
-    const untracked = changedStringValues(next.customFields, changes, types).some((c) =>
-      fieldCache.mayTrack(storeId, c.field, c.value, item.settings.customFieldOptionsLimit),
-    );
-    // A STRING value seen for the first time, in a field with room for it: tracked alone.
-    if (untracked) continue;
-
-    if (target && Object.keys(changes).length === 0) {
-      answers.push({
-        item,
-        working: target,
-        result: 'unchanged',
-        matchedBy,
-        state: target.state,
-        version: target.version,
-      });
-      continue;
-    }
-    const { added, removed } = diffKeys(target?.state, next);
-    const w: Working = target ?? {
-      id: newId('cust'),
-      stored: undefined,
-      state: next,
-      version: 0,
-      events: [],
-    };
-    w.state = next;
-    w.version += 1;
-    const result = target ? 'updated' : 'created';
-    w.events.push(repo.historyEvent(ctx, w.id, result, changes, now));
-    working.set(w.id, w);
-    for (const key of added) holder.set(keyOf(key), w.id);
-    for (const key of removed) holder.delete(keyOf(key));
-    answers.push({ item, working: w, result, matchedBy, state: next, version: w.version });
-  }
-
-  const writes = [...working.values()]
-    .filter((w) => w.events.length > 0)
-    .map((w) => {
-      const { added, removed } = diffKeys(w.stored?.state, w.state);
-      return {
-        id: w.id,
-        create: !w.stored,
-        version: w.version,
-        readVersion: w.stored?.version ?? 0,
-        state: w.state,
-        now,
-        addedKeys: added,
-        removedKeys: removed,
-        events: w.events,
-      };
-    });
-  return { now, answers, writes };
-}
-
-/** The answer of every upsert a written plan holds. */
-function answersOf(
-  storeId: string,
-  { now, answers }: Plan,
-  seqs: Map<string, number>,
-): Map<BatchItem, UpsertResult> {
-  const results = new Map<BatchItem, UpsertResult>();
-  for (const a of answers) {
-    const { stored } = a.working;
-    results.set(a.item, {
-      result: a.result,
-      matchedBy: a.matchedBy,
-      seq: stored?.seq ?? seqs.get(a.working.id)!,
-      warnings: [],
-      customer: repo.storedToCustomer(storeId, {
-        id: a.working.id,
-        seq: 0,
-        version: a.version,
-        mergedInto: null,
-        createdAt: stored?.createdAt ?? now,
-        // Unchanged, and not changed earlier in this batch: it keeps its time.
-        updatedAt: stored && a.version === stored.version ? stored.updatedAt : now,
-        state: a.state,
-      }),
-    });
-  }
-  return results;
 }

@@ -42,6 +42,11 @@ function phoneExists(e164: string): boolean {
   return exists;
 }
 
+/** A number written as its digits with no '+' (as some platforms send them), in E.164's form. */
+export function e164FromDigits(value: string): string {
+  return value.startsWith('+') ? value : `+${value}`;
+}
+
 /** Looser input for platforms that take free-form numbers: strips spaces, dots, dashes, parentheses. */
 export function compactPhone(value: string): string {
   return value.replace(/[\s.\-()]/g, '');

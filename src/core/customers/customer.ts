@@ -63,6 +63,18 @@ export interface CustomerState {
   loyalty: Loyalty | null;
 }
 
+/** A customer as it is stored: its state and what the store keeps about it. */
+export interface StoredCustomer {
+  id: string;
+  /** Its stable integer id within the store (for integer-id platforms). */
+  seq: number;
+  version: number;
+  mergedInto: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  state: CustomerState;
+}
+
 /** The customer object of the native API. */
 export interface Customer extends Omit<CustomerState, 'firstName' | 'lastName'> {
   id: string;
@@ -113,9 +125,34 @@ export function emptyState(): CustomerState {
   };
 }
 
+/** "Bob Smith" → first name Bob, last name Smith; displayNameOf gives it back whole. */
+export function splitFullName(name: string | null): {
+  firstName: string | null;
+  lastName: string | null;
+} {
+  const words = (name ?? '').trim().split(/\s+/).filter(Boolean);
+  const [first, ...rest] = words;
+  if (first === undefined) return { firstName: null, lastName: null };
+  return { firstName: first, lastName: rest.length > 0 ? rest.join(' ') : null };
+}
+
 export function displayNameOf(firstName: string | null, lastName: string | null): string | null {
   const name = [firstName, lastName].filter((p) => p !== null && p.trim() !== '').join(' ');
   return name === '' ? null : name;
+}
+
+/** The native API's customer object for a stored customer. */
+export function customerOf(storeId: string, stored: StoredCustomer): Customer {
+  return toCustomer(
+    {
+      id: stored.id,
+      storeId,
+      version: stored.version,
+      createdAt: stored.createdAt.toISOString(),
+      updatedAt: stored.updatedAt.toISOString(),
+    },
+    stored.state,
+  );
 }
 
 export function toCustomer(

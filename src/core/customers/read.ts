@@ -1,10 +1,13 @@
 import type { DB } from '../db/database.js';
 import { fail } from '../errors.js';
 import { hasPrefix } from '../ids.js';
+import type { ChangeRecord } from './changes.js';
 import { normalizeEmail } from './contact.js';
 import type { Customer } from './customer.js';
+import { customerOf } from './customer.js';
+import * as repo from './customers.repository.js';
+import { listEvents } from './events.repository.js';
 import type { IdentityKey } from './identity.js';
-import * as repo from './repository.js';
 
 export interface Page<T> {
   data: T[];
@@ -21,7 +24,7 @@ export async function getCustomer(db: DB, storeId: string, id: string): Promise<
   let stored = await repo.findCustomerById(db, storeId, id);
   if (stored?.mergedInto) stored = await repo.findCustomerById(db, storeId, stored.mergedInto);
   if (!stored) throw fail.customerNotFound(id);
-  return repo.storedToCustomer(storeId, stored);
+  return customerOf(storeId, stored);
 }
 
 export type Lookup =
@@ -41,7 +44,7 @@ export function lookupKey(lookup: Lookup): IdentityKey {
 export async function findCustomer(db: DB, storeId: string, lookup: Lookup): Promise<Customer> {
   const stored = await repo.findCustomerByKey(db, storeId, lookupKey(lookup));
   if (!stored) throw fail.customerNotFound();
-  return repo.storedToCustomer(storeId, stored);
+  return customerOf(storeId, stored);
 }
 
 export async function listCustomers(
@@ -51,19 +54,12 @@ export async function listCustomers(
 ): Promise<Page<Customer>> {
   const before = decodeCursor(page.cursor, 'cust');
   const rows = await repo.listCustomers(db, storeId, page.limit + 1, before);
-  const data = rows.slice(0, page.limit).map((s) => repo.storedToCustomer(storeId, s));
+  const data = rows.slice(0, page.limit).map((s) => customerOf(storeId, s));
   return { data, nextCursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };
 }
 
-export interface CustomerEvent {
-  id: string;
-  customerId: string;
-  type: repo.EventRecord['type'];
-  api: string;
-  keyId: string | null;
-  changes: Record<string, unknown>;
-  createdAt: string;
-}
+/** A change record as the history shows it. */
+export type CustomerEvent = Omit<ChangeRecord, 'createdAt'> & { createdAt: string };
 
 export async function listCustomerEvents(
   db: DB,
@@ -74,10 +70,10 @@ export async function listCustomerEvents(
   const customer = await repo.findCustomerById(db, storeId, customerId);
   if (!customer) throw fail.customerNotFound(customerId);
   const before = decodeCursor(page.cursor, 'evt');
-  const rows = await repo.listEvents(db, storeId, customerId, page.limit + 1, before);
+  const rows = await listEvents(db, storeId, customerId, page.limit + 1, before);
   const data = rows
     .slice(0, page.limit)
-    .map((e) => ({ ...e, createdAt: e.createdAt.toISOString() }));
+    .map(({ position: _position, ...e }) => ({ ...e, createdAt: e.createdAt.toISOString() }));
   return { data, nextCursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };
 }
 
@@ -107,7 +103,7 @@ export async function listCustomersByOffset(
     email,
   });
   return {
-    data: rows.map((s) => repo.storedToCustomer(storeId, s)),
+    data: rows.map((s) => customerOf(storeId, s)),
     total,
     hasMore: offset + rows.length < total,
   };

@@ -1,19 +1,21 @@
 import type { DB } from '../db/database.js';
-import { ClienteleError, fail } from '../errors.js';
+import { fail } from '../errors.js';
+import type { FieldCache } from '../fields/field-cache.js';
+import { resolveFieldTypes, trackOptions } from '../fields/fields.repository.js';
 import {
   changedStringValues,
-  type FieldCache,
-  resolveFieldTypes,
-  trackOptions,
-} from '../fields/fields.js';
-import { coerceToFieldType, describeValueType, type FieldType } from '../fields/types.js';
-import { newId } from '../ids.js';
+  coerceToFieldType,
+  describeValueType,
+  type FieldType,
+  looksLikeDateTime,
+} from '../fields/types.js';
 import type { StoreSettings } from '../stores/settings.js';
-import { applyInput, type Changes, mergeStates } from './apply.js';
 import { batchable, type UpsertBatcher } from './batch.js';
+import type { WriteContext } from './changes.js';
 import type { PhoneCheck } from './contact.js';
-import { type Customer, type CustomerState, emptyState } from './customer.js';
-import { diffKeys, type IdentityKey, keysOfInput, kindOf, strongerKind } from './identity.js';
+import { type Customer, customerOf, type StoredCustomer } from './customer.js';
+import * as customers from './customers.repository.js';
+import { keysOfInput } from './identity.js';
 import {
   type CustomerInput,
   hasIdentifier,
@@ -22,32 +24,14 @@ import {
   type NormalizedInput,
   normalizeInput,
 } from './input.js';
-import * as repo from './repository.js';
+import { type Found, findsById, type PlanOptions, planUpsert } from './plan.js';
 import { withRetry } from './retry.js';
+import { findOwners, writeCustomers } from './write.repository.js';
 
-/** Who writes: the store, and the API (native or a dialect) and key the write came through. */
-export interface WriteContext {
-  storeId: string;
-  api: string;
-  keyId: string | null;
-}
-
-export interface UpsertOptions {
+export interface UpsertOptions extends PlanOptions {
   phoneCheck?: PhoneCheck;
-  /**
-   * `upsert` (default) creates or updates; `update` refuses to create (404);
-   * `create` always creates, failing on an identifier another customer holds.
-   */
-  mode?: 'upsert' | 'update' | 'create';
-  /**
-   * Which identifiers find the customer; the others are only written. Default: all of
-   * them. A dialect whose platform finds customers by one key names it here.
-   */
-  lookupBy?: (IdentifierKind | 'id')[];
   /** Whether a write with no identifier at all is refused (422 identifier_required). */
   requireIdentifier?: boolean;
-  /** When set, the write applies only if the customer is at this version (412 otherwise). */
-  expectedVersion?: number;
 }
 
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
@@ -58,7 +42,16 @@ export interface UpsertResult {
   customer: Customer;
   /** The customer's stable integer id within its store (for integer-id platforms). */
   seq: number;
+  /** What the write did that the caller may not expect (a field declared STRING, …). */
   warnings: string[];
+}
+
+/** One upsert, normalized, with everything needed to plan it. */
+export interface UpsertRequest {
+  ctx: WriteContext;
+  input: NormalizedInput;
+  options: PlanOptions;
+  settings: StoreSettings;
 }
 
 export interface UpsertDeps {
@@ -69,7 +62,10 @@ export interface UpsertDeps {
   batcher?: UpsertBatcher;
 }
 
-/** Create or update one customer: identity resolution, merge rules, history, in one transaction. */
+/**
+ * Create or update one customer. The rules that need no database run first; then the
+ * write joins a batch (the common case) or runs alone, and either way `planUpsert` decides it.
+ */
 export async function upsertCustomer(
   deps: UpsertDeps,
   ctx: WriteContext,
@@ -79,35 +75,30 @@ export async function upsertCustomer(
   const settings = await deps.settingsOf(ctx.storeId);
   const input = normalizeInput(withExtendedFields(raw, settings), options.phoneCheck ?? 'exists');
   if ((options.requireIdentifier ?? true) && !hasIdentifier(input)) throw identifierRequired();
-  if (deps.batcher && batchable(input, options, deps.fieldCache.typesOf(ctx.storeId))) {
-    return deps.batcher.submit({ ctx, input, keys: keysOfInput(input), settings });
+  const { mode, lookupBy, expectedVersion } = options;
+  const planOptions: PlanOptions = {};
+  if (mode !== undefined) planOptions.mode = mode;
+  if (lookupBy !== undefined) planOptions.lookupBy = lookupBy;
+  if (expectedVersion !== undefined) planOptions.expectedVersion = expectedVersion;
+  const request = { ctx, input, options: planOptions, settings };
+  if (deps.batcher && batchable(input, deps.fieldCache.typesOf(ctx.storeId))) {
+    return deps.batcher.submit(request);
   }
-  return upsertAlone(deps, ctx, input, options, settings);
+  return upsertAlone(deps, request);
 }
 
-/** One upsert in a transaction of its own: every rule, every path. */
-export async function upsertAlone(
-  deps: UpsertDeps,
-  ctx: WriteContext,
-  input: NormalizedInput,
-  options: UpsertOptions,
-  settings: StoreSettings,
-): Promise<UpsertResult> {
-  const {
-    result,
-    declared,
-    options: tracked,
-  } = await withRetry(() =>
-    deps.db
-      .transaction()
-      .execute((trx) => upsertInTransaction(trx, deps.fieldCache, ctx, input, options, settings)),
+/** One upsert in a transaction of its own, retried: locked read, plan, write. */
+export async function upsertAlone(deps: UpsertDeps, request: UpsertRequest): Promise<UpsertResult> {
+  const { storeId } = request.ctx;
+  const { result, declared, tracked } = await withRetry(() =>
+    deps.db.transaction().execute((trx) => upsertInTransaction(trx, deps.fieldCache, request)),
   );
   // Only now, with the transaction committed, is what it declared safe to remember.
-  const types = deps.fieldCache.typesOf(ctx.storeId);
+  const types = deps.fieldCache.typesOf(storeId);
   for (const [name, type] of declared) types.set(name, type);
-  for (const o of tracked.options) deps.fieldCache.rememberOption(ctx.storeId, o.field, o.value);
+  for (const o of tracked.options) deps.fieldCache.rememberOption(storeId, o.field, o.value);
   for (const field of tracked.full) {
-    deps.fieldCache.rememberFull(ctx.storeId, field, settings.customFieldOptionsLimit);
+    deps.fieldCache.rememberFull(storeId, field, request.settings.customFieldOptionsLimit);
   }
   return result;
 }
@@ -115,170 +106,104 @@ export async function upsertAlone(
 async function upsertInTransaction(
   trx: DB,
   fieldCache: FieldCache,
-  ctx: WriteContext,
-  input: NormalizedInput,
-  options: UpsertOptions,
-  settings: StoreSettings,
-): Promise<{
-  result: UpsertResult;
-  declared: Map<string, FieldType>;
-  options: { options: { field: string; value: string }[]; full: string[] };
-}> {
+  { ctx, input, options, settings }: UpsertRequest,
+) {
   const { storeId } = ctx;
   const now = new Date();
-  const keys = keysOfInput(input);
-  const { lookupBy } = options;
-  const finds = (kind: IdentifierKind | 'id') =>
-    options.mode !== 'create' && (lookupBy === undefined || lookupBy.includes(kind));
-
   // Customers holding these values are locked here. A value nobody holds yet is claimed
   // by the write: of two writers racing to claim it, the second fails on the unique key
   // (after the first commits), and withRetry runs it again on what the first wrote.
-  const { owners, customers: ownerRows } = await repo.findOwners(trx, storeId, keys, true);
-
-  // Which customers the write names, and the strongest identifier that named each.
-  const matched = new Map<string, { kind: IdentifierKind; key?: IdentityKey }>();
-  const noteMatch = (customerId: string, kind: IdentifierKind, key?: IdentityKey) => {
-    const seen = matched.get(customerId);
-    if (!seen || strongerKind(kind, seen.kind) === kind) {
-      matched.set(customerId, key ? { kind, key } : { kind });
-    }
+  const { owners, customers: held } = await findOwners(trx, storeId, keysOfInput(input), true);
+  const found: Found = {
+    owners: owners.map((o) => ({
+      key: { kind: o.kind, value: o.value },
+      customer: held.get(o.customerId) as StoredCustomer,
+    })),
   };
-  if (input.id !== undefined && finds('id')) {
-    const found = await repo.findCustomerById(trx, storeId, input.id);
-    if (!found) throw fail.customerNotFound(input.id);
-    noteMatch(found.mergedInto ?? found.id, 'id');
-  }
-  const bystanders: { customerId: string; kind: IdentifierKind; key: IdentityKey }[] = [];
-  for (const owner of owners) {
-    const key = { kind: owner.kind, value: owner.value };
-    if (finds(kindOf(key))) noteMatch(owner.customerId, kindOf(key), key);
-    else bystanders.push({ customerId: owner.customerId, kind: kindOf(key), key });
-  }
-  // Customers found through identifiers are locked already; one named only by id is not.
-  const byIdOnly = [...matched.keys()].filter((id) => !ownerRows.has(id));
-  const locked = [
-    ...[...matched.keys()].flatMap((id) => ownerRows.get(id) ?? []),
-    ...(await repo.lockCustomers(trx, storeId, byIdOnly)),
-  ];
-  if (locked.some((c) => c.mergedInto !== null)) {
-    // Merged away between our look-up and our lock: start again on fresh data.
-    throw new RetryableConflict();
-  }
+  if (findsById(input, options)) found.byId = await lockById(trx, storeId, input.id!, held);
 
   const { types, declared } = input.customFields
     ? await resolveFieldTypes(trx, fieldCache, storeId, input.customFields, settings.extendedFields)
     : { types: new Map<string, FieldType>(), declared: new Map<string, FieldType>() };
 
-  const events: repo.EventRecord[] = [];
-  const event = (
-    customerId: string,
-    type: repo.EventRecord['type'],
-    changes: Record<string, unknown>,
-  ) => events.push(repo.historyEvent(ctx, customerId, type, changes, now));
-
-  let target: repo.StoredCustomer | undefined;
-  let matchedBy: IdentifierKind | null = null;
-  let base: CustomerState;
-
-  if (locked.length === 0 && options.mode === 'update') throw fail.customerNotFound();
-  // An identifier that does not find customers here (the dialect's platform identifies
-  // by another) still cannot be taken from the customer who holds it.
-  const strays = bystanders.filter((b) => !matched.has(b.customerId));
-  if (strays.length > 0) {
-    const named = [...matched.entries()].map(([customerId, m]) => ({ customerId, ...m }));
-    throw identityConflict([...named, ...strays]);
-  }
-
-  if (locked.length === 0) {
-    base = emptyState();
-  } else {
-    const ranked = locked
-      .map((c) => ({ customer: c, match: matched.get(c.id)! }))
-      .sort((a, b) => (strongerKind(a.match.kind, b.match.kind) === a.match.kind ? -1 : 1));
-    target = ranked[0]!.customer;
-    matchedBy = ranked[0]!.match.kind;
-    base = target.state;
-
-    if (ranked.length > 1) {
-      if (settings.identityConflict === 'reject') {
-        throw identityConflict(ranked.map((r) => ({ customerId: r.customer.id, ...r.match })));
-      }
-      for (const { customer: other } of ranked.slice(1)) {
-        const before = base;
-        base = mergeStates(base, other.state);
-        await repo.removeAllIdentifiers(trx, storeId, other.id);
-        await repo.markMerged(trx, storeId, other.id, target.id, now);
-        event(target.id, 'merged', { mergedFrom: other.id, changes: diffChanges(before, base) });
-        event(other.id, 'merged', { mergedInto: target.id });
-      }
-    }
-    if (options.expectedVersion !== undefined && target.version !== options.expectedVersion) {
-      throw new ClienteleError(
-        'precondition_failed',
-        `Customer ${target.id} is at version ${target.version}, not ${options.expectedVersion}.`,
-      );
-    }
-  }
-
-  const { next, changes } = applyInput(base, input, types);
-  const { added, removed } = diffKeys(target?.state, next);
-  const merged = events.length > 0;
-
-  let stored: repo.StoredCustomer;
-  let result: UpsertOutcome;
-  if (target && Object.keys(changes).length === 0 && !merged) {
-    stored = target;
-    result = 'unchanged';
-  } else {
-    const id = target?.id ?? newId('cust');
-    result = target ? 'updated' : 'created';
-    if (Object.keys(changes).length > 0 || !target) event(id, result, changes);
-    // The row, its identifier changes and its history, in one statement.
-    const version = target ? target.version + 1 : 1;
-    const seqs = await repo.writeCustomers(trx, storeId, [
-      {
-        id,
-        create: !target,
-        version,
-        readVersion: target?.version ?? 0,
-        state: next,
-        now,
-        addedKeys: added,
-        removedKeys: removed,
-        events,
-      },
-    ]);
-    stored = {
-      id,
-      seq: seqs.get(id)!,
-      version,
-      mergedInto: null,
-      createdAt: target?.createdAt ?? now,
-      updatedAt: now,
-      state: next,
+  const plan = planUpsert(found, input, options, { ctx, settings, fieldTypes: types, now });
+  const warnings = declarationWarnings(input, declared);
+  if (plan.outcome === 'unchanged') {
+    return {
+      result: resultOf(storeId, plan, plan.customer.seq, warnings),
+      declared,
+      tracked: { options: [], full: [] },
     };
   }
-
+  for (const other of plan.absorbed) {
+    await customers.removeAllIdentifiers(trx, storeId, other.id);
+    await customers.markMerged(trx, storeId, other.id, plan.customer.id, now);
+  }
+  // The row, its identifier changes and its change records, in one statement.
+  const seqs = await writeCustomers(trx, storeId, [
+    {
+      id: plan.customer.id,
+      create: plan.readVersion === 0,
+      version: plan.customer.version,
+      readVersion: plan.readVersion,
+      state: plan.customer.state,
+      now,
+      addedKeys: plan.addedKeys,
+      removedKeys: plan.removedKeys,
+      events: plan.events,
+    },
+  ]);
   const tracked = await trackOptions(
     trx,
     fieldCache,
     storeId,
-    changedStringValues(next.customFields, changes, types),
+    changedStringValues(plan.customer.state.customFields, plan.changes, types),
     settings.customFieldOptionsLimit,
   );
+  const seq = seqs.get(plan.customer.id) ?? plan.customer.seq;
+  return { result: resultOf(storeId, plan, seq, warnings), declared, tracked };
+}
 
+/** The customer an upsert by id names, followed through a merge, locked. */
+async function lockById(
+  trx: DB,
+  storeId: string,
+  id: string,
+  locked: ReadonlyMap<string, StoredCustomer>,
+): Promise<StoredCustomer | undefined> {
+  const named = await customers.findCustomerById(trx, storeId, id);
+  if (!named) return undefined;
+  const targetId = named.mergedInto ?? named.id;
+  return locked.get(targetId) ?? (await customers.lockCustomers(trx, storeId, [targetId]))[0];
+}
+
+export function resultOf(
+  storeId: string,
+  plan: { outcome: UpsertOutcome; matchedBy: IdentifierKind | null; customer: StoredCustomer },
+  seq: number,
+  warnings: string[] = [],
+): UpsertResult {
   return {
-    result: {
-      result,
-      matchedBy,
-      customer: repo.storedToCustomer(storeId, stored),
-      seq: stored.seq,
-      warnings: [],
-    },
-    declared,
-    options: tracked,
+    result: plan.outcome,
+    matchedBy: plan.matchedBy,
+    customer: customerOf(storeId, plan.customer),
+    seq,
+    warnings,
   };
+}
+
+/** A first value written like a date-time but not a real one declares a STRING: say so. */
+function declarationWarnings(input: NormalizedInput, declared: Map<string, FieldType>): string[] {
+  const warnings: string[] = [];
+  for (const [name, type] of declared) {
+    const value = input.customFields?.[name];
+    if (type === 'STRING' && value !== undefined && value !== null && looksLikeDateTime(value)) {
+      warnings.push(
+        `customFields.${name}: '${value}' is not a real date-time, so the field was declared STRING`,
+      );
+    }
+  }
+  return warnings;
 }
 
 /**
@@ -304,44 +229,4 @@ function withExtendedFields(raw: CustomerInput, settings: StoreSettings): Custom
   }
   if (problems.length > 0) throw fail.validation(problems);
   return { ...rest, customFields };
-}
-
-function diffChanges(before: CustomerState, after: CustomerState): Changes {
-  const changes: Changes = {};
-  for (const key of Object.keys(after) as (keyof CustomerState)[]) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
-      changes[key] = { before: before[key], after: after[key] };
-    }
-  }
-  return changes;
-}
-
-function identityConflict(
-  holders: { customerId: string; kind: IdentifierKind; key?: IdentityKey }[],
-): ClienteleError {
-  const details = holders.map((h) => ({
-    identifier: h.kind,
-    ...(h.key && h.kind === 'identifier' ? { type: h.key.kind } : {}),
-    ...(h.key ? { value: h.key.value } : {}),
-    customerId: h.customerId,
-  }));
-  return new ClienteleError(
-    'identity_conflict',
-    `The identifiers given belong to ${holders.length} different customers.`,
-    details.map((d) => ({
-      path:
-        d.identifier === 'id'
-          ? '/id'
-          : `/${d.identifier === 'identifier' ? 'identifiers' : d.identifier}`,
-      message: `${d.value ?? 'id'} belongs to ${d.customerId}`,
-    })),
-    { conflicts: details },
-  );
-}
-
-export class RetryableConflict extends Error {
-  constructor() {
-    super('customer changed under the write; retrying');
-    this.name = 'RetryableConflict';
-  }
 }

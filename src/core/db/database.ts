@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Tables } from './schema.js';
@@ -109,6 +109,12 @@ async function openPglite(dir: string | undefined, unlock: () => void): Promise<
       unlock();
     },
   };
+}
+
+/** Whether the database answers at all. */
+export async function isReachable(db: DB): Promise<boolean> {
+  await sql`SELECT 1`.execute(db);
+  return true;
 }
 
 /** Runs fn in a transaction: the caller's, when it is already in one, or a new one. */

@@ -78,6 +78,10 @@ export interface CustomerEventRow {
   key_id: string | null;
   changes: Json<Record<string, unknown>>;
   created_at: Timestamp;
+  /** Null on records written before migration 0008. */
+  previous_version: number | null;
+  version: number | null;
+  position: Generated<string>;
 }
 
 export interface AccessTokenRow {

@@ -32,6 +32,11 @@ export function normalizeDateTime(value: string): string | undefined {
   return new Date(ms).toISOString();
 }
 
+/** Written like a date-time, but not a real one (`2026-02-30T00:00:00Z`): it declares a STRING. */
+export function looksLikeDateTime(value: FieldValue): boolean {
+  return typeof value === 'string' && ISO_DATE_TIME.test(value) && !normalizeDateTime(value);
+}
+
 /** The type a first value declares. */
 export function detectFieldType(value: FieldValue): FieldType {
   if (typeof value === 'boolean') return 'BOOLEAN';
@@ -62,4 +67,17 @@ export function coerceToFieldType(value: FieldValue, type: FieldType): FieldValu
     case 'DATE':
       return typeof value === 'string' ? normalizeDateTime(value) : undefined;
   }
+}
+
+/** The STRING custom fields a write changed, with their new values: candidates for options. */
+export function changedStringValues(
+  customFields: Record<string, FieldValue>,
+  changes: Record<string, unknown>,
+  types: ReadonlyMap<string, FieldType>,
+): { field: string; value: string }[] {
+  return Object.entries(customFields)
+    .filter(
+      ([name]) => types.get(name) === 'STRING' && changes[`customFields.${name}`] !== undefined,
+    )
+    .map(([field, value]) => ({ field, value: String(value) }));
 }

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
+import { e164FromDigits } from '../../core/customers/contact.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
 import { ClienteleError, type ErrorCode, fail } from '../../core/errors.js';
+import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
@@ -123,9 +125,6 @@ function capillaryError(code: number, status: ErrorCode, message: string): Clien
   return new ClienteleError(status, message, [], { capillaryCode: code });
 }
 
-/** Mobile numbers come without '+' in Capillary's examples; Clientele keeps E.164. */
-const asE164 = (mobile: string) => (mobile.startsWith('+') ? mobile : `+${mobile}`);
-
 function lookupOf(query: Static<typeof Query>): Lookup {
   if (!query.source || !sources.includes(query.source)) {
     throw capillaryError(8003, 'validation_failed', `Invalid source: one of ${sources.join(', ')}`);
@@ -139,7 +138,7 @@ function lookupOf(query: Static<typeof Query>): Lookup {
       'Invalid identifier: identifierName mobile, email or externalId, with identifierValue',
     );
   }
-  if (name === 'mobile') return { phone: asE164(value) };
+  if (name === 'mobile') return { phone: e164FromDigits(value) };
   if (name === 'email') return { email: value };
   return { externalId: value };
 }
@@ -167,7 +166,8 @@ function toInput(lookup: Lookup, body: Static<typeof Body>): CustomerInput {
           `Invalid identifier type at profiles/${p}/identifiers/${i}: ${type}`,
         );
       }
-      if (type === 'mobile') input.phoneNumbers = [...(input.phoneNumbers ?? []), asE164(value)];
+      if (type === 'mobile')
+        input.phoneNumbers = [...(input.phoneNumbers ?? []), e164FromDigits(value)];
       else if (type === 'email') setOnce(input, 'email', value, `profiles/${p}/identifiers/${i}`);
       else if (type === 'externalId')
         setOnce(input, 'externalId', value, `profiles/${p}/identifiers/${i}`);
@@ -186,7 +186,7 @@ function toInput(lookup: Lookup, body: Static<typeof Body>): CustomerInput {
         ...(input.channels ?? []),
         {
           type: channel.type,
-          value: channel.type === 'mobile' ? asE164(channel.value) : channel.value,
+          value: channel.type === 'mobile' ? e164FromDigits(channel.value) : channel.value,
           ...(primary === undefined ? {} : { primary }),
           ...(verified === undefined ? {} : { verified }),
           ...(channel.meta ? { meta: channel.meta } : {}),
@@ -268,15 +268,15 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
     '/v2/customers/lookup',
     { schema: { hide: true, querystring: Query, body: Body } },
     async (request) => {
-      const { caller } = request;
       const lookup = lookupOf(request.query);
       const lookupBy = 'phone' in lookup ? 'phone' : 'email' in lookup ? 'email' : 'externalId';
-      const outcome = await clientele.upsertCustomer(
-        { storeId: caller.storeId, api: 'capillary', keyId: caller.keyId },
+      const outcome = await upsertFor(
+        clientele,
+        request,
+        'capillary',
         toInput(lookup, request.body ?? {}),
         { mode: 'update', lookupBy: [lookupBy] },
       );
-      app.metrics.upserts.inc({ api: 'capillary', result: outcome.result });
       return { createdId: outcome.seq, warnings: [], sideEffects: [] };
     },
   );
@@ -286,8 +286,8 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
     { schema: { hide: true, querystring: Query } },
     async (request) => {
       const { caller } = request;
-      const customer = await clientele.findCustomer(caller.storeId, lookupOf(request.query));
-      return { entity: await clientele.seqOf(caller.storeId, customer.id), warnings: [] };
+      const customer = await clientele.customers.find(caller.storeId, lookupOf(request.query));
+      return { entity: await clientele.customers.seqOf(caller.storeId, customer.id), warnings: [] };
     },
   );
 };

@@ -5,6 +5,7 @@ import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import { ClienteleError } from '../../core/errors.js';
 import { bearerToken } from '../../http/plugins/auth.js';
+import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
@@ -116,13 +117,10 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   for (const hook of guard(clientele, authorized)) app.addHook('preHandler', hook);
 
   app.post('/customers/add-update', { schema: { hide: true, body: Body } }, async (request) => {
-    const { caller } = request;
-    const outcome = await clientele.upsertCustomer(
-      { storeId: caller.storeId, api: 'cheqpay', keyId: caller.keyId },
-      toInput(request.body),
-      { lookupBy: ['externalId'], phoneCheck: 'e164' },
-    );
-    app.metrics.upserts.inc({ api: 'cheqpay', result: outcome.result });
+    const outcome = await upsertFor(clientele, request, 'cheqpay', toInput(request.body), {
+      lookupBy: ['externalId'],
+      phoneCheck: 'e164',
+    });
     return toCheqpay(outcome.customer);
   });
 
@@ -132,10 +130,7 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
     async (request) => {
       const { caller } = request;
       const { id } = request.params;
-      const customer = id.startsWith('cust_')
-        ? await clientele.getCustomer(caller.storeId, id)
-        : await clientele.findCustomer(caller.storeId, { externalId: id });
-      return toCheqpay(customer);
+      return toCheqpay(await clientele.customers.resolve(caller.storeId, id));
     },
   );
 };

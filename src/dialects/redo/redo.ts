@@ -5,6 +5,7 @@ import type { CustomerInput } from '../../core/customers/input.js';
 import { bearerToken } from '../../http/plugins/auth.js';
 import { problemTitle } from '../../http/problem.js';
 import { Nullable } from '../../http/schemas/common.js';
+import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
@@ -139,13 +140,9 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
     '/v2.2/stores/:storeId/customers',
     { preHandler, schema: { hide: true, params: StoreParams, body: RedoCustomerWrite } },
     async (request, reply) => {
-      const { caller } = request;
-      const outcome = await clientele.upsertCustomer(
-        { storeId: caller.storeId, api: 'redo', keyId: caller.keyId },
-        toInput(request.body),
-        { lookupBy: ['email'] },
-      );
-      app.metrics.upserts.inc({ api: 'redo', result: outcome.result });
+      const outcome = await upsertFor(clientele, request, 'redo', toInput(request.body), {
+        lookupBy: ['email'],
+      });
       const created = outcome.result === 'created';
       return reply
         .code(created ? 201 : 200)
@@ -165,7 +162,7 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
     },
     async (request) => {
       const { caller } = request;
-      return toRedo(await clientele.findCustomer(caller.storeId, { email: request.query.email }));
+      return toRedo(await clientele.customers.find(caller.storeId, { email: request.query.email }));
     },
   );
 };

@@ -2,11 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { compactPhone } from '../../core/customers/contact.js';
-import type { Customer } from '../../core/customers/customer.js';
+import { type Customer, splitFullName } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { UpsertOptions } from '../../core/customers/upsert.js';
 import { fail } from '../../core/errors.js';
 import { OptionalNullableString } from '../../http/schemas/common.js';
+import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
@@ -52,18 +53,11 @@ const Body = Type.Object(
 );
 type VoucherifyBody = Static<typeof Body>;
 
-/** "Bob Smith" → first name Bob, last name Smith; the display name gives it back whole. */
-function splitName(name: string | null): { firstName: string | null; lastName: string | null } {
-  const words = (name ?? '').trim().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return { firstName: null, lastName: null };
-  return { firstName: words[0]!, lastName: words.length > 1 ? words.slice(1).join(' ') : null };
-}
-
 function toInput(body: VoucherifyBody): CustomerInput {
   const input: CustomerInput = {};
   if (body.id !== undefined) input.id = body.id;
   else if (body.source_id !== undefined) input.externalId = body.source_id;
-  if (body.name !== undefined) Object.assign(input, splitName(body.name));
+  if (body.name !== undefined) Object.assign(input, splitFullName(body.name));
   if (body.description !== undefined) input.description = body.description;
   if (body.email !== undefined) input.email = body.email;
   if (body.phone !== undefined && body.phone !== null) input.phoneNumber = compactPhone(body.phone);
@@ -183,21 +177,18 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
   for (const hook of guard(clientele, authorized)) app.addHook('preHandler', hook);
 
   const write = async (request: FastifyRequest, body: VoucherifyBody) => {
-    const { caller } = request;
-    const outcome = await clientele.upsertCustomer(
-      { storeId: caller.storeId, api: 'voucherify', keyId: caller.keyId },
+    const outcome = await upsertFor(
+      clientele,
+      request,
+      'voucherify',
       toInput(body),
       optionsFor(body),
     );
-    app.metrics.upserts.inc({ api: 'voucherify', result: outcome.result });
     return toVoucherify(outcome.customer);
   };
 
   /** A customer by its Clientele id or its source_id. */
-  const find = async (storeId: string, id: string) =>
-    id.startsWith('cust_')
-      ? clientele.getCustomer(storeId, id)
-      : clientele.findCustomer(storeId, { externalId: id });
+  const find = (storeId: string, ref: string) => clientele.customers.resolve(storeId, ref);
 
   const IdParams = Type.Object({ id: Type.String() });
 
@@ -218,12 +209,11 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
       // The path names the customer; a source_id in the body renames its external id.
       const input = toInput({ ...rest, id: existing.id });
       if (sourceId !== undefined) input.externalId = sourceId;
-      const outcome = await clientele.upsertCustomer(
-        { storeId: caller.storeId, api: 'voucherify', keyId: caller.keyId },
-        input,
-        { phoneCheck: 'e164', lookupBy: ['id'], mode: 'update' },
-      );
-      app.metrics.upserts.inc({ api: 'voucherify', result: outcome.result });
+      const outcome = await upsertFor(clientele, request, 'voucherify', input, {
+        phoneCheck: 'e164',
+        lookupBy: ['id'],
+        mode: 'update',
+      });
       return toVoucherify(outcome.customer);
     },
   );
@@ -239,7 +229,7 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
     async (request, reply) => {
       const { caller } = request;
       const customer = await find(caller.storeId, request.params.id);
-      await clientele.deleteCustomer(caller.storeId, customer.id);
+      await clientele.customers.erase(caller.storeId, customer.id);
       return reply.code(204).send();
     },
   );
@@ -262,7 +252,7 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
     async (request) => {
       const { caller } = request;
       const { limit = 10, page = 1, email } = request.query;
-      const result = await clientele.listCustomersByOffset(caller.storeId, { limit, page, email });
+      const result = await clientele.customers.listByOffset(caller.storeId, { limit, page, email });
       return {
         object: 'list',
         data_ref: 'customers',

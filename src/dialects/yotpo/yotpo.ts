@@ -4,8 +4,9 @@ import { type Static, Type } from 'typebox';
 import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
-import { ClienteleError, fail } from '../../core/errors.js';
+import { fail } from '../../core/errors.js';
 import { OptionalNullableString } from '../../http/schemas/common.js';
+import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
@@ -243,7 +244,7 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
         key: request.body.secret,
         tenant: request.params.store_id,
       });
-      const { accessToken } = await clientele.createAccessToken(caller);
+      const { accessToken } = await clientele.keys.createAccessToken(caller);
       return { access_token: accessToken };
     },
   );
@@ -260,16 +261,8 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
       },
     },
     async (request) => {
-      const { caller } = request;
       const { input, lookupBy } = toInput(request.body.customer);
-      const outcome = await clientele.upsertCustomer(
-        { storeId: caller.storeId, api: 'yotpo', keyId: caller.keyId },
-        input,
-        {
-          lookupBy,
-        },
-      );
-      app.metrics.upserts.inc({ api: 'yotpo', result: outcome.result });
+      await upsertFor(clientele, request, 'yotpo', input, { lookupBy });
       return {};
     },
   );
@@ -308,19 +301,10 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
         ...split(q.phone_numbers).map((phone) => ({ phone })),
       ];
       if (lookups.length > 0) {
-        const found = new Map<string, Customer>();
-        for (const lookup of lookups.slice(0, 100)) {
-          try {
-            const customer = await clientele.findCustomer(caller.storeId, lookup);
-            found.set(customer.id, customer);
-          } catch (error) {
-            if (!(error instanceof ClienteleError && error.code === 'customer_not_found'))
-              throw error;
-          }
-        }
-        return { customers: [...found.values()].map(toYotpo), page_info: null };
+        const found = await clientele.customers.findMany(caller.storeId, lookups.slice(0, 100));
+        return { customers: found.map(toYotpo), page_info: null };
       }
-      const page = await clientele.listCustomers(caller.storeId, {
+      const page = await clientele.customers.list(caller.storeId, {
         limit: q.limit ?? 100,
         cursor: q.page_info,
       });

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clientele } from '../../core/clientele.js';
 import { ClienteleError, fail } from '../../core/errors.js';
 import { secretsEqual } from '../../core/stores/api-keys.js';
-import type { Caller } from '../../core/stores/stores.js';
+import type { Caller } from '../../core/stores/stores.repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,7 +28,7 @@ export async function authenticateStoreKey(
   storeId: string | undefined,
 ): Promise<Caller> {
   if (!apiKey) throw fail.unauthorized('Missing API key: send Authorization: Bearer ck_….');
-  const caller = await clientele.authenticate(apiKey);
+  const caller = await clientele.keys.authenticate(apiKey);
   if (!caller) throw fail.unauthorized('Invalid or revoked API key.');
   if (storeId !== undefined && storeId !== caller.storeId) throw fail.storeNotFound();
   return caller;

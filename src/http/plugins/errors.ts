@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { isDatabaseUnavailable } from '../../core/db/availability.js';
 import { ClienteleError, type FieldProblem } from '../../core/errors.js';
 import { sendProblem } from '../problem.js';
 
@@ -102,17 +103,3 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
     ),
   );
 });
-
-function isDatabaseUnavailable(error: unknown): boolean {
-  const e = error as { code?: string; message?: string; errors?: unknown[] };
-  // Node reports a refused connection to every address of a host as one AggregateError.
-  if (e.errors?.some((inner) => isDatabaseUnavailable(inner))) return true;
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(
-      e.code ?? '',
-    ) ||
-    /timeout exceeded when trying to connect|Connection terminated|terminating connection|the database system is (starting up|shutting down)/i.test(
-      e.message ?? '',
-    )
-  );
-}

@@ -3,11 +3,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Clientele } from '../../core/clientele.js';
 import { fail } from '../../core/errors.js';
-import {
-  claimIdempotencyKey,
-  completeIdempotencyKey,
-  releaseIdempotencyKey,
-} from '../../core/idempotency.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +33,7 @@ export function idempotencyGuard(
     const hash = createHash('sha256')
       .update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`)
       .digest('hex');
-    const claim = await claimIdempotencyKey(clientele.db, scope, key, hash);
+    const claim = await clientele.idempotency.claim(scope, key, hash);
     if (claim.kind === 'replay') {
       const { status, contentType, body } = claim.response;
       reply.header('Idempotent-Replayed', 'true');
@@ -72,8 +67,8 @@ export const idempotencyPlugin = fp(
       request.idempotency = undefined;
       const stored =
         reply.statusCode >= 500
-          ? releaseIdempotencyKey(clientele.db, held.scope, held.key)
-          : completeIdempotencyKey(clientele.db, held.scope, held.key, {
+          ? clientele.idempotency.release(held.scope, held.key)
+          : clientele.idempotency.complete(held.scope, held.key, {
               status: reply.statusCode,
               contentType: contentTypeOf(reply),
               body: withoutSecrets(typeof payload === 'string' ? payload : String(payload ?? '')),

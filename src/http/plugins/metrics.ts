@@ -42,7 +42,7 @@ export const metricsPlugin = fp(
         registers: [registry],
         collect() {
           this.reset();
-          this.inc(clientele.upsertBatchStats()[field]);
+          this.inc(clientele.customers.batchStats()[field]);
         },
       });
     }

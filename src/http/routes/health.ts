@@ -11,6 +11,6 @@ export const healthRoutes: FastifyPluginAsync<{ clientele: Clientele }> = async 
     const ready = await clientele.ready();
     return reply
       .code(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'unavailable', database: clientele.database.kind });
+      .send({ status: ready ? 'ready' : 'unavailable', database: clientele.databaseKind });
   });
 };

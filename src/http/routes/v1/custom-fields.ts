@@ -42,7 +42,7 @@ export const customFieldRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele
         },
       },
     },
-    async (request) => ({ data: await clientele.listCustomFields(request.caller.storeId) }),
+    async (request) => ({ data: await clientele.fields.list(request.caller.storeId) }),
   );
 
   app.get(
@@ -72,7 +72,7 @@ export const customFieldRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele
       },
     },
     async (request) =>
-      clientele.listCustomFieldOptions(request.caller.storeId, request.params.name, {
+      clientele.fields.options(request.caller.storeId, request.params.name, {
         ...(request.query.prefix === undefined ? {} : { prefix: request.query.prefix }),
         limit: request.query.limit ?? 100,
       }),

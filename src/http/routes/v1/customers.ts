@@ -13,6 +13,7 @@ import {
   CustomerWrite,
   UpsertResponse,
 } from '../../schemas/customer.js';
+import { upsertFor } from '../../upsert.js';
 
 const security = [{ apiKey: [] }];
 const CustomerParams = Type.Object({ storeId: Type.String(), customerId: Type.String() });
@@ -95,13 +96,13 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
           { path: '/id', message: 'is required with If-Match' },
         ]);
       }
-      const { caller } = request;
-      const outcome = await clientele.upsertCustomer(
-        { storeId: caller.storeId, api: 'native', keyId: caller.keyId },
+      const outcome = await upsertFor(
+        clientele,
+        request,
+        'native',
         request.body,
         expectedVersion === undefined ? {} : { expectedVersion },
       );
-      app.metrics.upserts.inc({ api: 'native', result: outcome.result });
       reply.header('ETag', `"${outcome.customer.version}"`);
       return reply.code(outcome.result === 'created' ? 201 : 200).send({
         result: outcome.result,
@@ -138,8 +139,8 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
     async (request) => {
       const { storeId } = request.caller;
       const lookup = lookupOf(request.query);
-      if (lookup) return clientele.findCustomer(storeId, lookup);
-      return clientele.listCustomers(storeId, {
+      if (lookup) return clientele.customers.find(storeId, lookup);
+      return clientele.customers.list(storeId, {
         limit: request.query.limit ?? 20,
         cursor: request.query.cursor,
       });
@@ -158,7 +159,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
       },
     },
     async (request, reply) => {
-      const customer = await clientele.getCustomer(
+      const customer = await clientele.customers.get(
         request.caller.storeId,
         request.params.customerId,
       );
@@ -180,7 +181,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
       },
     },
     async (request) =>
-      clientele.listCustomerEvents(request.caller.storeId, request.params.customerId, {
+      clientele.customers.events(request.caller.storeId, request.params.customerId, {
         limit: request.query.limit ?? 20,
         cursor: request.query.cursor,
       }),

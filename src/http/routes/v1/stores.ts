@@ -56,7 +56,8 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
         },
       },
     },
-    async (request, reply) => reply.code(201).send(await clientele.createStore(request.body.name)),
+    async (request, reply) =>
+      reply.code(201).send(await clientele.stores.create(request.body.name)),
   );
 
   app.get(
@@ -70,7 +71,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
         response: { 200: Store, ...adminErrors },
       },
     },
-    async (request) => clientele.getStore(request.params.storeId),
+    async (request) => clientele.stores.get(request.params.storeId),
   );
 
   app.patch(
@@ -93,7 +94,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
         response: { 200: Store, ...adminErrors },
       },
     },
-    async (request) => clientele.updateStore(request.params.storeId, request.body),
+    async (request) => clientele.stores.update(request.params.storeId, request.body),
   );
 
   app.post(
@@ -111,7 +112,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
       },
     },
     async (request, reply) =>
-      reply.code(201).send(await clientele.createKey(request.params.storeId)),
+      reply.code(201).send(await clientele.keys.create(request.params.storeId)),
   );
 
   app.delete(
@@ -126,7 +127,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
       },
     },
     async (request, reply) => {
-      await clientele.revokeKey(request.params.storeId, request.params.keyId);
+      await clientele.keys.revoke(request.params.storeId, request.params.keyId);
       return reply.code(204).send(null);
     },
   );

@@ -1,0 +1,237 @@
+import { type Selectable, sql } from 'kysely';
+import type { DB } from '../db/database.js';
+import type { CustomerRow } from '../db/schema.js';
+import type { FieldValue } from '../fields/types.js';
+import {
+  type CustomerState,
+  emptyLocation,
+  type Location,
+  type StoredCustomer,
+} from './customer.js';
+import type { IdentityKey } from './identity.js';
+
+/**
+ * The SQL that reads customers and changes them outside the upsert's write (locks,
+ * merges, erasure). The upsert's own statements are in write.repository.ts; the change
+ * record's in events.repository.ts. Row types stay here.
+ */
+
+export type Row = Selectable<CustomerRow>;
+
+/**
+ * A customer's state as the columns of `customers`, each with its SQL type: the one list
+ * the write's encoder is made from. `test/db/columns.test.ts` fails when the table or
+ * the recordsets of `clientele_write_customers` disagree with it.
+ */
+export const stateColumns = [
+  ['external_id', 'text', (s) => s.externalId],
+  ['email', 'text', (s) => s.email],
+  ['phone_numbers', 'text[]', (s) => s.phoneNumbers],
+  ['first_name', 'text', (s) => s.firstName],
+  ['last_name', 'text', (s) => s.lastName],
+  ['birthdate', 'date', (s) => s.birthdate],
+  ['description', 'text', (s) => s.description],
+  ['active', 'boolean', (s) => s.active],
+  ['location', 'jsonb', (s) => s.location],
+  ['identifiers', 'jsonb', (s) => s.identifiers],
+  ['custom_fields', 'jsonb', (s) => s.customFields],
+  ['metadata', 'jsonb', (s) => s.metadata],
+  ['channels', 'jsonb', (s) => s.channels],
+  ['loyalty', 'jsonb', (s) => s.loyalty],
+] as const satisfies readonly (readonly [keyof Row, string, (s: CustomerState) => unknown])[];
+
+/** A `date` column as YYYY-MM-DD, whichever way the driver hands it over. */
+function dateOnly(value: string | Date | null): string | null {
+  return value instanceof Date ? value.toISOString().slice(0, 10) : value;
+}
+
+export function rowToStored(row: Row): StoredCustomer {
+  return {
+    id: row.id,
+    seq: row.seq,
+    version: row.version,
+    mergedInto: row.merged_into,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    state: {
+      externalId: row.external_id,
+      email: row.email,
+      phoneNumbers: row.phone_numbers,
+      firstName: row.first_name,
+      lastName: row.last_name,
+      birthdate: dateOnly(row.birthdate),
+      description: row.description,
+      active: row.active,
+      location: { ...emptyLocation(), ...(row.location as Partial<Location>) },
+      identifiers: row.identifiers,
+      customFields: row.custom_fields as Record<string, FieldValue>,
+      metadata: row.metadata,
+      channels: row.channels as CustomerState['channels'],
+      loyalty: row.loyalty as CustomerState['loyalty'],
+    },
+  };
+}
+
+/** The customers, locked for update in id order. */
+export async function lockCustomers(
+  trx: DB,
+  storeId: string,
+  ids: string[],
+): Promise<StoredCustomer[]> {
+  if (ids.length === 0) return [];
+  const rows = await trx
+    .selectFrom('customers')
+    .selectAll()
+    .where('store_id', '=', storeId)
+    .where('id', 'in', ids)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return rows.map(rowToStored);
+}
+
+export async function markMerged(
+  trx: DB,
+  storeId: string,
+  id: string,
+  into: string,
+  now: Date,
+): Promise<void> {
+  await trx
+    .updateTable('customers')
+    .set({ merged_into: into, updated_at: now, version: sql`version + 1` })
+    .where('store_id', '=', storeId)
+    .where('id', '=', id)
+    .execute();
+  // Earlier merges into this customer now point at the survivor, so one hop always suffices.
+  await trx
+    .updateTable('customers')
+    .set({ merged_into: into })
+    .where('store_id', '=', storeId)
+    .where('merged_into', '=', id)
+    .execute();
+}
+
+export async function removeAllIdentifiers(
+  trx: DB,
+  storeId: string,
+  customerId: string,
+): Promise<void> {
+  await trx
+    .deleteFrom('customer_identifiers')
+    .where('store_id', '=', storeId)
+    .where('customer_id', '=', customerId)
+    .execute();
+}
+
+export async function findCustomerById(
+  db: DB,
+  storeId: string,
+  id: string,
+): Promise<StoredCustomer | undefined> {
+  const row = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where('store_id', '=', storeId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row ? rowToStored(row) : undefined;
+}
+
+/** Customers by id, as stored (merged ones included), keyed by id. */
+export async function findCustomersById(
+  db: DB,
+  storeId: string,
+  ids: string[],
+): Promise<Map<string, StoredCustomer>> {
+  const rows = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where('store_id', '=', storeId)
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(rows.map((r) => [r.id, rowToStored(r)]));
+}
+
+export async function findCustomerByKey(
+  db: DB,
+  storeId: string,
+  key: IdentityKey,
+): Promise<StoredCustomer | undefined> {
+  const row = await db
+    .selectFrom('customer_identifiers as i')
+    .innerJoin('customers as c', (j) =>
+      j.onRef('c.store_id', '=', 'i.store_id').onRef('c.id', '=', 'i.customer_id'),
+    )
+    .selectAll('c')
+    .where('i.store_id', '=', storeId)
+    .where('i.kind', '=', key.kind)
+    .where('i.value', '=', key.value)
+    .executeTakeFirst();
+  return row ? rowToStored(row) : undefined;
+}
+
+/** Newest first, by id; ids only grow, so a cursor never repeats or skips a customer. */
+export async function listCustomers(
+  db: DB,
+  storeId: string,
+  limit: number,
+  before: string | undefined,
+): Promise<StoredCustomer[]> {
+  let q = db
+    .selectFrom('customers')
+    .selectAll()
+    .where('store_id', '=', storeId)
+    .where('merged_into', 'is', null);
+  if (before) q = q.where('id', '<', before);
+  const rows = await q.orderBy('id', 'desc').limit(limit).execute();
+  return rows.map(rowToStored);
+}
+
+/** A page by offset, for platforms that page by number; with the total it pages through. */
+export async function listCustomersByOffset(
+  db: DB,
+  storeId: string,
+  query: { limit: number; offset: number; email?: string | undefined },
+): Promise<{ rows: StoredCustomer[]; total: number }> {
+  let base = db
+    .selectFrom('customers')
+    .where('store_id', '=', storeId)
+    .where('merged_into', 'is', null);
+  if (query.email !== undefined) base = base.where('email', '=', query.email);
+  const [rows, count] = await Promise.all([
+    base.selectAll().orderBy('id', 'desc').limit(query.limit).offset(query.offset).execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows: rows.map(rowToStored), total: Number(count.n) };
+}
+
+/**
+ * Removes a customer and everything that identifies it: its identifier rows, its row,
+ * its history, and the rows of customers once merged into it.
+ */
+export async function deleteCustomer(trx: DB, storeId: string, id: string): Promise<boolean> {
+  const merged = await trx
+    .selectFrom('customers')
+    .select('id')
+    .where('store_id', '=', storeId)
+    .where('merged_into', '=', id)
+    .execute();
+  const ids = [id, ...merged.map((m) => m.id)];
+  await trx
+    .deleteFrom('customer_identifiers')
+    .where('store_id', '=', storeId)
+    .where('customer_id', 'in', ids)
+    .execute();
+  await trx
+    .deleteFrom('customer_events')
+    .where('store_id', '=', storeId)
+    .where('customer_id', 'in', ids)
+    .execute();
+  const result = await trx
+    .deleteFrom('customers')
+    .where('store_id', '=', storeId)
+    .where('id', 'in', ids)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

@@ -1,0 +1,33 @@
+import type { DB } from '../db/database.js';
+import type { ChangeRecord } from './changes.js';
+
+/** The change record's SQL. Records are written by the upsert's write (write.repository.ts). */
+
+/** A customer's records, newest first, by id. */
+export async function listEvents(
+  db: DB,
+  storeId: string,
+  customerId: string,
+  limit: number,
+  before: string | undefined,
+): Promise<(ChangeRecord & { position: string })[]> {
+  let q = db
+    .selectFrom('customer_events')
+    .selectAll()
+    .where('store_id', '=', storeId)
+    .where('customer_id', '=', customerId);
+  if (before) q = q.where('id', '<', before);
+  const rows = await q.orderBy('id', 'desc').limit(limit).execute();
+  return rows.map((r) => ({
+    id: r.id,
+    customerId: r.customer_id,
+    type: r.type as ChangeRecord['type'],
+    api: r.api,
+    keyId: r.key_id,
+    previousVersion: r.previous_version as number,
+    version: r.version as number,
+    changes: r.changes,
+    createdAt: r.created_at,
+    position: String(r.position),
+  }));
+}
