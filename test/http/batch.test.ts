@@ -311,3 +311,60 @@ describe('upserts that arrive together', () => {
     expect(history.data).toHaveLength(2);
   });
 });
+
+describe('dialect upserts', () => {
+  it('join batches like native ones, each answered as alone', async () => {
+    const app = instances[0]!.app;
+    const before = instances[0]!.clientele.customers.batchStats();
+    // Redo finds by email only; Voucherify's update addresses a customer by id.
+    const redo = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        app.inject({
+          method: 'PUT',
+          url: `/compat/redo/v2.2/stores/${store.id}/customers`,
+          headers: { authorization: `Bearer ${store.apiKey}` },
+          payload: { email: `redo${i}@example.com`, firstName: `R${i}` },
+        }),
+      ),
+    );
+    expect(redo.map((r) => r.statusCode)).toEqual(Array(20).fill(201));
+    const ids = redo.map((r) => r.json().id as string);
+    const voucherify = await Promise.all(
+      ids.map((id, i) =>
+        app.inject({
+          method: 'PUT',
+          url: `/compat/voucherify/v1/customers/${id}`,
+          headers: { 'x-app-id': store.id, 'x-app-token': store.apiKey },
+          payload: { name: `V${i} Lee` },
+        }),
+      ),
+    );
+    expect(voucherify.map((r) => r.statusCode)).toEqual(Array(20).fill(200));
+    voucherify.forEach((r, i) => {
+      expect(r.json()).toMatchObject({
+        id: ids[i],
+        name: `V${i} Lee`,
+        email: `redo${i}@example.com`,
+      });
+    });
+    const after = instances[0]!.clientele.customers.batchStats();
+    // Within one process nothing races these, so every one of the 40 was written by a batch.
+    expect(after.batched - before.batched).toBe(40);
+    for (const [i, id] of ids.entries()) {
+      const history = (await clients[0]!.get(`/customers/${id}/events`)).json();
+      expect(
+        history.data.map((e: { type: string; api: string; version: number }) => [
+          e.type,
+          e.api,
+          e.version,
+        ]),
+      ).toEqual([
+        ['updated', 'voucherify', 2],
+        ['created', 'redo', 1],
+      ]);
+      expect(history.data[0].changes).toMatchObject({
+        firstName: { before: `R${i}`, after: `V${i}` },
+      });
+    }
+  });
+});

@@ -42,11 +42,12 @@ export function planBatch<T extends UpsertRequest & { keys: IdentityKey[] }>(
   // Who holds each value: what the database said, then what this batch has done.
   const holder = new Map(read.owners.map((o) => [keyOf(o), o.customerId]));
   const working = new Map<string, Working>();
-  const current = (id: string) => working.get(id)?.latest ?? read.customers.get(id);
+  const asRead = (id: string) => read.customers.get(id) ?? read.byId.get(id);
+  const current = (id: string) => working.get(id)?.latest ?? asRead(id);
   const answers = new Map<T, (seqs: Map<string, number>) => UpsertResult>();
   // A customer's seq: as read, or given by the write that creates it.
   const seqOf = (id: string, seqs: Map<string, number>) =>
-    read.customers.get(id)?.seq ?? (seqs.get(id) as number);
+    asRead(id)?.seq ?? (seqs.get(id) as number);
 
   for (const item of batch) {
     const { ctx, input, options, settings } = item;
@@ -83,7 +84,7 @@ export function planBatch<T extends UpsertRequest & { keys: IdentityKey[] }>(
     if (untracked) continue; // a STRING value seen for the first time, in a field with room: alone
 
     const w = working.get(plan.customer.id) ?? {
-      read: read.customers.get(plan.customer.id),
+      read: asRead(plan.customer.id),
       latest: plan.customer,
       events: [],
     };

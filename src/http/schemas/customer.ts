@@ -170,6 +170,10 @@ export const CustomerEvent = Type.Object({
   type: Type.String({ description: 'created | updated | merged' }),
   api: Type.String({ description: 'native, or the dialect the write came through' }),
   keyId: nullableString,
+  previousVersion: Nullable(
+    Type.Integer({ description: 'The version before the write (0 for a new customer)' }),
+  ),
+  version: Nullable(Type.Integer({ description: 'The version the write left the customer at' })),
   changes: Type.Record(Type.String(), Type.Unknown(), {
     description:
       'Each changed field (customFields.x, location.city, …) with its value before and after',
