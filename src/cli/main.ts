@@ -3,7 +3,7 @@ import { Clientele } from '../core/clientele.js';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { DataDirectoryInUse } from '../core/db/database.js';
 import { ClienteleError } from '../core/errors.js';
-import { startServer, stopOnSignals } from '../server.js';
+import { startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
 
 const usage = `Usage: clientele <command>
 
@@ -43,7 +43,9 @@ export async function main(argv: string[]): Promise<number> {
 
   switch (`${command} ${sub ?? ''}`.trim()) {
     case 'serve': {
-      const server = await startServer(loadConfig());
+      const config = loadConfig();
+      if (!config.databaseUrl) tuneV8ForPglite();
+      const server = await startServer(config);
       stopOnSignals(server);
       return -1; // keep running
     }

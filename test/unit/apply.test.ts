@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { applyInput, mergeStates } from '../../src/core/customers/apply.js';
+import { applyInput } from '../../src/core/customers/apply.js';
 import { displayNameOf, emptyState } from '../../src/core/customers/customer.js';
 import { type CustomerInput, normalizeInput } from '../../src/core/customers/input.js';
+import { mergeStates } from '../../src/core/customers/merge.js';
 import { ClienteleError } from '../../src/core/errors.js';
 import type { FieldType } from '../../src/core/fields/types.js';
 

@@ -12,7 +12,7 @@ import { limits } from './limits.js';
 /** A field's value before and after a write, keyed by its path (`email`, `location.city`, `customFields.tier`). */
 export type Changes = Record<string, { before: unknown; after: unknown }>;
 
-const scalarFields = [
+export const scalarFields = [
   'externalId',
   'email',
   'firstName',
@@ -251,57 +251,6 @@ export function applyLoyalty(
     next.enrollments.push(enrollment);
   }
   return next;
-}
-
-/**
- * The state of a customer that absorbs another: the survivor keeps every value it has,
- * and takes from the other what it lacks; lists are joined.
- */
-export function mergeStates(survivor: CustomerState, other: CustomerState): CustomerState {
-  const merged = structuredClone(survivor);
-  for (const field of scalarFields) {
-    if (field !== 'active' && merged[field] === null) {
-      (merged as unknown as Record<string, unknown>)[field] = other[field];
-    }
-  }
-  for (const phone of other.phoneNumbers)
-    if (!merged.phoneNumbers.includes(phone)) merged.phoneNumbers.push(phone);
-  for (const part of Object.keys(merged.location) as (keyof typeof merged.location)[]) {
-    if (merged.location[part] === null)
-      (merged.location as Record<string, unknown>)[part] = other.location[part];
-  }
-  for (const id of other.identifiers) {
-    if (!merged.identifiers.some((i) => i.type === id.type && i.value === id.value))
-      merged.identifiers.push(id);
-  }
-  merged.customFields = { ...other.customFields, ...survivor.customFields };
-  merged.metadata = { ...other.metadata, ...survivor.metadata };
-  merged.channels = mergeChannels(other.channels, survivor.channels);
-  if (other.loyalty) {
-    const mine = merged.loyalty ?? { status: 'non_loyalty', enrollments: [] };
-    merged.loyalty = {
-      status:
-        mine.status === 'loyalty' || other.loyalty.status === 'loyalty' ? 'loyalty' : 'non_loyalty',
-      enrollments: [
-        ...mine.enrollments,
-        ...other.loyalty.enrollments.filter(
-          (e) => !mine.enrollments.some((m) => m.programId === e.programId),
-        ),
-      ],
-    };
-  }
-  return merged;
-}
-
-/** Every top-level field that differs between two states, before and after. */
-export function diffStates(before: CustomerState, after: CustomerState): Changes {
-  const changes: Changes = {};
-  for (const key of Object.keys(after) as (keyof CustomerState)[]) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
-      changes[key] = { before: before[key], after: after[key] };
-    }
-  }
-  return changes;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

@@ -2,11 +2,12 @@ import { ClienteleError, fail } from '../errors.js';
 import type { FieldType } from '../fields/types.js';
 import { newId } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
-import { applyInput, type Changes, diffStates, mergeStates } from './apply.js';
+import { applyInput, type Changes } from './apply.js';
 import { type ChangeRecord, changeRecord, type WriteContext } from './changes.js';
 import { emptyState, type StoredCustomer } from './customer.js';
 import { diffKeys, type IdentityKey, kindOf, strongerKind } from './identity.js';
 import type { IdentifierKind, NormalizedInput } from './input.js';
+import { diffStates, mergeStates } from './merge.js';
 
 /**
  * The upsert's one decision. Every write of a customer, whether it runs alone in a

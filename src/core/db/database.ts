@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -78,21 +77,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function openPglite(dir: string | undefined, unlock: () => void): Promise<Database> {
-  // V8 first compiles PGlite's WebAssembly with its baseline compiler, then recompiles
-  // the hot parts with its optimizing one on background threads: on a 2-core machine
-  // that recompilation competed with the requests for the first minute of a server's
-  // life, and its code stayed in memory beside the baseline code. Measured here, the
-  // baseline code alone serves as fast (16 clients: ~1,750 upserts/s against ~1,370 in
-  // the first minute), with ~20 MB less memory. It must be set before PGlite compiles.
-  v8.setFlagsFromString('--no-wasm-tier-up');
-  // After each full collection V8 lets its heap grow by a factor it picks from how fast
-  // that collection ran, up to four times what survived. Now and then, under load, it
-  // picked over three: ~40 MB live, no full collection for 15 s while the heap reached
-  // 120 MB, and with PGlite's WebAssembly memory beside it the server's RSS went to
-  // 330-380 MB (~250 MB in the other runs). Fixed at 1.25, peaks stayed at 224-257 MB at
-  // the same rate. Not on PostgreSQL, where the server has the room: there it cost ~10 %
-  // more server CPU per upsert (more full collections).
-  v8.setFlagsFromString('--heap-growing-percent=25');
   // PostgreSQL's 128 MB of shared buffers would all live in PGlite's WebAssembly memory,
   // which never shrinks; 16 MB keeps a laptop server near 300 MB, and the operating
   // system's cache holds the rest of the data files.
