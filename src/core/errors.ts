@@ -69,8 +69,8 @@ export const fail = {
   validation: (errors: FieldProblem[]) =>
     new ClienteleError(
       'validation_failed',
-      errors.length === 1
-        ? `${errors[0]!.path || 'body'}: ${errors[0]!.message}`
+      errors.length === 1 && errors[0]
+        ? `${errors[0].path || 'body'}: ${errors[0].message}`
         : `${errors.length} fields are invalid`,
       errors,
     ),

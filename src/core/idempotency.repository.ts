@@ -60,7 +60,7 @@ export async function claimIdempotencyKey(
       return {
         kind: 'replay',
         response: {
-          status: row.response_status!,
+          status: row.response_status as number,
           contentType: row.response_type,
           body: row.response_body ?? '',
         },

@@ -16,7 +16,7 @@ function pooledRandom(): number {
     randomFillSync(pool);
     next = 0;
   }
-  return pool[next++]! / 65536;
+  return (pool[next++] as number) / 65536;
 }
 
 const ulid = monotonicFactory(pooledRandom);

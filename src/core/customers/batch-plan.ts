@@ -59,7 +59,7 @@ export function planBatch<T extends UpsertRequest & { keys: IdentityKey[] }>(
       if (customer) found.owners.push({ key, customer });
     }
     if (findsById(input, options)) {
-      const named = read.byId.get(input.id!);
+      const named = read.byId.get(input.id);
       // Merged away: found through the survivor, which this read may not hold; alone.
       if (named?.mergedInto) continue;
       found.byId = named && current(named.id);

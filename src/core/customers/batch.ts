@@ -128,7 +128,7 @@ export class UpsertBatcher {
 
   private release(keys: string[]): void {
     for (const k of keys) {
-      const n = this.busy.get(k)! - 1;
+      const n = (this.busy.get(k) ?? 1) - 1;
       if (n === 0) this.busy.delete(k);
       else this.busy.set(k, n);
     }
@@ -224,7 +224,7 @@ export class UpsertBatcher {
 
   /** The read, with the customers that upserts addressed by id name (rare: one more trip). */
   private async withById(batch: BatchItem[], owners: repo.Owners): Promise<BatchRead | undefined> {
-    const ids = batch.filter((b) => findsById(b.input, b.options)).map((b) => b.input.id!);
+    const ids = batch.flatMap((b) => (findsById(b.input, b.options) ? [b.input.id] : []));
     if (ids.length === 0) return { ...owners, byId: new Map() };
     try {
       const byId = await findCustomersById(this.db, storeOf(batch), ids);
@@ -258,7 +258,9 @@ export class UpsertBatcher {
 }
 
 function storeOf(batch: BatchItem[]): string {
-  return batch[0]!.ctx.storeId;
+  const [first] = batch;
+  if (!first) throw new Error('a batch is never empty');
+  return first.ctx.storeId;
 }
 
 /** Every identifier value a batch names, once. */

@@ -1,4 +1,5 @@
-import type { FieldValue } from '../fields/types.js';
+import type { Static } from 'typebox';
+import type * as schema from './schema.js';
 
 export const locationParts = [
   'street1',
@@ -14,54 +15,20 @@ export const locationParts = [
   'timezone',
 ] as const;
 export type LocationPart = (typeof locationParts)[number];
-export type Location = {
-  [K in LocationPart]: K extends 'latitude' | 'longitude' ? number | null : string | null;
-};
+export type Location = Static<typeof schema.StoredLocation>;
+export type TypedIdentifier = Static<typeof schema.TypedIdentifier>;
+export type Channel = Static<typeof schema.Channel>;
+export type LoyaltyEnrollment = Static<typeof schema.LoyaltyEnrollment>;
+export type Loyalty = Static<typeof schema.Loyalty>;
 
-export interface TypedIdentifier {
-  type: string;
-  value: string;
-}
-
-export interface Channel {
-  type: string;
-  value: string;
-  primary: boolean;
-  verified: boolean;
-  subscribed: boolean;
-  meta?: Record<string, unknown>;
-}
-
-export interface LoyaltyEnrollment {
-  programId: number;
-  tierNumber: number | null;
-  points: number;
-  tierExpiresAt: string | null;
-  pointsExpireAt: string | null;
-}
-
-export interface Loyalty {
-  status: 'loyalty' | 'non_loyalty';
-  enrollments: LoyaltyEnrollment[];
-}
+/** The customer object of the native API (schema.ts declares it). */
+export type Customer = Static<typeof schema.Customer>;
 
 /** Everything about a customer that a write can change. */
-export interface CustomerState {
-  externalId: string | null;
-  email: string | null;
-  phoneNumbers: string[];
-  firstName: string | null;
-  lastName: string | null;
-  birthdate: string | null;
-  description: string | null;
-  active: boolean;
-  location: Location;
-  identifiers: TypedIdentifier[];
-  customFields: Record<string, FieldValue>;
-  metadata: Record<string, unknown>;
-  channels: Channel[];
-  loyalty: Loyalty | null;
-}
+export type CustomerState = Omit<
+  Customer,
+  'id' | 'storeId' | 'displayName' | 'version' | 'createdAt' | 'updatedAt'
+>;
 
 /** A customer as it is stored: its state and what the store keeps about it. */
 export interface StoredCustomer {
@@ -73,20 +40,6 @@ export interface StoredCustomer {
   createdAt: Date;
   updatedAt: Date;
   state: CustomerState;
-}
-
-/** The customer object of the native API. */
-export interface Customer extends Omit<CustomerState, 'firstName' | 'lastName'> {
-  id: string;
-  storeId: string;
-  externalId: string | null;
-  email: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  displayName: string | null;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
 }
 
 /** Written out (not built from locationParts): every new customer and every read makes one. */

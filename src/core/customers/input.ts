@@ -1,5 +1,6 @@
+import type { Static } from 'typebox';
 import { ClienteleError, type FieldProblem, fail } from '../errors.js';
-import { FIELD_NAME, type FieldValue } from '../fields/types.js';
+import { FIELD_NAME } from '../fields/types.js';
 import {
   isBirthdate,
   isTimeZone,
@@ -10,51 +11,14 @@ import {
 import type { Location, LocationPart, TypedIdentifier } from './customer.js';
 import { locationParts } from './customer.js';
 import { limits } from './limits.js';
+import type * as schema from './schema.js';
 
 /**
- * What a write may carry, in the native API's terms. Every dialect translates its
- * platform's body into this. A field left out is left as it is; null clears it.
+ * What a write may carry, in the native API's terms (schema.ts declares it). Every
+ * dialect translates its platform's body into this. A field left out is left as it
+ * is; null clears it.
  */
-export interface CustomerInput {
-  id?: string;
-  externalId?: string | null;
-  email?: string | null;
-  phoneNumber?: string;
-  phoneNumbers?: string[];
-  firstName?: string | null;
-  lastName?: string | null;
-  birthdate?: string | null;
-  description?: string | null;
-  active?: boolean;
-  location?: Partial<Record<LocationPart, string | number | null>> | null;
-  identifiers?: TypedIdentifier[];
-  customFields?: Record<string, FieldValue | null>;
-  /** Custom fields the store has enabled with a fixed type (store setting extendedFields). */
-  extendedFields?: Record<string, FieldValue | null>;
-  metadata?: Record<string, unknown>;
-  channels?: ChannelInput[];
-  loyalty?: LoyaltyInput;
-}
-
-export interface ChannelInput {
-  type: string;
-  value: string;
-  primary?: boolean;
-  verified?: boolean;
-  subscribed?: boolean;
-  meta?: Record<string, unknown>;
-}
-
-export interface LoyaltyInput {
-  status?: 'loyalty' | 'non_loyalty';
-  enrollments?: {
-    programId: number;
-    tierNumber?: number | null;
-    points?: number;
-    tierExpiresAt?: string | null;
-    pointsExpireAt?: string | null;
-  }[];
-}
+export type CustomerInput = Static<typeof schema.CustomerWrite>;
 
 /** The input after every rule that needs no database has passed. */
 export interface NormalizedInput
@@ -115,7 +79,8 @@ export function normalizeInput(input: CustomerInput, phoneCheck: PhoneCheck): No
 
   if (input.identifiers) {
     const seen = new Set<string>();
-    out.identifiers = [];
+    const identifiers: TypedIdentifier[] = [];
+    out.identifiers = identifiers;
     input.identifiers.forEach((identifier, i) => {
       if (!TYPE_NAME.test(identifier.type) || identifier.type.length > 64) {
         problems.push({
@@ -131,8 +96,7 @@ export function normalizeInput(input: CustomerInput, phoneCheck: PhoneCheck): No
         problems.push({ path: `/identifiers/${i}/value`, message: 'must not be empty' });
       } else {
         const key = `${identifier.type}\u0000${identifier.value}`;
-        if (!seen.has(key))
-          out.identifiers!.push({ type: identifier.type, value: identifier.value });
+        if (!seen.has(key)) identifiers.push({ type: identifier.type, value: identifier.value });
         seen.add(key);
       }
     });
@@ -171,8 +135,9 @@ export function normalizeInput(input: CustomerInput, phoneCheck: PhoneCheck): No
     }
   }
 
-  input.loyalty?.enrollments?.forEach((e, i) => {
-    const programIds = input.loyalty!.enrollments!.slice(0, i).map((x) => x.programId);
+  const enrollments = input.loyalty?.enrollments ?? [];
+  enrollments.forEach((e, i) => {
+    const programIds = enrollments.slice(0, i).map((x) => x.programId);
     if (programIds.includes(e.programId)) {
       problems.push({
         path: `/loyalty/enrollments/${i}/programId`,

@@ -64,7 +64,10 @@ export type Plan =
     };
 
 /** Whether the write finds its customer by `id` (and so needs it read). */
-export function findsById(input: NormalizedInput, options: PlanOptions): boolean {
+export function findsById(
+  input: NormalizedInput,
+  options: PlanOptions,
+): input is NormalizedInput & { id: string } {
   return input.id !== undefined && finds(options, 'id');
 }
 
@@ -131,7 +134,7 @@ export function planUpsert(
     for (const { customer: other } of others) {
       const before = base;
       base = mergeStates(base, other.state);
-      const versions = { previousVersion: target!.version, version };
+      const versions = { previousVersion: version - 1, version };
       events.push(
         changeRecord(
           ctx,

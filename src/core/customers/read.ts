@@ -55,7 +55,7 @@ export async function listCustomers(
   const before = decodeCursor(page.cursor, 'cust');
   const rows = await repo.listCustomers(db, storeId, page.limit + 1, before);
   const data = rows.slice(0, page.limit).map((s) => customerOf(storeId, s));
-  return { data, nextCursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };
+  return { data, nextCursor: nextCursorOf(rows.length > page.limit, data) };
 }
 
 /** A change record as the history shows it. */
@@ -74,7 +74,13 @@ export async function listCustomerEvents(
   const data = rows
     .slice(0, page.limit)
     .map(({ position: _position, ...e }) => ({ ...e, createdAt: e.createdAt.toISOString() }));
-  return { data, nextCursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };
+  return { data, nextCursor: nextCursorOf(rows.length > page.limit, data) };
+}
+
+/** The cursor of the page after this one, when there is one: its last id. */
+function nextCursorOf(more: boolean, data: { id: string }[]): string | null {
+  const last = data.at(-1);
+  return more && last ? encodeCursor(last.id) : null;
 }
 
 // Cursors are opaque to clients; today they carry the last id seen.

@@ -120,7 +120,7 @@ async function upsertInTransaction(
       customer: held.get(o.customerId) as StoredCustomer,
     })),
   };
-  if (findsById(input, options)) found.byId = await lockById(trx, storeId, input.id!, held);
+  if (findsById(input, options)) found.byId = await lockById(trx, storeId, input.id, held);
 
   const { types, declared } = input.customFields
     ? await resolveFieldTypes(trx, fieldCache, storeId, input.customFields, settings.extendedFields)

@@ -147,7 +147,10 @@ class PGliteConnection implements DatabaseConnection {
         const row: Record<string, unknown> = {};
         for (let i = 0; i < fields.length; i++) {
           const text = fields[i];
-          row[names[i]!] = text === null || text === undefined ? null : parsers[i]!(text);
+          row[names[i] as string] =
+            text === null || text === undefined
+              ? null
+              : (parsers[i] as (v: string) => unknown)(text);
         }
         rows.push(row as R);
       } else if (m.name === 'commandComplete') {
@@ -171,7 +174,7 @@ class PGliteConnection implements DatabaseConnection {
 function rowCount(tag: string): bigint | undefined {
   const [command, ...rest] = tag.split(' ');
   if (command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE')
-    return BigInt(rest[rest.length - 1]!);
+    return BigInt(rest[rest.length - 1] ?? 0);
   return undefined;
 }
 

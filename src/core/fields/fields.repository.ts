@@ -67,7 +67,7 @@ export async function resolveFieldTypes(
         toDeclare.map((name) => ({
           store_id: storeId,
           name,
-          type: fixedTypes[name] ?? detectFieldType(values[name]!),
+          type: fixedTypes[name] ?? detectFieldType(values[name] as FieldValue),
         })),
       )
       .onConflict((oc) => oc.doNothing())

@@ -25,7 +25,7 @@ export function idempotencyGuard(
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = request.headers['idempotency-key'];
     if (raw === undefined || !writeMethods.has(request.method)) return;
-    const key = Array.isArray(raw) ? raw[0]! : raw;
+    const key = (Array.isArray(raw) ? raw[0] : raw) ?? '';
     if (key.length === 0 || key.length > 255) {
       throw fail.field('/headers/idempotency-key', 'must be 1 to 255 characters');
     }

@@ -24,8 +24,7 @@ interface Visit {
 export function checkJsonShape(value: unknown): void {
   if (typeof value !== 'object' || value === null) return;
   const stack: Visit[] = [{ node: value, parent: undefined, key: '', depth: 0 }];
-  while (stack.length > 0) {
-    const visit = stack.pop()!;
+  for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
     if (visit.depth >= MAX_JSON_DEPTH)
       throw fail.field(pointerOf(visit), `nests deeper than ${MAX_JSON_DEPTH} levels`);
     for (const key of Object.keys(visit.node)) {

@@ -1,10 +1,7 @@
-import { type Static, type TSchema, Type } from 'typebox';
+import { Type } from 'typebox';
+import { Nullable } from '../../core/schema.js';
 
-/** A schema that also accepts null, as one JSON Schema `type` list (ajv reports it in one line). */
-export function Nullable<T extends TSchema>(schema: T) {
-  const { type } = schema as unknown as { type: string };
-  return Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'] });
-}
+export { Nullable };
 
 /** An optional string that may also be null (platforms that send null for "not given"). */
 export const OptionalNullableString = (maxLength = 255) =>

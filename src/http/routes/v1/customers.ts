@@ -2,17 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clientele } from '../../../core/clientele.js';
 import type { Lookup } from '../../../core/customers/read.js';
-import { ClienteleError, fail } from '../../../core/errors.js';
-import { requireStoreKey } from '../../plugins/auth.js';
-import { idempotencyGuard } from '../../plugins/idempotency.js';
-import { PageQuery, Problem, StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
 import {
   Customer,
   CustomerEventPage,
   CustomerPage,
   CustomerWrite,
   UpsertResponse,
-} from '../../schemas/customer.js';
+} from '../../../core/customers/schema.js';
+import { ClienteleError, fail } from '../../../core/errors.js';
+import { requireStoreKey } from '../../plugins/auth.js';
+import { idempotencyGuard } from '../../plugins/idempotency.js';
+import { PageQuery, Problem, StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
 import { upsertFor } from '../../upsert.js';
 
 const security = [{ apiKey: [] }];

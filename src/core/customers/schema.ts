@@ -1,8 +1,15 @@
-import { Type } from 'typebox';
-import { limits } from '../../core/customers/limits.js';
-import { Nullable } from './common.js';
+import { type Static, Type } from 'typebox';
+import { Nullable } from '../schema.js';
+import { limits } from './limits.js';
 
 const text = (maxLength: number = limits.stringLength) => Type.String({ maxLength });
+
+/**
+ * The customer, declared once: what a write may carry (`CustomerWrite`) and the
+ * customer object every read and answer shows (`Customer`). The request and answer
+ * schemas of the HTTP API, its OpenAPI document and the core's types (`Static<…>`, in
+ * customer.ts and input.ts) all come from here.
+ */
 
 const Location = Type.Object(
   {
@@ -21,7 +28,7 @@ const Location = Type.Object(
   { additionalProperties: false },
 );
 
-const TypedIdentifier = Type.Object(
+export const TypedIdentifier = Type.Object(
   {
     type: Type.String({ minLength: 1, maxLength: 64 }),
     value: Type.String({ minLength: 1, maxLength: 255 }),
@@ -29,7 +36,7 @@ const TypedIdentifier = Type.Object(
   { additionalProperties: false },
 );
 
-const Channel = Type.Object(
+export const ChannelWrite = Type.Object(
   {
     type: Type.String({ minLength: 1, maxLength: 32 }),
     value: Type.String({ minLength: 1, maxLength: 320 }),
@@ -52,7 +59,7 @@ const Enrollment = Type.Object(
   { additionalProperties: false },
 );
 
-const LoyaltyWrite = Type.Object(
+export const LoyaltyWrite = Type.Object(
   {
     status: Type.Optional(Type.Union([Type.Literal('loyalty'), Type.Literal('non_loyalty')])),
     enrollments: Type.Optional(Type.Array(Enrollment, { maxItems: 50 })),
@@ -97,13 +104,49 @@ export const CustomerWrite = Type.Object(
       }),
     ),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    channels: Type.Optional(Type.Array(Channel, { maxItems: 50 })),
+    channels: Type.Optional(Type.Array(ChannelWrite, { maxItems: 50 })),
     loyalty: Type.Optional(LoyaltyWrite),
   },
   { additionalProperties: false },
 );
 
 const nullableString = Nullable(Type.String());
+
+export const StoredLocation = Type.Object({
+  street1: nullableString,
+  street2: nullableString,
+  city: nullableString,
+  region: nullableString,
+  regionCode: nullableString,
+  postalCode: nullableString,
+  country: nullableString,
+  countryCode: nullableString,
+  latitude: Nullable(Type.Number()),
+  longitude: Nullable(Type.Number()),
+  timezone: nullableString,
+});
+
+export const Channel = Type.Object({
+  type: Type.String(),
+  value: Type.String(),
+  primary: Type.Boolean(),
+  verified: Type.Boolean(),
+  subscribed: Type.Boolean(),
+  meta: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+
+export const LoyaltyEnrollment = Type.Object({
+  programId: Type.Integer(),
+  tierNumber: Nullable(Type.Integer()),
+  points: Type.Number(),
+  tierExpiresAt: nullableString,
+  pointsExpireAt: nullableString,
+});
+
+export const Loyalty = Type.Object({
+  status: Type.Union([Type.Literal('loyalty'), Type.Literal('non_loyalty')]),
+  enrollments: Type.Array(LoyaltyEnrollment),
+});
 
 export const Customer = Type.Object({
   id: Type.String(),
@@ -117,36 +160,20 @@ export const Customer = Type.Object({
   birthdate: nullableString,
   description: nullableString,
   active: Type.Boolean(),
-  location: Type.Object({
-    street1: nullableString,
-    street2: nullableString,
-    city: nullableString,
-    region: nullableString,
-    regionCode: nullableString,
-    postalCode: nullableString,
-    country: nullableString,
-    countryCode: nullableString,
-    latitude: Nullable(Type.Number()),
-    longitude: Nullable(Type.Number()),
-    timezone: nullableString,
-  }),
+  location: StoredLocation,
   identifiers: Type.Array(Type.Object({ type: Type.String(), value: Type.String() })),
   customFields: Type.Record(
     Type.String(),
     Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
   ),
   metadata: Type.Record(Type.String(), Type.Unknown()),
-  channels: Type.Array(
-    Type.Object({
-      type: Type.String(),
-      value: Type.String(),
-      primary: Type.Boolean(),
-      verified: Type.Boolean(),
-      subscribed: Type.Boolean(),
-      meta: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    }),
-  ),
-  loyalty: Type.Unsafe<unknown>({ type: ['object', 'null'], additionalProperties: true }),
+  channels: Type.Array(Channel),
+  // Written out loose, not as a union with null: the answer's serializer would check
+  // each branch against every answer (the upsert's hot path).
+  loyalty: Type.Unsafe<Static<typeof Loyalty> | null>({
+    type: ['object', 'null'],
+    additionalProperties: true,
+  }),
   version: Type.Integer(),
   createdAt: Type.String(),
   updatedAt: Type.String(),
