@@ -4,7 +4,7 @@ import type { ChangeRecord } from './changes.js';
 import type { StoredCustomer } from './customer.js';
 import { diffKeys, type IdentityKey, keyOf } from './identity.js';
 import { type Found, findsById, planUpsert } from './plan.js';
-import { resultOf, type UpsertRequest, type UpsertResult } from './upsert.js';
+import { resultOf, type UpsertRequest, type UpsertResult } from './result.js';
 import type { CustomerWrite, Owners } from './write.repository.js';
 
 /** What a batch read: who holds each value its upserts name, and the customers named by id. */

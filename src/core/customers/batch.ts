@@ -6,7 +6,7 @@ import { findCustomersById } from './customers.repository.js';
 import { type IdentityKey, keyOf, keysOfInput } from './identity.js';
 import type { NormalizedInput } from './input.js';
 import { findsById } from './plan.js';
-import type { UpsertRequest, UpsertResult } from './upsert.js';
+import type { UpsertRequest, UpsertResult } from './result.js';
 import * as repo from './write.repository.js';
 
 /**

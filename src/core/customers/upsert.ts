@@ -13,45 +13,27 @@ import type { StoreSettings } from '../stores/settings.js';
 import { batchable, type UpsertBatcher } from './batch.js';
 import type { WriteContext } from './changes.js';
 import type { PhoneCheck } from './contact.js';
-import { type Customer, customerOf, type StoredCustomer } from './customer.js';
+import type { StoredCustomer } from './customer.js';
 import * as customers from './customers.repository.js';
 import { keysOfInput } from './identity.js';
 import {
   type CustomerInput,
   hasIdentifier,
-  type IdentifierKind,
   identifierRequired,
   type NormalizedInput,
   normalizeInput,
 } from './input.js';
 import { type Found, findsById, type PlanOptions, planUpsert } from './plan.js';
+import { resultOf, type UpsertRequest, type UpsertResult } from './result.js';
 import { withRetry } from './retry.js';
 import { findOwners, writeCustomers } from './write.repository.js';
+
+export type { UpsertOutcome, UpsertRequest, UpsertResult } from './result.js';
 
 export interface UpsertOptions extends PlanOptions {
   phoneCheck?: PhoneCheck;
   /** Whether a write with no identifier at all is refused (422 identifier_required). */
   requireIdentifier?: boolean;
-}
-
-export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
-
-export interface UpsertResult {
-  result: UpsertOutcome;
-  matchedBy: IdentifierKind | null;
-  customer: Customer;
-  /** The customer's stable integer id within its store (for integer-id platforms). */
-  seq: number;
-  /** What the write did that the caller may not expect (a field declared STRING, …). */
-  warnings: string[];
-}
-
-/** One upsert, normalized, with everything needed to plan it. */
-export interface UpsertRequest {
-  ctx: WriteContext;
-  input: NormalizedInput;
-  options: PlanOptions;
-  settings: StoreSettings;
 }
 
 export interface UpsertDeps {
@@ -175,21 +157,6 @@ async function lockById(
   if (!named) return undefined;
   const targetId = named.mergedInto ?? named.id;
   return locked.get(targetId) ?? (await customers.lockCustomers(trx, storeId, [targetId]))[0];
-}
-
-export function resultOf(
-  storeId: string,
-  plan: { outcome: UpsertOutcome; matchedBy: IdentifierKind | null; customer: StoredCustomer },
-  seq: number,
-  warnings: string[] = [],
-): UpsertResult {
-  return {
-    result: plan.outcome,
-    matchedBy: plan.matchedBy,
-    customer: customerOf(storeId, plan.customer),
-    seq,
-    warnings,
-  };
 }
 
 /** A first value written like a date-time but not a real one declares a STRING: say so. */

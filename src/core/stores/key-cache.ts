@@ -1,4 +1,4 @@
-import type { Caller } from './stores.repository.js';
+import type { Caller } from './caller.js';
 
 /**
  * Which caller a key hash stands for, remembered so that a request needs no query to

@@ -4,6 +4,7 @@ import { type DB, inTransaction } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
 import { newId } from '../ids.js';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-keys.js';
+import type { Caller } from './caller.js';
 import { REVOCATION_CHANNEL } from './revocations.repository.js';
 import { mergeSettings, type Platform, type StoreSettings, settingsFromRow } from './settings.js';
 
@@ -20,11 +21,7 @@ export interface CreatedKey {
   apiKey: string;
 }
 
-/** Who is calling: the store a valid key belongs to, and which key it was. */
-export interface Caller {
-  storeId: string;
-  keyId: string;
-}
+export type { Caller } from './caller.js';
 
 function rowToStore(row: {
   id: string;
