@@ -5,7 +5,9 @@
  * against a figure from another hour.
  *
  * COMPARE_DATABASE: postgres (default, the server of BENCH_DATABASE_URL) or pglite;
- * COMPARE_CLIENTS: 64 (default); COMPARE_ROUNDS: 3 (default); BENCH_SECONDS: 8 (default).
+ * COMPARE_CLIENTS: 64 (default); COMPARE_ROUNDS: 3 (default); BENCH_SECONDS: 8 (default);
+ * COMPARE_SCENARIO: native (default), redo or voucherify, the upsert driven (after a warm-up
+ * on the native one, which fills the store).
  * The other build is checked out in a temporary git worktree, installed and built there,
  * and removed afterwards.
  */
@@ -13,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bodyFactory, drive } from './load.js';
+import { type Api, bodyFactory, drive, redoBodyFactory, voucherifyBodyFactory } from './load.js';
 import {
   type CpuPerUpsert,
   checkout,
@@ -31,6 +33,14 @@ const clients = Number(process.env.COMPARE_CLIENTS ?? 64);
 const rounds = Number(process.env.COMPARE_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const upsertApi = (process.env.COMPARE_SCENARIO ?? 'native') as Api;
+const bodiesOf: Record<Api, (existing: string[]) => () => string> = {
+  native: (existing) => bodyFactory('run', existing),
+  // Redo's key is the email: it updates the customers the warm-up made, and makes others.
+  redo: (existing) => redoBodyFactory('run', existing),
+  voucherify: () => voucherifyBodyFactory('run', []),
+};
+if (!(upsertApi in bodiesOf)) throw new Error('COMPARE_SCENARIO: native, redo or voucherify');
 
 interface Run {
   build: 'A' | 'B';
@@ -54,9 +64,10 @@ async function runOnce(build: Run['build'], root: string): Promise<Run> {
       await drive({ ...target, connections: 16, seconds: 3, body: bodyFactory('warm', existing) });
       const { result, cpu } = await driveMeasured(server, {
         ...target,
+        api: upsertApi,
         connections: clients,
         seconds,
-        body: bodyFactory('run', existing),
+        body: bodiesOf[upsertApi](existing),
       });
       run = { build, rps: result.rps, p99: result.p99, errors: result.errors, cpu };
     } finally {
@@ -90,7 +101,7 @@ async function main() {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: checkout, stdio: 'inherit' });
 
     console.log(
-      `A = ${revision}, B = this checkout; ${database}, ${clients} clients, ${seconds} s`,
+      `A = ${revision}, B = this checkout; ${upsertApi} upsert, ${database}, ${clients} clients, ${seconds} s`,
     );
     const runs: Run[] = [];
     for (let round = 1; round <= rounds; round++) {
