@@ -1,4 +1,4 @@
-import type { CustomerState } from './customer.js';
+import type { CustomerState, StoredCustomer } from './customer.js';
 import { type IdentifierKind, identifierKinds, type NormalizedInput } from './input.js';
 
 /**
@@ -42,6 +42,33 @@ export function keysOfState(state: CustomerState): IdentityKey[] {
 /** The kind of identifier a key is, as `matchedBy` names it. */
 export function kindOf(key: IdentityKey): IdentifierKind {
   return firstClass.has(key.kind) ? (key.kind as IdentifierKind) : 'identifier';
+}
+
+/**
+ * Which of these customers holds each key, by the customers' own states. After a locked
+ * read that had to wait for a customer's lock, the customer's row is the one its writer
+ * committed, while the identifier rows read beside it are from before: a value that
+ * writer gave the customer (or took from it) is seen in its state, not in the rows. A
+ * value claimed meanwhile by a customer not among these still fails on the unique key
+ * when written, and the write is retried.
+ */
+export function ownersByState(
+  keys: IdentityKey[],
+  customers: Iterable<StoredCustomer>,
+): { key: IdentityKey; customer: StoredCustomer }[] {
+  const holder = new Map<string, StoredCustomer>();
+  for (const customer of customers) {
+    // A customer merged away holds nothing (its identifier rows went with the merge).
+    if (customer.mergedInto !== null) continue;
+    for (const k of keysOfState(customer.state)) holder.set(keyOf(k), customer);
+  }
+  const owned = keys.flatMap((key) => {
+    const customer = holder.get(keyOf(key));
+    return customer ? [{ key, customer }] : [];
+  });
+  // In customer id order, as the locked read returns them (a stable sort keeps each
+  // customer's keys strongest first).
+  return owned.sort((a, b) => a.customer.id.localeCompare(b.customer.id));
 }
 
 export function strongerKind(a: IdentifierKind, b: IdentifierKind): IdentifierKind {

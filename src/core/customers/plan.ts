@@ -116,8 +116,13 @@ export function planUpsert(
     throw identityConflict([...matched.values(), ...strays]);
   }
 
+  // The strongest identifier first; between equals, the newest customer (ids sort by time).
   const ranked = [...matched.values()].sort((a, b) =>
-    strongerKind(a.kind, b.kind) === a.kind ? -1 : 1,
+    a.kind === b.kind
+      ? b.customerId.localeCompare(a.customerId)
+      : strongerKind(a.kind, b.kind) === a.kind
+        ? -1
+        : 1,
   );
   const [first, ...others] = ranked;
   const target = first?.customer;

@@ -15,7 +15,7 @@ import type { WriteContext } from './changes.js';
 import type { PhoneCheck } from './contact.js';
 import type { StoredCustomer } from './customer.js';
 import * as customers from './customers.repository.js';
-import { keysOfInput } from './identity.js';
+import { keysOfInput, ownersByState } from './identity.js';
 import {
   type CustomerInput,
   hasIdentifier,
@@ -95,13 +95,9 @@ async function upsertInTransaction(
   // Customers holding these values are locked here. A value nobody holds yet is claimed
   // by the write: of two writers racing to claim it, the second fails on the unique key
   // (after the first commits), and withRetry runs it again on what the first wrote.
-  const { owners, customers: held } = await findOwners(trx, storeId, keysOfInput(input), true);
-  const found: Found = {
-    owners: owners.map((o) => ({
-      key: { kind: o.kind, value: o.value },
-      customer: held.get(o.customerId) as StoredCustomer,
-    })),
-  };
+  const keys = keysOfInput(input);
+  const { customers: held } = await findOwners(trx, storeId, keys, true);
+  const found: Found = { owners: ownersByState(keys, held.values()) };
   if (findsById(input, options)) found.byId = await lockById(trx, storeId, input.id, held);
 
   const { types, declared } = input.customFields
