@@ -152,3 +152,75 @@ describe.skipIf(!onPostgres)('key revocation across instances', () => {
     expect((await b.as(key).get('/customers')).statusCode).toBe(401);
   });
 });
+
+/**
+ * An upsert that waits for a customer's lock reads that customer as its writer committed
+ * it, identifiers included. A second connection holds the lock, as a slow writer would;
+ * the upsert under test names a field never declared, so it runs alone (locked read).
+ */
+describe.skipIf(!onPostgres)('an upsert that waited for a customer', () => {
+  const card = (value: string) => ({ type: 'card', value });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  async function whileLocked(customerId: string, writes: () => Promise<unknown>[]) {
+    const pg = (await import('pg')).default;
+    const blocker = new pg.Client({ connectionString: instances[0]!.database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [customerId]);
+      const pending = writes();
+      await sleep(400);
+      await blocker.query('COMMIT');
+      return await Promise.all(pending);
+    } finally {
+      await blocker.end();
+    }
+  }
+
+  it('matches by the identifier the write before it gave the customer', async () => {
+    const api = clients[0]!;
+    const c = (await api.upsert({ identifiers: [card('W3')] })).json().customer;
+    const [first, second] = (await whileLocked(c.id, () => {
+      const a = api.upsert({ identifiers: [card('W3')], externalId: 'WX1' });
+      const b = sleep(200).then(() =>
+        clients[1 % clients.length]!.upsert({
+          externalId: 'WX1',
+          identifiers: [card('W3')],
+          customFields: { waited1: 1 },
+        }),
+      );
+      return [a, b];
+    })) as { json(): { matchedBy: string; customer: { id: string; version: number } } }[];
+    expect(first!.json()).toMatchObject({ matchedBy: 'identifier', customer: { version: 2 } });
+    // As if run after it: the customer now holds WX1, the stronger identifier.
+    expect(second!.json()).toMatchObject({
+      matchedBy: 'externalId',
+      customer: { id: c.id, version: 3 },
+    });
+  });
+
+  it('merges into the survivor the write before it made the strongest match', async () => {
+    const store = await instances[0]!.createStore();
+    await instances[0]!.admin('PATCH', `/v1/stores/${store.id}`, {
+      settings: { identityConflict: 'merge' },
+    });
+    const api = instances[0]!.as(store);
+    const a = (await api.upsert({ email: 'wait@example.com', identifiers: [card('M2')] })).json()
+      .customer;
+    await api.upsert({ identifiers: [card('M1')] });
+    const [, merged] = (await whileLocked(a.id, () => {
+      const x = api.upsert({ phoneNumber: '+12025553002', identifiers: [card('M2')] });
+      const y = sleep(200).then(() =>
+        api.upsert({
+          phoneNumber: '+12025553002',
+          identifiers: [card('M1'), card('M2')],
+          customFields: { waited2: 1 },
+        }),
+      );
+      return [x, y];
+    })) as { json(): { matchedBy: string; customer: { id: string } } }[];
+    // A holds the phone by now, a stronger identifier than the cards: A survives.
+    expect(merged!.json()).toMatchObject({ matchedBy: 'phone', customer: { id: a.id } });
+  });
+});
