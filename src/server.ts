@@ -9,7 +9,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 /**
- * V8's settings for a server on PGlite, set by the `serve` command before the database
+ * V8's settings for a process on PGlite, set by the clientele command before the database
  * opens (the first must come before PGlite's WebAssembly is compiled).
  */
 export function tuneV8ForPglite(): void {

@@ -16,8 +16,15 @@ Commands:
 
 The database is DATABASE_URL (PostgreSQL) or, without it, PGlite in CLIENTELE_DATA_DIR (./data).`;
 
-async function withClientele<T>(run: (clientele: Clientele) => Promise<T>): Promise<T> {
+/** The configuration, with V8 set for PGlite first when PGlite is the database. */
+function configure() {
   const config = loadConfig();
+  if (!config.databaseUrl) tuneV8ForPglite();
+  return config;
+}
+
+async function withClientele<T>(run: (clientele: Clientele) => Promise<T>): Promise<T> {
+  const config = configure();
   const clientele = await Clientele.open({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -43,14 +50,12 @@ export async function main(argv: string[]): Promise<number> {
 
   switch (`${command} ${sub ?? ''}`.trim()) {
     case 'serve': {
-      const config = loadConfig();
-      if (!config.databaseUrl) tuneV8ForPglite();
-      const server = await startServer(config);
+      const server = await startServer(configure());
       stopOnSignals(server);
       return -1; // keep running
     }
     case 'migrate': {
-      const config = loadConfig();
+      const config = configure();
       const clientele = await Clientele.open({
         databaseUrl: config.databaseUrl,
         dataDir: config.dataDir,
