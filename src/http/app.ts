@@ -90,7 +90,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    { schema: { hide: true, operationId: 'getOpenApiDocument' } },
+    async () => app.swagger(),
+  );
 
   const { clientele } = options;
   await app.register(healthRoutes, { clientele });

@@ -266,7 +266,14 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
 
   app.put(
     '/v2/customers/lookup',
-    { schema: { hide: true, querystring: Query, body: Body } },
+    {
+      schema: {
+        hide: true,
+        operationId: 'capillaryUpdateCustomer',
+        querystring: Query,
+        body: Body,
+      },
+    },
     async (request) => {
       const lookup = lookupOf(request.query);
       const lookupBy = 'phone' in lookup ? 'phone' : 'email' in lookup ? 'email' : 'externalId';
@@ -283,7 +290,7 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
 
   app.get(
     '/v2/customers/lookup',
-    { schema: { hide: true, querystring: Query } },
+    { schema: { hide: true, operationId: 'capillaryGetCustomer', querystring: Query } },
     async (request) => {
       const { caller } = request;
       const customer = await clientele.customers.find(caller.storeId, lookupOf(request.query));

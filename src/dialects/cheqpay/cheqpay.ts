@@ -116,7 +116,8 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   // Every route of this dialect needs the platform's credentials.
   for (const hook of guard(clientele, authorized)) app.addHook('preHandler', hook);
 
-  app.post('/customers/add-update', { schema: { hide: true, body: Body } }, async (request) => {
+  const upsertSchema = { hide: true, operationId: 'cheqpayUpsertCustomer', body: Body };
+  app.post('/customers/add-update', { schema: upsertSchema }, async (request) => {
     const outcome = await upsertFor(clientele, request, 'cheqpay', toInput(request.body), {
       lookupBy: ['externalId'],
       phoneCheck: 'e164',
@@ -126,7 +127,13 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
 
   app.get(
     '/customers/:id',
-    { schema: { hide: true, params: Type.Object({ id: Type.String() }) } },
+    {
+      schema: {
+        hide: true,
+        operationId: 'cheqpayGetCustomer',
+        params: Type.Object({ id: Type.String() }),
+      },
+    },
     async (request) => {
       const { caller } = request;
       const { id } = request.params;

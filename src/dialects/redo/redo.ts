@@ -138,7 +138,15 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
 
   app.put(
     '/v2.2/stores/:storeId/customers',
-    { preHandler, schema: { hide: true, params: StoreParams, body: RedoCustomerWrite } },
+    {
+      preHandler,
+      schema: {
+        hide: true,
+        operationId: 'redoUpsertCustomer',
+        params: StoreParams,
+        body: RedoCustomerWrite,
+      },
+    },
     async (request, reply) => {
       const outcome = await upsertFor(clientele, request, 'redo', toInput(request.body), {
         lookupBy: ['email'],
@@ -156,6 +164,7 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
       preHandler,
       schema: {
         hide: true,
+        operationId: 'redoGetCustomer',
         params: StoreParams,
         querystring: Type.Object({ email: Type.String() }, { additionalProperties: false }),
       },

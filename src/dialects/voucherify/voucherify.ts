@@ -192,13 +192,16 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
 
   const IdParams = Type.Object({ id: Type.String() });
 
-  app.post('/v1/customers', { schema: { hide: true, body: Body } }, async (request) =>
+  const upsertSchema = { hide: true, operationId: 'voucherifyUpsertCustomer', body: Body };
+  app.post('/v1/customers', { schema: upsertSchema }, async (request) =>
     write(request, request.body),
   );
 
   app.put(
     '/v1/customers/:id',
-    { schema: { hide: true, params: IdParams, body: Body } },
+    {
+      schema: { hide: true, operationId: 'voucherifyUpdateCustomer', params: IdParams, body: Body },
+    },
     async (request) => {
       const { caller } = request;
       const existing = await find(caller.storeId, request.params.id);
@@ -218,14 +221,15 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
     },
   );
 
-  app.get('/v1/customers/:id', { schema: { hide: true, params: IdParams } }, async (request) => {
+  const getSchema = { hide: true, operationId: 'voucherifyGetCustomer', params: IdParams };
+  app.get('/v1/customers/:id', { schema: getSchema }, async (request) => {
     const { caller } = request;
     return toVoucherify(await find(caller.storeId, request.params.id));
   });
 
   app.delete(
     '/v1/customers/:id',
-    { schema: { hide: true, params: IdParams } },
+    { schema: { hide: true, operationId: 'voucherifyDeleteCustomer', params: IdParams } },
     async (request, reply) => {
       const { caller } = request;
       const customer = await find(caller.storeId, request.params.id);
@@ -239,6 +243,7 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
     {
       schema: {
         hide: true,
+        operationId: 'voucherifyListCustomers',
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),

@@ -178,6 +178,7 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
     {
       schema: {
         hide: true,
+        operationId: 'yotpoCreateAccessToken',
         params: StoreParams,
         body: Type.Object({ secret: Type.String() }, { additionalProperties: false }),
       },
@@ -198,6 +199,7 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
       preHandler,
       schema: {
         hide: true,
+        operationId: 'yotpoUpsertCustomer',
         params: StoreParams,
         querystring: Type.Object(TokenQuery, { additionalProperties: false }),
         body: Type.Object({ customer: YotpoCustomer }, { additionalProperties: false }),
@@ -216,6 +218,7 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
       preHandler,
       schema: {
         hide: true,
+        operationId: 'yotpoListCustomers',
         params: StoreParams,
         querystring: Type.Object(
           {

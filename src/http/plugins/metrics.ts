@@ -76,7 +76,8 @@ export const metricsPlugin = fp(
       done();
     });
 
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const metricsSchema = { hide: true, operationId: 'getMetrics' };
+    app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
       reply.type(registry.contentType);
       return registry.metrics();
     });

@@ -5,9 +5,11 @@ export const healthRoutes: FastifyPluginAsync<{ clientele: Clientele }> = async 
   app,
   { clientele },
 ) => {
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  const livenessSchema = { hide: true, operationId: 'checkLiveness' };
+  app.get('/healthz', { schema: livenessSchema }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+  const readinessSchema = { hide: true, operationId: 'checkReadiness' };
+  app.get('/readyz', { schema: readinessSchema }, async (_request, reply) => {
     const ready = await clientele.ready();
     return reply
       .code(ready ? 200 : 503)

@@ -23,6 +23,7 @@ export const customFieldRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele
     {
       schema: {
         tags: ['custom fields'],
+        operationId: 'listCustomFields',
         summary: "The store's custom field declarations",
         security,
         params: StoreIdParams,
@@ -50,6 +51,7 @@ export const customFieldRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele
     {
       schema: {
         tags: ['custom fields'],
+        operationId: 'listCustomFieldOptions',
         summary: "A STRING field's distinct values, as segment filters offer them",
         security,
         params: Type.Object({ storeId: Type.String(), name: Type.String() }),

@@ -72,6 +72,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
     {
       schema: {
         tags: ['customers'],
+        operationId: 'upsertCustomer',
         summary: 'Create or update a customer',
         description:
           'Finds the customer by every identifier the body carries (id, externalId, email, phone numbers, typed identifiers) and creates or updates it. Fields left out are kept; null clears.',
@@ -118,6 +119,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
     {
       schema: {
         tags: ['customers'],
+        operationId: 'findOrListCustomers',
         summary: 'Look a customer up by one identifier, or list customers newest first',
         description:
           'With email, phone, externalId or identifier=type:value: that customer (or 404). Without: a page of customers, newest first.',
@@ -152,6 +154,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
     {
       schema: {
         tags: ['customers'],
+        operationId: 'getCustomer',
         summary: 'Read a customer',
         security,
         params: CustomerParams,
@@ -173,6 +176,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
     {
       schema: {
         tags: ['customers'],
+        operationId: 'listCustomerEvents',
         summary: "A customer's history, newest first",
         security,
         params: CustomerParams,

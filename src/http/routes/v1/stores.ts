@@ -44,6 +44,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
     {
       schema: {
         tags: ['admin'],
+        operationId: 'createStore',
         summary: 'Create a store, with its first API key (shown this once)',
         security,
         body: Type.Object(
@@ -65,6 +66,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
     {
       schema: {
         tags: ['admin'],
+        operationId: 'getStore',
         summary: 'Read a store',
         security,
         params: StoreIdParams,
@@ -79,6 +81,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
     {
       schema: {
         tags: ['admin'],
+        operationId: 'updateStore',
         summary: "Change a store's name or settings",
         description:
           'settings: identityConflict (reject | merge), customFieldOptionsLimit, aliases ({platform: id}; null removes one).',
@@ -102,6 +105,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
     {
       schema: {
         tags: ['admin'],
+        operationId: 'createApiKey',
         summary: 'Create an API key (shown this once)',
         security,
         params: StoreIdParams,
@@ -120,6 +124,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
     {
       schema: {
         tags: ['admin'],
+        operationId: 'revokeApiKey',
         summary: 'Revoke an API key, at once',
         security,
         params: Type.Object({ storeId: Type.String(), keyId: Type.String() }),
