@@ -1,8 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * Every primary and unique key starts with store_id, so that the tables can be
- * distributed by store (Citus) without changing a key.
+ * Every primary and unique key of a per-store table includes store_id (and here begins
+ * with it), so that the tables can be distributed by store (Citus) without changing a
+ * key. (Migration 0004 re-leads one unique index, customers_by_seq, with seq.)
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`

@@ -4,7 +4,7 @@ import type { DB } from '../database.js';
 /**
  * Plans that stay good whatever the planner believes about stores.
  *
- * Every key starts with store_id. When the statistics say a store is rare (a new
+ * Nearly every key starts with store_id. When the statistics say a store is rare (a new
  * store, a small one beside a large one, statistics gathered before the store grew),
  * the planner expects one row for `store_id = $1` and happily reads a store through the
  * store_id prefix of any index, then filters: one look-up became a scan of the store,
