@@ -28,15 +28,13 @@ async function violation(statement: ReturnType<typeof sql>): Promise<unknown> {
 }
 
 it('an identifier value taken twice is the identity key, and retried', async () => {
-  const store = await clientele.createStore('errors');
-  const { customer } = await clientele.upsertCustomer(
-    { storeId: store.id, api: 'native', keyId: null },
-    { email: 'taken@example.com' },
-  );
-  const error = await violation(
-    sql`INSERT INTO customer_identifiers (store_id, kind, value, customer_id)
-      VALUES (${store.id}, 'email', 'taken@example.com', ${customer.id})`,
-  );
+  await sql`INSERT INTO stores (id, name) VALUES ('store_errors', 'errors')`.execute(clientele.db);
+  await sql`INSERT INTO customers (store_id, id, created_at, updated_at)
+    VALUES ('store_errors', 'cust_1', now(), now())`.execute(clientele.db);
+  const claim = sql`INSERT INTO customer_identifiers (store_id, kind, value, customer_id)
+    VALUES ('store_errors', 'email', 'taken@example.com', 'cust_1')`;
+  await claim.execute(clientele.db);
+  const error = await violation(claim);
   expect(error).toMatchObject({
     code: '23505',
     table: 'customer_identifiers',
@@ -53,12 +51,10 @@ it('an identifier value taken twice is the identity key, and retried', async () 
 });
 
 it('another unique key is not retried', async () => {
-  const store = await clientele.createStore('errors 2');
-  const insert = sql`INSERT INTO custom_fields (store_id, name, type)
-    VALUES (${store.id}, 'contested', 'NUMBER')`;
-  await insert.execute(clientele.db);
-  const error = await violation(insert);
+  const store = sql`INSERT INTO stores (id, name) VALUES ('store_twice', 'twice')`;
+  await store.execute(clientele.db);
+  const error = await violation(store);
   expect(isUniqueViolation(error)).toBe(true);
-  expect(isUniqueViolation(error, { table: 'custom_fields' })).toBe(true);
+  expect(isUniqueViolation(error, { table: 'stores' })).toBe(true);
   expect(isRetryable(error)).toBe(false);
 });
