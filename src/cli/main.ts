@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Clientele } from '../core/clientele.js';
 import { ConfigError, loadConfig } from '../core/config.js';
-import { DataDirectoryInUse } from '../core/db/database.js';
+import { DataDirectoryInUse, DataDirectoryVersionMismatch } from '../core/db/database.js';
 import { ClienteleError } from '../core/errors.js';
 import { startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
 
@@ -120,7 +120,8 @@ main(process.argv.slice(2)).then(
     if (
       error instanceof ConfigError ||
       error instanceof UsageError ||
-      error instanceof DataDirectoryInUse
+      error instanceof DataDirectoryInUse ||
+      error instanceof DataDirectoryVersionMismatch
     ) {
       console.error(error.message);
     } else if (error instanceof ClienteleError) console.error(`${error.code}: ${error.message}`);

@@ -1,6 +1,14 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DataDirectoryVersionMismatch,
+  openDatabase,
+  PGLITE_POSTGRES_MAJOR,
+} from '../../src/core/db/database.js';
 import { PGliteDialect } from '../../src/core/db/pglite-dialect.js';
 
 /**
@@ -102,5 +110,28 @@ describe('the PGlite dialect', () => {
       })
       .catch(() => {});
     expect(await outside).toEqual([]);
+  });
+});
+
+describe('a PGlite data directory', () => {
+  it('is of the PostgreSQL major version PGlite embeds, as the code believes', async () => {
+    const { rows } = await sql<{ v: string }>`
+      SELECT current_setting('server_version_num') AS v`.execute(db);
+    expect(String(Math.floor(Number(rows[0]!.v) / 10_000))).toBe(PGLITE_POSTGRES_MAJOR);
+  });
+
+  it('of another major version is refused, naming both, and left unlocked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clientele-pg17-'));
+    try {
+      writeFileSync(join(dir, 'PG_VERSION'), '17\n');
+      const opening = openDatabase({ dataDir: dir });
+      await expect(opening).rejects.toBeInstanceOf(DataDirectoryVersionMismatch);
+      await expect(opening).rejects.toThrow(
+        new RegExp(`PostgreSQL 17 database.*PostgreSQL ${PGLITE_POSTGRES_MAJOR}`),
+      );
+      expect(existsSync(join(dir, 'clientele.pid'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,9 +1,17 @@
+import { isUniqueViolation, sqlState } from '../db/errors.js';
+
 /**
- * Runs a transaction again when PostgreSQL says a concurrent one got in the way:
- * a deadlock, a serialisation failure, or a unique key taken a moment ago. The
- * identity locks make these rare; this makes them invisible.
+ * Runs a transaction again when PostgreSQL says a concurrent one got in the way: a
+ * deadlock, a serialisation failure, or an identifier value claimed a moment ago. No
+ * lock is taken ahead for a value nobody holds yet: of two writers claiming it, the
+ * second fails on the unique key of `customer_identifiers` once the first commits, and
+ * run again it finds the customer the first wrote (docs/architecture.md, "The way an
+ * upsert takes"). Another unique key violated is no race, and is not retried.
  */
-const retryableCodes = new Set(['40P01', '40001', '23505']);
+const retryableCodes = new Set(['40P01', '40001']);
+
+/** The identity index's key: one row per identifier value and store. */
+const identityKey = { table: 'customer_identifiers', constraint: 'customer_identifiers_pkey' };
 
 export async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -16,8 +24,9 @@ export async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise
   }
 }
 
-function isRetryable(error: unknown): boolean {
+export function isRetryable(error: unknown): boolean {
   if (error instanceof Error && error.name === 'RetryableConflict') return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && retryableCodes.has(code);
+  const code = sqlState(error);
+  if (code !== undefined && retryableCodes.has(code)) return true;
+  return isUniqueViolation(error, identityKey);
 }

@@ -68,7 +68,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const dir = options.dataDir && options.dataDir !== 'memory://' ? options.dataDir : undefined;
   const unlock = dir ? lockDataDirectory(dir) : () => {};
   try {
-    if (dir) initializePgliteDirectory(dir);
+    if (dir) {
+      checkDataDirectoryVersion(dir);
+      initializePgliteDirectory(dir);
+    }
     return await openPglite(dir, unlock);
   } catch (error) {
     unlock();
@@ -118,6 +121,33 @@ function initializePgliteDirectory(dir: string): void {
   const script = `const { PGlite } = await import(${JSON.stringify(pglite)});
     const db = new PGlite(process.argv[1]); await db.waitReady; await db.close();`;
   execFileSync(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: 'inherit' });
+}
+
+/**
+ * The major version of the PostgreSQL that the PGlite we depend on embeds (0.5: 18).
+ * PostgreSQL opens no data directory of another major version; test/db/pglite-dialect
+ * checks this against PGlite itself.
+ */
+export const PGLITE_POSTGRES_MAJOR = '18';
+
+/** The PGlite directory was written by another major version of PostgreSQL. */
+export class DataDirectoryVersionMismatch extends Error {}
+
+/**
+ * Refuses, naming both versions, a directory that PGlite would only fail to start on
+ * ("PGlite failed to initialize properly"): one written by an earlier Clientele, whose
+ * PGlite embedded another PostgreSQL (0.4: 17).
+ */
+function checkDataDirectoryVersion(dir: string): void {
+  const file = join(dir, 'PG_VERSION');
+  if (!existsSync(file)) return;
+  const major = readFileSync(file, 'utf8').trim();
+  if (major === PGLITE_POSTGRES_MAJOR) return;
+  throw new DataDirectoryVersionMismatch(
+    `The data directory ${dir} holds a PostgreSQL ${major} database; this Clientele's ` +
+      `PGlite is PostgreSQL ${PGLITE_POSTGRES_MAJOR} and cannot open it. Keep the release ` +
+      'that wrote it until its data is moved (docs/operations.md).',
+  );
 }
 
 /** Another live process holds the PGlite directory: an operator's mistake, not a bug. */
