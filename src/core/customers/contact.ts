@@ -57,11 +57,25 @@ export function isBirthdate(value: string): boolean {
   return m !== null && isRealCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]));
 }
 
+/**
+ * Whether a value is an IANA time zone, remembered: building an Intl.DateTimeFormat to
+ * ask costs about a millisecond, and a platform's sync sends the same few zones with
+ * every customer (Redo's upserts ran at 0.4× the native rate on it). Bounded like the
+ * phone answers.
+ */
+const zoneAnswers = new Map<string, boolean>();
+
 export function isTimeZone(value: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: value });
-    return true;
-  } catch {
-    return false;
+  let known = zoneAnswers.get(value);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: value });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (zoneAnswers.size >= PHONE_ANSWERS_MAX) zoneAnswers.clear();
+    zoneAnswers.set(value, known);
   }
+  return known;
 }
