@@ -8,6 +8,8 @@ const SETTINGS_TTL_MS = 5_000;
 /** `clientele.stores`: stores and their settings (a change reaches other processes within 5 s). */
 export class Stores {
   private readonly settingsCache = new Map<string, { settings: StoreSettings; at: number }>();
+  /** Which store a platform's name for it stands for; found ones only, for as long. */
+  private readonly aliasCache = new Map<string, { storeId: string; at: number }>();
 
   constructor(private readonly db: DB) {}
 
@@ -27,12 +29,26 @@ export class Stores {
   async update(storeId: string, change: { name?: string; settings?: Record<string, unknown> }) {
     const store = await repo.updateStore(this.db, storeId, change);
     this.settingsCache.delete(storeId);
+    this.aliasCache.clear();
     return store;
   }
 
-  /** The store a platform names by its id or by the alias set for that platform. */
-  findByIdOrAlias(idOrAlias: string, platform: Platform) {
-    return repo.findStoreByIdOrAlias(this.db, idOrAlias, platform);
+  /**
+   * The store a platform names by its id or by the alias set for that platform. Every
+   * dialect request asks, so an answer is remembered as settings are (a change reaches
+   * other processes within 5 s); a name that finds no store is asked again each time,
+   * so a store just created is found at once.
+   */
+  async findByIdOrAlias(idOrAlias: string, platform: Platform): Promise<string | undefined> {
+    const key = `${platform}\u0000${idOrAlias}`;
+    const hit = this.aliasCache.get(key);
+    if (hit && Date.now() - hit.at < SETTINGS_TTL_MS) return hit.storeId;
+    const storeId = await repo.findStoreByIdOrAlias(this.db, idOrAlias, platform);
+    if (storeId !== undefined) {
+      if (this.aliasCache.size >= 10_000) this.aliasCache.clear();
+      this.aliasCache.set(key, { storeId, at: Date.now() });
+    }
+    return storeId;
   }
 
   async settingsOf(storeId: string): Promise<StoreSettings> {
