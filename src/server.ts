@@ -2,6 +2,7 @@ import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { Clientele } from './core/clientele.js';
 import type { Config } from './core/config.js';
+import { SetupError } from './core/errors.js';
 import { buildApp } from './http/app.js';
 
 /** How long a stopping process gives in-flight requests before it exits anyway. */
@@ -54,35 +55,45 @@ export async function startServer(
     log: { warn: (details, message) => app?.log.warn(details, message) },
   });
 
-  const created = await clientele.stores.createFirst('default');
-  if (created) {
-    print(`Created the store "default" (${created.id}). Its API key, shown this once:`);
-    print(`  ${created.apiKey}`);
-  }
-
-  app = await buildApp({
-    clientele,
-    adminToken: config.adminToken,
-    rateLimit: config.rateLimit,
-    logger: {
-      level: config.logLevel,
-      serializers: {
-        // Yotpo clients may put their token in the query string: never log it.
-        req: (request: { method: string; url: string; id: string }) => ({
-          method: request.method,
-          url: request.url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]'),
-          id: request.id,
-        }),
+  try {
+    const created = await clientele.stores.createFirst('default');
+    if (created) {
+      print(
+        `Created the store "default" (${created.id}). Its API key (${created.keyId}), shown this once:`,
+      );
+      print(`  ${created.apiKey}`);
+    }
+    app = await buildApp({
+      clientele,
+      adminToken: config.adminToken,
+      rateLimit: config.rateLimit,
+      logger: {
+        level: config.logLevel,
+        serializers: {
+          // Yotpo clients may put their token in the query string: never log it.
+          req: (request: { method: string; url: string; id: string }) => ({
+            method: request.method,
+            url: request.url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]'),
+            id: request.id,
+          }),
+        },
+        redact: [
+          'req.headers.authorization',
+          'req.headers["x-api-key"]',
+          'req.headers["x-app-token"]',
+          'req.headers["x-yotpo-token"]',
+        ],
       },
-      redact: [
-        'req.headers.authorization',
-        'req.headers["x-api-key"]',
-        'req.headers["x-app-token"]',
-        'req.headers["x-yotpo-token"]',
-      ],
-    },
+    });
+  } catch (error) {
+    await clientele.close();
+    throw error;
+  }
+  const url = await listen(app, config).catch(async (error: unknown) => {
+    await app?.close();
+    await clientele.close();
+    throw error;
   });
-  const url = await app.listen({ port: config.port, host: config.host });
   print(
     `Clientele is serving on ${url} (${clientele.databaseKind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL'})`,
   );
@@ -106,6 +117,30 @@ export async function startServer(
     return stopping;
   };
   return { app, clientele, url, stop };
+}
+
+/** Listens on the configured port, or fails in one line that names it and what to do. */
+async function listen(app: FastifyInstance, config: Config): Promise<string> {
+  try {
+    return await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const where = `Port ${config.port} on ${config.host}`;
+    switch ((error as NodeJS.ErrnoException).code) {
+      case 'EADDRINUSE':
+        throw new SetupError(
+          `${where} is already in use (another clientele?): stop what holds it, or set PORT to another port.`,
+        );
+      case 'EACCES':
+        throw new SetupError(
+          `${where} may not be listened on by this user: set PORT to a port above 1023.`,
+        );
+      case 'EADDRNOTAVAIL':
+        throw new SetupError(
+          `${where}: this machine has no address ${config.host}. Set HOST to one of its addresses (127.0.0.1, 0.0.0.0).`,
+        );
+    }
+    throw error;
+  }
 }
 
 /** Wires SIGTERM and SIGINT to a graceful stop that cannot outlast the grace period. */

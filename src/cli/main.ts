@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Clientele } from '../core/clientele.js';
-import { ConfigError, loadConfig } from '../core/config.js';
-import { DataDirectoryInUse, DataDirectoryVersionMismatch } from '../core/db/database.js';
-import { ClienteleError } from '../core/errors.js';
+import { loadConfig } from '../core/config.js';
+import { ClienteleError, SetupError } from '../core/errors.js';
 import { startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
 
 const usage = `Usage: clientele <command>
@@ -117,14 +116,8 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
-    if (
-      error instanceof ConfigError ||
-      error instanceof UsageError ||
-      error instanceof DataDirectoryInUse ||
-      error instanceof DataDirectoryVersionMismatch
-    ) {
-      console.error(error.message);
-    } else if (error instanceof ClienteleError) console.error(`${error.code}: ${error.message}`);
+    if (error instanceof SetupError || error instanceof UsageError) console.error(error.message);
+    else if (error instanceof ClienteleError) console.error(`${error.code}: ${error.message}`);
     else console.error(error);
     process.exitCode = error instanceof UsageError ? 1 : 2;
   },

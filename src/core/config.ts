@@ -1,3 +1,5 @@
+import { SetupError } from './errors.js';
+
 /**
  * Every environment variable Clientele reads is read here, once, and validated: a bad
  * value stops the process with a message that names it.
@@ -19,7 +21,7 @@ export interface Config {
   rateLimit: number;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends SetupError {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';

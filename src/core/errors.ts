@@ -64,6 +64,13 @@ export function statusOf(code: ErrorCode): number {
   return errorCodes[code];
 }
 
+/**
+ * A fault in what a process runs with (its configuration, its port, its database), not
+ * in a request: the message alone tells the operator what is wrong and what to check,
+ * so the clientele command prints it as it is, without a stack.
+ */
+export class SetupError extends Error {}
+
 /** Named factories for the errors raised in more than one place. */
 export const fail = {
   validation: (errors: FieldProblem[]) =>

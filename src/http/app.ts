@@ -62,9 +62,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompilers());
+  // Once the app is closing, each response ends its connection: a keep-alive connection
+  // left idle after its last answer would hold the server open (Fastify closes only the
+  // connections idle when it begins to close), and a stopping process past its grace.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   // Hooks on every request take a callback rather than return a promise: cheaper.
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('X-Request-Id', request.id);
+    if (closing) reply.header('Connection', 'close');
     done(null, payload);
   });
 

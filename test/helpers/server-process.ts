@@ -17,12 +17,12 @@ export interface ServerProcess {
   exited: Promise<number | string | null>;
 }
 
-/** Starts `clientele serve` on a free port and resolves once it says where it serves. */
+/** Starts `clientele serve` (on a free port unless env says PORT) and resolves once it says where it serves. */
 export function startServerProcess(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...cli, 'serve'], {
       cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'silent', ...env, PORT: '0' },
+      env: { ...process.env, LOG_LEVEL: 'silent', PORT: '0', ...env },
     });
     let out = '';
     let resolved = false;
@@ -40,6 +40,37 @@ export function startServerProcess(env: NodeJS.ProcessEnv): Promise<ServerProces
     child.stderr.on('data', (d) => (out += d));
     exited.then((code) => {
       if (!resolved) reject(new Error(`serve exited ${code}: ${out}`));
+    });
+  });
+}
+
+/**
+ * Runs a `clientele` command to its end. One that has not ended after `timeoutMs` is
+ * killed and reported with code `'timeout'`, so that a hang fails a test rather than
+ * stalling it.
+ */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 30_000,
+): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...cli, ...args], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: timedOut ? 'timeout' : (code ?? signal), stdout, stderr });
     });
   });
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { SetupError } from '../errors.js';
+import { connectionFailure } from './availability.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Tables } from './schema.js';
 import { statementName } from './statements.js';
@@ -62,6 +64,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // replaces it on next use.
     pool.on('error', () => {});
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    // Reached at once, so that a database that is away or missing is told in one line
+    // by whoever opens it (serve, or any other command) rather than by its first query.
+    try {
+      await sql`SELECT 1`.execute(db);
+    } catch (error) {
+      await db.destroy();
+      const failure = connectionFailure(error, options.databaseUrl);
+      throw failure ? new SetupError(failure) : error;
+    }
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
 
@@ -131,7 +142,7 @@ function initializePgliteDirectory(dir: string): void {
 export const PGLITE_POSTGRES_MAJOR = '18';
 
 /** The PGlite directory was written by another major version of PostgreSQL. */
-export class DataDirectoryVersionMismatch extends Error {}
+export class DataDirectoryVersionMismatch extends SetupError {}
 
 /**
  * Refuses, naming both versions, a directory that PGlite would only fail to start on
@@ -151,7 +162,7 @@ function checkDataDirectoryVersion(dir: string): void {
 }
 
 /** Another live process holds the PGlite directory: an operator's mistake, not a bug. */
-export class DataDirectoryInUse extends Error {}
+export class DataDirectoryInUse extends SetupError {}
 
 /**
  * PGlite is a database inside one process: a second process opening the same directory
@@ -164,7 +175,14 @@ function lockDataDirectory(dir: string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => rmSync(file, { force: true });
+      // A process that exits without closing the database (its grace period over, say)
+      // frees the directory too; its pid could otherwise be another process's one day.
+      const unlock = () => {
+        process.off('exit', unlock);
+        rmSync(file, { force: true });
+      };
+      process.on('exit', unlock);
+      return unlock;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(readFileSync(file, 'utf8'));

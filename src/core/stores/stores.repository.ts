@@ -46,7 +46,10 @@ function checkName(name: unknown): string {
   return name.trim();
 }
 
-export async function createStore(db: DB, name: string): Promise<Store & { apiKey: string }> {
+export async function createStore(
+  db: DB,
+  name: string,
+): Promise<Store & { apiKey: string; keyId: string }> {
   const storeName = checkName(name);
   return inTransaction(db, async (trx) => {
     const row = await trx
@@ -55,7 +58,7 @@ export async function createStore(db: DB, name: string): Promise<Store & { apiKe
       .returningAll()
       .executeTakeFirstOrThrow();
     const key = await insertKey(trx, row.id);
-    return { ...rowToStore(row), apiKey: key.apiKey };
+    return { ...rowToStore(row), apiKey: key.apiKey, keyId: key.id };
   });
 }
 
@@ -191,7 +194,7 @@ export async function authenticateKey(db: DB, keyHash: string): Promise<Caller |
 export async function createFirstStore(
   db: DB,
   name: string,
-): Promise<(Store & { apiKey: string }) | undefined> {
+): Promise<(Store & { apiKey: string; keyId: string }) | undefined> {
   return db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtextextended('clientele:bootstrap', 0))`.execute(
       trx,
