@@ -59,7 +59,7 @@ export async function startServer(
     const created = await clientele.stores.createFirst('default');
     if (created) {
       print(
-        `Created the store "default" (${created.id}). Its API key (${created.keyId}), shown this once:`,
+        `Created the store "default" (${created.id}). Its API key (${created.apiKeyId}), shown this once:`,
       );
       print(`  ${created.apiKey}`);
     }

@@ -70,7 +70,7 @@ const stop = (child: ChildProcess) =>
   });
 
 describe('clientele CLI', () => {
-  it('migrate, then stores create, keys create and keys revoke', async () => {
+  it('migrate, then stores create and list, keys create, list and revoke', async () => {
     const migrated = await run(['migrate']);
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stdout).toMatch(/Applied: 0001_init|Already up to date/);
@@ -81,16 +81,41 @@ describe('clientele CLI', () => {
     expect(store).toMatchObject({ name: 'Corner Shop' });
     expect(store.apiKey).toMatch(/^ck_/);
 
-    const key = await run(['keys', 'create', store.id]);
+    expect(store.apiKeyId).toMatch(/^key_/);
+
+    const key = await run(['keys', 'create', store.id, 'CI', 'deploy']);
     expect(key.code, key.stderr).toBe(0);
-    const { id } = JSON.parse(key.stdout);
+    const { id, name, apiKey } = JSON.parse(key.stdout);
     expect(id).toMatch(/^key_/);
+    expect(name).toBe('CI deploy');
+
+    const stores = await run(['stores', 'list']);
+    expect(stores.code, stores.stderr).toBe(0);
+    expect(JSON.parse(stores.stdout)).toContainEqual(
+      expect.objectContaining({ id: store.id, name: 'Corner Shop' }),
+    );
+    expect(stores.stdout).not.toContain(store.apiKey);
+
+    const keys = await run(['keys', 'list', store.id]);
+    expect(keys.code, keys.stderr).toBe(0);
+    expect(JSON.parse(keys.stdout)).toEqual([
+      expect.objectContaining({ id, name: 'CI deploy', lastUsedAt: null, revokedAt: null }),
+      expect.objectContaining({ id: store.apiKeyId, name: null }),
+    ]);
+    expect(keys.stdout).not.toContain(store.apiKey);
+    expect(keys.stdout).not.toContain(apiKey);
 
     expect((await run(['keys', 'revoke', store.id, id])).stdout).toContain(`Revoked ${id}`);
     const again = await run(['keys', 'revoke', store.id, id]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('api_key_not_found');
-  }, 60_000);
+    const after = JSON.parse((await run(['keys', 'list', store.id])).stdout);
+    expect(after[0]).toMatchObject({ id, revokedAt: expect.any(String) });
+
+    const unknown = await run(['keys', 'list', 'sto_01JD0000000000000000000000']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe('store_not_found: No such store.');
+  }, 90_000);
 
   it('explains itself on bad usage and bad configuration', async () => {
     const unknown = await run(['frobnicate']);
@@ -135,7 +160,9 @@ describe('clientele CLI', () => {
       const first = await serve();
       const key = /(ck_\S+)/.exec(first.output())?.[1];
       const storeId = /"default" \((sto_\w+)\)/.exec(first.output())?.[1];
+      const keyId = /API key \((key_\w+)\)/.exec(first.output())?.[1];
       expect(key).toBeDefined();
+      expect(keyId).toBeDefined();
       const res = await fetch(`${first.url}/v1/stores/${storeId}/customers`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -154,6 +181,10 @@ describe('clientele CLI', () => {
       );
       expect(read.status).toBe(200);
       expect(await stop(second.child)).toBe(0);
+
+      // The key the first start printed is the store's key, found again by its id.
+      const keys = await run(['keys', 'list', storeId ?? '']);
+      expect(JSON.parse(keys.stdout)).toEqual([expect.objectContaining({ id: keyId })]);
     } finally {
       env = saved;
       await fresh.drop();

@@ -10,7 +10,9 @@ Commands:
   serve                          serve the API (migrations are applied first)
   migrate                        apply pending database migrations
   stores create <name>           create a store and its first API key
-  keys create <storeId>          create an API key for a store
+  stores list                    list the stores, newest first
+  keys create <storeId> [name]   create an API key for a store, optionally named
+  keys list <storeId>            list a store's API keys (never their secrets)
   keys revoke <storeId> <keyId>  revoke an API key at once
 
 The database is DATABASE_URL (PostgreSQL) or, without it, PGlite in CLIENTELE_DATA_DIR (./data).`;
@@ -38,6 +40,23 @@ async function withClientele<T>(run: (clientele: Clientele) => Promise<T>): Prom
 }
 
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+
+/** Every item of a paged list, page after page. */
+async function everyPage<T>(
+  list: (page: {
+    limit: number;
+    cursor?: string;
+  }) => Promise<{ data: T[]; nextCursor: string | null }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list({ limit: 100, ...(cursor === undefined ? {} : { cursor }) });
+    items.push(...page.data);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return items;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseOptions(argv);
@@ -72,9 +91,19 @@ export async function main(argv: string[]): Promise<number> {
       print(await withClientele((c) => c.stores.create(name)));
       return 0;
     }
+    case 'stores list': {
+      print(await withClientele((c) => everyPage((page) => c.stores.list(page))));
+      return 0;
+    }
     case 'keys create': {
       const storeId = rest[0] ?? requireArg('storeId');
-      print(await withClientele((c) => c.keys.create(storeId)));
+      const name = rest.slice(1).join(' ') || undefined;
+      print(await withClientele((c) => c.keys.create(storeId, name)));
+      return 0;
+    }
+    case 'keys list': {
+      const storeId = rest[0] ?? requireArg('storeId');
+      print(await withClientele((c) => everyPage((page) => c.keys.list(storeId, page))));
       return 0;
     }
     case 'keys revoke': {

@@ -33,7 +33,9 @@ export class Clientele {
     const { db } = database;
     this.fields = new Fields(db);
     this.stores = new Stores(db);
-    this.keys = new Keys(db, options.databaseUrl);
+    this.keys = new Keys(db, options.databaseUrl, (error) =>
+      options.log?.warn({ err: error }, 'could not record when API keys were last used'),
+    );
     this.idempotency = new Idempotency(db);
     this.customers = new Customers({
       db,

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
@@ -89,6 +90,158 @@ describe('admin API: stores', () => {
   });
 });
 
+describe('admin API: finding stores again', () => {
+  it('lists stores newest first, a page at a time, each once', async () => {
+    const made = [];
+    for (const name of ['Listed A', 'Listed B', 'Listed C']) {
+      made.push((await t.admin('POST', '/v1/stores', { name })).json().id as string);
+    }
+    const seen: { id: string; name: string; apiKey?: string }[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = cursor ? `&cursor=${cursor}` : '';
+      const res = await t.admin('GET', `/v1/stores?limit=2${query}`);
+      expect(res.statusCode).toBe(200);
+      const page = res.json();
+      expect(page.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.data);
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 100);
+    const ids = seen.map((s) => s.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Newest first: the three just made lead, in reverse order of making.
+    expect(ids.slice(0, 3)).toEqual([...made].reverse());
+    expect(seen[0]).toMatchObject({ name: 'Listed C', settings: { identityConflict: 'reject' } });
+    expect(seen.some((s) => s.apiKey !== undefined)).toBe(false);
+  });
+
+  it('names a cursor it did not give, and a limit out of range', async () => {
+    const bad = await t.admin('GET', '/v1/stores?cursor=bm9wZQ');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('/cursor');
+    const limit = await t.admin('GET', '/v1/stores?limit=500');
+    expect(limit.statusCode).toBe(400);
+    expect(limit.json().errors[0].path).toBe('/querystring/limit');
+  });
+
+  it("returns the first key's id with the store, and lists keys with names but never a secret", async () => {
+    const created = (await t.admin('POST', '/v1/stores', { name: 'Keyed' })).json();
+    expect(created.apiKeyId).toMatch(/^key_/);
+    const named = await t.admin('POST', `/v1/stores/${created.id}/api-keys`, { name: 'CI deploy' });
+    expect(named.statusCode).toBe(201);
+    expect(named.json()).toMatchObject({
+      name: 'CI deploy',
+      apiKey: expect.stringMatching(/^ck_/),
+    });
+    expect(named.json().id).toMatch(/^key_/);
+    const revoked = (await t.admin('POST', `/v1/stores/${created.id}/api-keys`)).json();
+    expect(revoked.name).toBeNull();
+    await t.admin('DELETE', `/v1/stores/${created.id}/api-keys/${revoked.id}`);
+
+    const res = await t.admin('GET', `/v1/stores/${created.id}/api-keys`);
+    expect(res.statusCode).toBe(200);
+    const { data, nextCursor } = res.json();
+    expect(nextCursor).toBeNull();
+    expect(data.map((k: { id: string }) => k.id)).toEqual([
+      revoked.id,
+      named.json().id,
+      created.apiKeyId,
+    ]);
+    expect(data[0]).toMatchObject({ name: null, revokedAt: expect.any(String) });
+    expect(data[1]).toMatchObject({ name: 'CI deploy', revokedAt: null, lastUsedAt: null });
+    expect(data[2]).toMatchObject({ id: created.apiKeyId, prefix: created.apiKey.slice(0, 7) });
+    for (const key of data) {
+      expect(Object.keys(key).sort()).toEqual(
+        ['createdAt', 'id', 'lastUsedAt', 'name', 'prefix', 'revokedAt'].sort(),
+      );
+    }
+    const hashes = await t.clientele.db
+      .selectFrom('api_keys')
+      .select('key_hash')
+      .where('store_id', '=', created.id)
+      .execute();
+    for (const secret of [
+      created.apiKey,
+      named.json().apiKey,
+      revoked.apiKey,
+      ...hashes.map((h) => h.key_hash),
+    ]) {
+      expect(res.body).not.toContain(secret);
+    }
+
+    const page = await t.admin('GET', `/v1/stores/${created.id}/api-keys?limit=1`);
+    expect(page.json().data).toHaveLength(1);
+    const next = await t.admin(
+      'GET',
+      `/v1/stores/${created.id}/api-keys?limit=2&cursor=${page.json().nextCursor}`,
+    );
+    expect(next.json().data.map((k: { id: string }) => k.id)).toEqual([
+      named.json().id,
+      created.apiKeyId,
+    ]);
+  });
+
+  it('refuses a bad key name, and answers 404 for the keys of a store that does not exist', async () => {
+    const store = await t.createStore();
+    for (const body of [{ name: '' }, { name: 'x'.repeat(256) }, { name: 7 }, { label: 'x' }]) {
+      const res = await t.admin('POST', `/v1/stores/${store.id}/api-keys`, body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json().errors[0].path).toMatch(/^\/(name|label)$/);
+    }
+    const missing = await t.admin('GET', '/v1/stores/sto_01JD0000000000000000000000/api-keys');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe('store_not_found');
+  });
+
+  it('records when a key was last used: one write for many requests, at most one a minute', async () => {
+    const store = await t.createStore();
+    // Every write of a key's last use, counted by the database itself.
+    await sql`CREATE TABLE IF NOT EXISTS key_uses_written (key_id text NOT NULL)`.execute(
+      t.clientele.db,
+    );
+    await sql`
+      CREATE OR REPLACE FUNCTION count_key_use() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.last_used_at IS DISTINCT FROM OLD.last_used_at THEN
+          INSERT INTO key_uses_written VALUES (NEW.id);
+        END IF;
+        RETURN NEW;
+      END $$`.execute(t.clientele.db);
+    await sql`
+      CREATE OR REPLACE TRIGGER count_key_use AFTER UPDATE ON api_keys
+      FOR EACH ROW EXECUTE FUNCTION count_key_use()`.execute(t.clientele.db);
+    const keyId = (await t.admin('GET', `/v1/stores/${store.id}/api-keys`)).json().data[0].id;
+    const written = async () =>
+      Number(
+        (
+          await sql<{
+            n: number;
+          }>`SELECT count(*) AS n FROM key_uses_written WHERE key_id = ${keyId}`.execute(
+            t.clientele.db,
+          )
+        ).rows[0]?.n,
+      );
+
+    const before = Date.now();
+    for (let i = 0; i < 30; i++) expect((await t.as(store).get('/customers')).statusCode).toBe(200);
+    // Thirty requests, one write, a moment after the first of them.
+    for (let i = 0; i < 50 && (await written()) === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await written()).toBe(1);
+
+    const key = (await t.admin('GET', `/v1/stores/${store.id}/api-keys`)).json().data[0];
+    expect(Date.parse(key.lastUsedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(key.lastUsedAt)).toBeLessThanOrEqual(Date.now());
+
+    // Used again within the minute: nothing more is written.
+    for (let i = 0; i < 30; i++) await t.as(store).get('/customers');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await written()).toBe(1);
+  });
+});
+
 describe('admin API: keys', () => {
   it('creates keys that work and revokes them at once', async () => {
     const store = await t.createStore();
@@ -139,8 +292,10 @@ describe('admin API: security', () => {
 
   it('refuses a store key on the admin API', async () => {
     const store = await t.createStore();
-    const res = await t.as(store).request('GET', `/v1/stores/${store.id}`);
-    expect(res.statusCode).toBe(401);
+    for (const url of [`/v1/stores/${store.id}`, '/v1/stores', `/v1/stores/${store.id}/api-keys`]) {
+      const res = await t.as(store).request('GET', url);
+      expect(res.statusCode, url).toBe(401);
+    }
   });
 
   it('is off when no admin token is configured', async () => {

@@ -103,7 +103,7 @@ describe('serve, when its surroundings are wrong', () => {
     async () => {
       const url = new URL(process.env.TEST_DATABASE_URL ?? '');
       url.pathname = '/clientele_missing_db';
-      for (const args of [['serve'], ['migrate']]) {
+      for (const args of [['serve'], ['migrate'], ['keys', 'list', 'sto_x']]) {
         const run = await runCli(args, { DATABASE_URL: url.toString() });
         expect(run.code, args.join(' ')).toBe(2);
         expectOneLine(run.stderr);

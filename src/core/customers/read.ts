@@ -1,6 +1,6 @@
 import type { DB } from '../db/database.js';
 import { fail } from '../errors.js';
-import { hasPrefix } from '../ids.js';
+import { decodeCursor, nextCursorOf, type Page, type PageQuery } from '../paging.js';
 import type { ChangeRecord } from './changes.js';
 import { normalizeEmail } from './contact.js';
 import type { Customer } from './customer.js';
@@ -9,15 +9,7 @@ import * as repo from './customers.repository.js';
 import { listEvents } from './events.repository.js';
 import type { IdentityKey } from './identity.js';
 
-export interface Page<T> {
-  data: T[];
-  nextCursor: string | null;
-}
-
-export interface PageQuery {
-  limit: number;
-  cursor?: string | undefined;
-}
+export type { Page, PageQuery } from '../paging.js';
 
 /** A customer by id; an id merged into another customer reads as that customer. */
 export async function getCustomer(db: DB, storeId: string, id: string): Promise<Customer> {
@@ -75,24 +67,6 @@ export async function listCustomerEvents(
     .slice(0, page.limit)
     .map(({ position: _position, ...e }) => ({ ...e, createdAt: e.createdAt.toISOString() }));
   return { data, nextCursor: nextCursorOf(rows.length > page.limit, data) };
-}
-
-/** The cursor of the page after this one, when there is one: its last id. */
-function nextCursorOf(more: boolean, data: { id: string }[]): string | null {
-  const last = data.at(-1);
-  return more && last ? encodeCursor(last.id) : null;
-}
-
-// Cursors are opaque to clients; today they carry the last id seen.
-function encodeCursor(id: string): string {
-  return Buffer.from(id).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined, prefix: 'cust' | 'evt'): string | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  const id = Buffer.from(cursor, 'base64url').toString();
-  if (!hasPrefix(id, prefix)) throw fail.field('/cursor', 'is not a cursor this list gave');
-  return id;
 }
 
 export async function listCustomersByOffset(

@@ -8,8 +8,13 @@ import * as m0005 from './migrations/0005_write_customers.js';
 import * as m0006 from './migrations/0006_find_owners.js';
 import * as m0007 from './migrations/0007_events_by_customer.js';
 import * as m0008 from './migrations/0008_change_record.js';
+import * as m0010 from './migrations/0010_api_key_names.js';
 
-/** Migrations are compiled in, so a built server needs no migration folder at run time. */
+/**
+ * Migrations are compiled in, so a built server needs no migration folder at run time.
+ * They run in the order of their names; a number may be missing (0009 is on another
+ * branch until it merges), but a new migration must sort after every applied one.
+ */
 const migrations: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_access_tokens': m0002,
@@ -19,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0006_find_owners': m0006,
   '0007_events_by_customer': m0007,
   '0008_change_record': m0008,
+  '0010_api_key_names': m0010,
 };
 
 const provider: MigrationProvider = {

@@ -21,6 +21,9 @@ export interface ApiKeyRow {
   key_prefix: string;
   created_at: DefaultedTimestamp;
   revoked_at: Timestamp | null;
+  /** Migration 0010: null for keys made before it, or made without a name. */
+  name: ColumnType<string | null, string | null | undefined, string | null>;
+  last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface CustomerRow {

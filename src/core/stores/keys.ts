@@ -1,8 +1,12 @@
 import type { DB } from '../db/database.js';
+import { decodeCursor, type PageQuery, pageOf } from '../paging.js';
 import { hashApiKey } from './api-keys.js';
+import type { Caller } from './caller.js';
 import { KeyCache } from './key-cache.js';
+import { KeyUsage } from './key-usage.js';
+import * as repo from './keys.repository.js';
 import { listenForRevocations } from './revocations.repository.js';
-import * as repo from './stores.repository.js';
+import { checkName, getStore } from './stores.repository.js';
 
 /** How long a key is remembered at most (revocations evict it sooner). */
 const KEY_CACHE_TTL_MS = 60_000;
@@ -10,20 +14,33 @@ const KEY_CACHE_TTL_MS = 60_000;
 /** `clientele.keys`: a store's API keys and the short-lived access tokens they exchange for. */
 export class Keys {
   private readonly cache: KeyCache;
+  private readonly usage: KeyUsage;
   private readonly revocations: { close(): Promise<void> } | undefined;
 
   constructor(
     private readonly db: DB,
     databaseUrl: string | undefined,
+    onUsageError?: (error: unknown) => void,
   ) {
     // On PostgreSQL other processes revoke keys too: remember keys only while their
     // revocations can be heard. PGlite has one process, which evicts for itself.
     this.cache = new KeyCache(KEY_CACHE_TTL_MS, !databaseUrl);
+    this.usage = new KeyUsage(db, onUsageError);
     this.revocations = databaseUrl ? listenForRevocations(databaseUrl, this.cache) : undefined;
   }
 
-  create(storeId: string) {
-    return repo.createKey(this.db, storeId);
+  /** A new key for the store, optionally named; its secret is in this answer only. */
+  async create(storeId: string, name?: string | null) {
+    const keyName = name === undefined || name === null ? null : checkName(name);
+    await getStore(this.db, storeId);
+    return repo.insertKey(this.db, storeId, keyName);
+  }
+
+  /** The store's keys, newest first, revoked ones too; never a secret. */
+  async list(storeId: string, page: PageQuery) {
+    await getStore(this.db, storeId);
+    const before = decodeCursor(page.cursor, 'key');
+    return pageOf(await repo.listKeys(this.db, storeId, page.limit + 1, before), page.limit);
   }
 
   async revoke(storeId: string, keyId: string) {
@@ -32,24 +49,30 @@ export class Keys {
   }
 
   /** The caller a store key stands for, from memory when this process has seen it lately. */
-  async authenticate(apiKey: string): Promise<repo.Caller | undefined> {
+  async authenticate(apiKey: string): Promise<Caller | undefined> {
     const hash = hashApiKey(apiKey);
-    const known = this.cache.get(hash);
-    if (known) return known;
-    const caller = await repo.authenticateKey(this.db, hash);
-    if (caller) this.cache.set(hash, caller);
+    let caller = this.cache.get(hash);
+    if (!caller) {
+      caller = await repo.authenticateKey(this.db, hash);
+      if (caller) this.cache.set(hash, caller);
+    }
+    if (caller) this.usage.used(caller);
     return caller;
   }
 
-  createAccessToken(caller: repo.Caller) {
+  createAccessToken(caller: Caller) {
     return repo.createAccessToken(this.db, caller);
   }
 
-  authenticateAccessToken(token: string) {
-    return repo.authenticateAccessToken(this.db, token);
+  /** The caller an access token stands for; using the token is a use of its key. */
+  async authenticateAccessToken(token: string) {
+    const caller = await repo.authenticateAccessToken(this.db, token);
+    if (caller) this.usage.used(caller);
+    return caller;
   }
 
-  close(): Promise<void> {
-    return this.revocations?.close() ?? Promise.resolve();
+  async close(): Promise<void> {
+    await this.usage.flush();
+    await this.revocations?.close();
   }
 }

@@ -1,4 +1,5 @@
 import type { DB } from '../db/database.js';
+import { decodeCursor, type PageQuery, pageOf } from '../paging.js';
 import type { Platform, StoreSettings } from './settings.js';
 import * as repo from './stores.repository.js';
 
@@ -20,6 +21,12 @@ export class Stores {
   /** On an empty database, the store `name` with one key; otherwise nothing. */
   createFirst(name: string) {
     return repo.createFirstStore(this.db, name);
+  }
+
+  /** Every store, newest first, a page at a time. */
+  async list(page: PageQuery) {
+    const before = decodeCursor(page.cursor, 'sto');
+    return pageOf(await repo.listStores(this.db, page.limit + 1, before), page.limit);
   }
 
   get(storeId: string) {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Clientele } from '../../../core/clientele.js';
 import { requireAdmin } from '../../plugins/auth.js';
 import { idempotencyGuard } from '../../plugins/idempotency.js';
-import { Problem, StoreIdParams } from '../../schemas/common.js';
+import { Nullable, PageQuery, Problem, StoreIdParams } from '../../schemas/common.js';
 
 const Settings = Type.Object({
   identityConflict: Type.Union([Type.Literal('reject'), Type.Literal('merge')]),
@@ -19,6 +19,28 @@ const Store = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
+
+const nullableString = Nullable(Type.String());
+
+const StorePage = Type.Object({ data: Type.Array(Store), nextCursor: nullableString });
+
+/** A key as lists show it: never its secret, nor the secret's hash. */
+const ApiKey = Type.Object({
+  id: Type.String(),
+  name: nullableString,
+  prefix: Type.String({
+    description: "The key's first characters, to tell it apart (not a secret)",
+  }),
+  createdAt: Type.String(),
+  lastUsedAt: Nullable(
+    Type.String({
+      description: 'When a request last used the key, to within a minute; null if none has',
+    }),
+  ),
+  revokedAt: nullableString,
+});
+
+const ApiKeyPage = Type.Object({ data: Type.Array(ApiKey), nextCursor: nullableString });
 
 const adminErrors = { 400: Problem, 401: Problem, 404: Problem };
 const security = [{ adminToken: [] }];
@@ -52,13 +74,35 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
           { additionalProperties: false },
         ),
         response: {
-          201: Type.Intersect([Store, Type.Object({ apiKey: Type.String() })]),
+          201: Type.Intersect([
+            Store,
+            Type.Object({
+              apiKey: Type.String({ description: 'The first key, shown this once' }),
+              apiKeyId: Type.String({ description: "The first key's id (key_…)" }),
+            }),
+          ]),
           ...adminErrors,
         },
       },
     },
     async (request, reply) =>
       reply.code(201).send(await clientele.stores.create(request.body.name)),
+  );
+
+  app.get(
+    '/v1/stores',
+    {
+      schema: {
+        tags: ['admin'],
+        operationId: 'listStores',
+        summary: 'List stores, newest first',
+        security,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: StorePage, ...adminErrors },
+      },
+    },
+    async (request) =>
+      clientele.stores.list({ limit: request.query.limit ?? 20, cursor: request.query.cursor }),
   );
 
   app.get(
@@ -100,23 +144,64 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
     async (request) => clientele.stores.update(request.params.storeId, request.body),
   );
 
+  app.get(
+    '/v1/stores/:storeId/api-keys',
+    {
+      schema: {
+        tags: ['admin'],
+        operationId: 'listApiKeys',
+        summary: "List a store's API keys, newest first, revoked ones too (never their secrets)",
+        security,
+        params: StoreIdParams,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: ApiKeyPage, ...adminErrors },
+      },
+    },
+    async (request) =>
+      clientele.keys.list(request.params.storeId, {
+        limit: request.query.limit ?? 20,
+        cursor: request.query.cursor,
+      }),
+  );
+
   app.post(
     '/v1/stores/:storeId/api-keys',
     {
+      // The body is optional: no body is a key without a name.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags: ['admin'],
         operationId: 'createApiKey',
         summary: 'Create an API key (shown this once)',
         security,
         params: StoreIdParams,
+        body: Type.Object(
+          {
+            name: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 255,
+                description: 'What the key is for, to find it again (optional)',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: {
-          201: Type.Object({ id: Type.String(), apiKey: Type.String() }),
+          201: Type.Object({
+            id: Type.String(),
+            name: nullableString,
+            apiKey: Type.String({ description: 'The secret, shown this once' }),
+            createdAt: Type.String(),
+          }),
           ...adminErrors,
         },
       },
     },
     async (request, reply) =>
-      reply.code(201).send(await clientele.keys.create(request.params.storeId)),
+      reply.code(201).send(await clientele.keys.create(request.params.storeId, request.body.name)),
   );
 
   app.delete(
