@@ -1,5 +1,3 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -7,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Clientele } from '../core/clientele.js';
 import { newId } from '../core/ids.js';
 import { registerDialects } from '../dialects/index.js';
+import { registerOpenApi } from './openapi.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jsonPlugin } from './plugins/json.js';
@@ -82,28 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { clientele: options.clientele });
   await app.register(idempotencyPlugin, { clientele: options.clientele });
   await app.register(rateLimitPlugin, { perSecond: options.rateLimit ?? 0 });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Clientele',
-        version: '1',
-        description: 'Customer profiles: create or update a customer, done right.',
-      },
-      components: {
-        securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer', description: 'A store API key, ck_…' },
-          adminToken: { type: 'http', scheme: 'bearer', description: 'CLIENTELE_ADMIN_TOKEN' },
-        },
-      },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get(
-    '/openapi.json',
-    { schema: { hide: true, operationId: 'getOpenApiDocument' } },
-    async () => app.swagger(),
-  );
+  await registerOpenApi(app);
 
   const { clientele } = options;
   await app.register(healthRoutes, { clientele });

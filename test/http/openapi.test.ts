@@ -72,3 +72,103 @@ describe('every route, hidden ones too', () => {
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });
 });
+
+type Operation = {
+  operationId: string;
+  tags?: string[];
+  parameters?: { in: string; name: string }[];
+  requestBody?: { content: Record<string, { example?: unknown }> };
+  responses: Record<string, { headers?: Record<string, unknown> }>;
+};
+
+function operations(): { method: string; path: string; operation: Operation }[] {
+  const document = JSON.parse(generated) as { paths: Record<string, Record<string, Operation>> };
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => methods.includes(method))
+      .map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })),
+  );
+}
+
+/** A route's path as the document writes it: `{param}` for `:param`. */
+const documentPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
+
+describe('what the document says of every route', () => {
+  it('is titled and described as the product', () => {
+    const { info } = JSON.parse(generated) as { info: { title: string; description: string } };
+    expect(info.title).toBe('Clientele');
+    expect(info.description).toContain('customer profile service');
+    for (const platform of ['Redo', 'Yotpo', 'Capillary', 'Cheqpay', 'Voucherify']) {
+      expect(info.description).toContain(platform);
+    }
+  });
+
+  it('gives every operation its 429 and 503 answers, with Retry-After', () => {
+    for (const { method, path, operation } of operations()) {
+      for (const status of ['429', '503']) {
+        expect(operation.responses[status], `${method} ${path} ${status}`).toBeDefined();
+        expect(operation.responses[status]?.headers, `${method} ${path} ${status}`).toHaveProperty(
+          'Retry-After',
+        );
+      }
+      expect(operation.responses['429']?.headers).toHaveProperty('RateLimit-Remaining');
+    }
+  });
+
+  it("shows every dialect route, tagged with its platform's name", () => {
+    const tags: Record<string, string> = {
+      redo: 'Redo',
+      yotpo: 'Yotpo',
+      capillary: 'Capillary',
+      cheqpay: 'Cheqpay',
+      voucherify: 'Voucherify',
+    };
+    const dialect = routes.filter((r) => r.method !== 'HEAD' && r.url.startsWith('/compat/'));
+    expect(dialect.length).toBeGreaterThan(10);
+    const documented = operations();
+    for (const route of dialect) {
+      const platform = /^\/compat\/(\w+)\//.exec(route.url)?.[1] ?? '';
+      const entry = documented.find(
+        (o) => o.path === documentPath(route.url) && o.method === route.method,
+      );
+      expect(entry, `${String(route.method)} ${route.url}`).toBeDefined();
+      expect(entry?.operation.tags).toEqual([tags[platform]]);
+    }
+  });
+
+  it('documents Idempotency-Key on every write that takes it, and on no other', () => {
+    const writes = routes.filter((r) =>
+      ['POST', 'PUT', 'PATCH', 'DELETE'].includes(String(r.method)),
+    );
+    expect(writes.length).toBeGreaterThan(10);
+    const documented = operations();
+    for (const route of writes) {
+      if (route.url === '/openapi.json' || route.url.startsWith('/docs')) continue;
+      const entry = documented.find(
+        (o) => o.path === documentPath(route.url) && o.method === route.method,
+      );
+      const names = (entry?.operation.parameters ?? [])
+        .filter((p) => p.in === 'header')
+        .map((p) => p.name);
+      const takesIt = route.config?.idempotencyKey !== false;
+      expect(names.includes('Idempotency-Key'), `${String(route.method)} ${route.url}`).toBe(
+        takesIt,
+      );
+    }
+    for (const { method, path, operation } of documented) {
+      if (method !== 'GET') continue;
+      expect(
+        (operation.parameters ?? []).some((p) => p.name === 'Idempotency-Key'),
+        `${method} ${path}`,
+      ).toBe(false);
+    }
+  });
+
+  it('shows an example body for every operation that takes a body', () => {
+    for (const { method, path, operation } of operations()) {
+      if (!operation.requestBody) continue;
+      const media = operation.requestBody.content['application/json'];
+      expect(media?.example, `${method} ${path}`).toBeDefined();
+    }
+  });
+});

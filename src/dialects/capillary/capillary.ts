@@ -268,8 +268,8 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
     '/v2/customers/lookup',
     {
       schema: {
-        hide: true,
         operationId: 'capillaryUpdateCustomer',
+        summary: "Update the customer the query's identifier names (update only)",
         querystring: Query,
         body: Body,
       },
@@ -290,7 +290,13 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
 
   app.get(
     '/v2/customers/lookup',
-    { schema: { hide: true, operationId: 'capillaryGetCustomer', querystring: Query } },
+    {
+      schema: {
+        operationId: 'capillaryGetCustomer',
+        summary: "The integer id of the customer the query's identifier names",
+        querystring: Query,
+      },
+    },
     async (request) => {
       const { caller } = request;
       const customer = await clientele.customers.find(caller.storeId, lookupOf(request.query));

@@ -116,7 +116,11 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   // Every route of this dialect needs the platform's credentials.
   for (const hook of guard(clientele, authorized)) app.addHook('preHandler', hook);
 
-  const upsertSchema = { hide: true, operationId: 'cheqpayUpsertCustomer', body: Body };
+  const upsertSchema = {
+    operationId: 'cheqpayUpsertCustomer',
+    summary: 'Create or update a customer, found by externalId',
+    body: Body,
+  };
   app.post('/customers/add-update', { schema: upsertSchema }, async (request) => {
     const outcome = await upsertFor(clientele, request, 'cheqpay', toInput(request.body), {
       lookupBy: ['externalId'],
@@ -129,8 +133,8 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
     '/customers/:id',
     {
       schema: {
-        hide: true,
         operationId: 'cheqpayGetCustomer',
+        summary: 'Read a customer by its id or externalId',
         params: Type.Object({ id: Type.String() }),
       },
     },

@@ -141,8 +141,8 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
     {
       preHandler,
       schema: {
-        hide: true,
         operationId: 'redoUpsertCustomer',
+        summary: 'Create or update a customer, found by email',
         params: StoreParams,
         body: RedoCustomerWrite,
       },
@@ -163,8 +163,8 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
     {
       preHandler,
       schema: {
-        hide: true,
         operationId: 'redoGetCustomer',
+        summary: 'Read a customer by email',
         params: StoreParams,
         querystring: Type.Object({ email: Type.String() }, { additionalProperties: false }),
       },

@@ -192,7 +192,11 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
 
   const IdParams = Type.Object({ id: Type.String() });
 
-  const upsertSchema = { hide: true, operationId: 'voucherifyUpsertCustomer', body: Body };
+  const upsertSchema = {
+    operationId: 'voucherifyUpsertCustomer',
+    summary: 'Create a customer, or update the one an id or source_id names',
+    body: Body,
+  };
   app.post('/v1/customers', { schema: upsertSchema }, async (request) =>
     write(request, request.body),
   );
@@ -200,7 +204,12 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
   app.put(
     '/v1/customers/:id',
     {
-      schema: { hide: true, operationId: 'voucherifyUpdateCustomer', params: IdParams, body: Body },
+      schema: {
+        operationId: 'voucherifyUpdateCustomer',
+        summary: 'Update a customer by its id or source_id',
+        params: IdParams,
+        body: Body,
+      },
     },
     async (request) => {
       const { caller } = request;
@@ -221,7 +230,11 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
     },
   );
 
-  const getSchema = { hide: true, operationId: 'voucherifyGetCustomer', params: IdParams };
+  const getSchema = {
+    operationId: 'voucherifyGetCustomer',
+    summary: 'Read a customer by its id or source_id',
+    params: IdParams,
+  };
   app.get('/v1/customers/:id', { schema: getSchema }, async (request) => {
     const { caller } = request;
     return toVoucherify(await find(caller.storeId, request.params.id));
@@ -229,7 +242,13 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
 
   app.delete(
     '/v1/customers/:id',
-    { schema: { hide: true, operationId: 'voucherifyDeleteCustomer', params: IdParams } },
+    {
+      schema: {
+        operationId: 'voucherifyDeleteCustomer',
+        summary: 'Delete a customer and everything stored about it',
+        params: IdParams,
+      },
+    },
     async (request, reply) => {
       const { caller } = request;
       const customer = await find(caller.storeId, request.params.id);
@@ -242,8 +261,8 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
     '/v1/customers',
     {
       schema: {
-        hide: true,
         operationId: 'voucherifyListCustomers',
+        summary: 'List customers, a page at a time, optionally by email',
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),

@@ -176,9 +176,12 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   app.post(
     '/core/v3/stores/:store_id/access_tokens',
     {
+      // The store is known only once the secret is checked, so no key can be held for it.
+      config: { idempotencyKey: false },
       schema: {
-        hide: true,
         operationId: 'yotpoCreateAccessToken',
+        summary: 'Exchange a store key (the secret) for an access token',
+        security: [],
         params: StoreParams,
         body: Type.Object({ secret: Type.String() }, { additionalProperties: false }),
       },
@@ -198,8 +201,8 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
     {
       preHandler,
       schema: {
-        hide: true,
         operationId: 'yotpoUpsertCustomer',
+        summary: 'Create or update a customer, found by external_id, else by email or phone',
         params: StoreParams,
         querystring: Type.Object(TokenQuery, { additionalProperties: false }),
         body: Type.Object({ customer: YotpoCustomer }, { additionalProperties: false }),
@@ -217,8 +220,8 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
     {
       preHandler,
       schema: {
-        hide: true,
         operationId: 'yotpoListCustomers',
+        summary: 'Find customers by external ids, emails or phone numbers, or list them',
         params: StoreParams,
         querystring: Type.Object(
           {

@@ -1,0 +1,100 @@
+/**
+ * The request body each write shows in the API reference, by operationId. The dialects'
+ * are the bodies of their platforms' own pages (the seed pages the product was specified
+ * from: Cheqpay's and Voucherify's as they are (Cheqpay's email, hidden on the captured
+ * page, as john.doe@example.com), Redo's custom fields and phone number as
+ * its page gives them, Yotpo's and Capillary's built from the fields their pages list),
+ * and the native ones the product's own customer. test/http/openapi-examples.test.ts
+ * sends each of them to its route and fails unless it is accepted.
+ */
+
+/** The custom fields of Redo's page, which PRODUCT.md's customer carries too. */
+const seedCustomFields = {
+  subscription_source: 'web',
+  status: 'Active',
+  loyalty_points: 1250,
+  vip_member: true,
+  signup_date: '2026-02-24T12:15:00.000Z',
+};
+
+export const bodyExamples: Record<string, unknown> = {
+  createStore: { name: 'Acme' },
+  updateStore: {
+    settings: { identityConflict: 'merge', aliases: { redo: '64e5a8a1af49a89df37e4ee7' } },
+  },
+  createApiKey: { name: 'CI deploy' },
+  upsertCustomer: {
+    externalId: 'CUST-123',
+    email: 'jane@example.com',
+    phoneNumber: '+12345678900',
+    firstName: 'Jane',
+    lastName: 'Doe',
+    birthdate: '1990-01-31',
+    location: { city: 'Boston', region: 'MA', postalCode: '02110', countryCode: 'US' },
+    identifiers: [{ type: 'wechat', value: 'wx_123' }],
+    customFields: seedCustomFields,
+    metadata: { lang: 'en' },
+  },
+
+  redoUpsertCustomer: {
+    email: 'jane@example.com',
+    firstName: 'Jane',
+    lastName: 'Doe',
+    phoneNumber: '+12345678900',
+    location: { city: 'Boston', state: 'Massachusetts', stateCode: 'MA', countryCode: 'US' },
+    customFields: seedCustomFields,
+  },
+  yotpoCreateAccessToken: { secret: 'ck_…' },
+  yotpoUpsertCustomer: {
+    customer: {
+      external_id: 'CUST-123',
+      email: 'jane@example.com',
+      first_name: 'Jane',
+      last_name: 'Doe',
+      accepts_email_marketing: true,
+      address: { city: 'Boston', province_code: 'MA', country_code: 'US', zip: '02110' },
+      custom_properties: { loyalty_points: 1250, vip_member: true },
+    },
+  },
+  capillaryUpdateCustomer: {
+    loyaltyInfo: { loyaltyType: 'loyalty' },
+    profiles: [
+      {
+        firstName: 'Jane',
+        lastName: 'Doe',
+        identifiers: [{ type: 'wechat', value: 'wx_123' }],
+        commChannels: [
+          { type: 'email', value: 'jane@example.com', primary: true, verified: false },
+        ],
+        fields: { loyalty_points: 1250 },
+      },
+    ],
+  },
+  cheqpayUpsertCustomer: {
+    externalId: 'CUST-123',
+    firstName: 'John',
+    lastName: 'Doe',
+    email: 'john.doe@example.com',
+    phoneNumber: '+1234567890',
+    active: true,
+    notificationOptions: { notifyEmail: false, notifyPhone: false },
+  },
+  voucherifyUpsertCustomer: {
+    source_id: 'source_123',
+    name: 'Bob Smith',
+    description: 'A frequent customer',
+    email: 'bob.smith@email.com',
+    phone: '+1 933 222 3333',
+    address: {
+      city: 'New York',
+      country: 'United States',
+      line_1: '123 Main St.',
+      line_2: 'APT 3 BLG 4',
+      postal_code: '10001',
+      state: 'NY',
+    },
+    metadata: { lang: 'en', test: true },
+    birthdate: '2022-01-01',
+  },
+  voucherifyUpdateCustomer: { description: 'A frequent customer', metadata: { lang: 'en' } },
+};

@@ -1,0 +1,127 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
+
+/**
+ * What the reference shows of each write, tried on the real app: every write the
+ * document lists is sent with its example body, twice with one Idempotency-Key. The
+ * example must be accepted, and the retry must be answered from the first answer exactly
+ * when the document says the write takes the header.
+ */
+type Operation = {
+  operationId: string;
+  parameters?: { in: string; name: string }[];
+  requestBody?: { content: Record<string, { example?: unknown }> };
+};
+
+let t: TestApp;
+let store: TestStore;
+let document: { paths: Record<string, Record<string, Operation>> };
+/** Ids the writes before a write left, for the paths of the ones after it. */
+const made: { keyId?: string } = {};
+
+beforeAll(async () => {
+  t = await startTestApp();
+  store = await t.createStore('examples');
+  document = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+});
+afterAll(() => t.close());
+
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/**
+ * How each write is reached: its path's ids, its query and its platform's credentials.
+ * In the order they run: Capillary updates the customer the native upsert made.
+ */
+const requests: Record<string, () => { url: string; headers: Record<string, string> }> = {
+  createStore: () => ({ url: '/v1/stores', headers: admin() }),
+  updateStore: () => ({ url: `/v1/stores/${store.id}`, headers: admin() }),
+  createApiKey: () => ({ url: `/v1/stores/${store.id}/api-keys`, headers: admin() }),
+  revokeApiKey: () => ({ url: `/v1/stores/${store.id}/api-keys/${made.keyId}`, headers: admin() }),
+  upsertCustomer: () => ({ url: `/v1/stores/${store.id}/customers`, headers: bearer() }),
+  redoUpsertCustomer: () => ({
+    url: `/compat/redo/v2.2/stores/${store.id}/customers`,
+    headers: bearer(),
+  }),
+  yotpoCreateAccessToken: () => ({
+    url: `/compat/yotpo/core/v3/stores/${store.id}/access_tokens`,
+    headers: {},
+  }),
+  yotpoUpsertCustomer: () => ({
+    url: `/compat/yotpo/core/v3/stores/${store.id}/customers`,
+    headers: { 'x-yotpo-token': store.apiKey },
+  }),
+  capillaryUpdateCustomer: () => ({
+    url: '/compat/capillary/v2/customers/lookup?identifierName=email&identifierValue=jane@example.com&source=INSTORE',
+    headers: { authorization: basic(store.id, store.apiKey) },
+  }),
+  cheqpayUpsertCustomer: () => ({
+    url: '/compat/cheqpay/customers/add-update',
+    headers: { 'x-api-key': store.apiKey, 'x-merchant-id': store.id },
+  }),
+  voucherifyUpsertCustomer: () => ({ url: '/compat/voucherify/v1/customers', headers: app() }),
+  voucherifyUpdateCustomer: () => ({
+    url: '/compat/voucherify/v1/customers/source_123',
+    headers: app(),
+  }),
+  voucherifyDeleteCustomer: () => ({
+    url: '/compat/voucherify/v1/customers/source_123',
+    headers: app(),
+  }),
+};
+const admin = () => ({ authorization: `Bearer ${ADMIN_TOKEN}` });
+const bearer = () => ({ authorization: `Bearer ${store.apiKey}` });
+const app = () => ({ 'x-app-id': store.id, 'x-app-token': store.apiKey });
+
+/** The example, with a real secret where the reference can only show `ck_…`. */
+function bodyOf(operation: Operation): unknown {
+  const example = operation.requestBody?.content['application/json']?.example;
+  if (example === undefined) return undefined;
+  return JSON.parse(JSON.stringify(example).replaceAll('"ck_…"', JSON.stringify(store.apiKey)));
+}
+
+describe('the reference, tried', () => {
+  it('every write is accepted with its example, and a retry with its Idempotency-Key is answered again where the document says so', async () => {
+    const writes = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.entries(item)
+        .filter(([method]) => ['post', 'put', 'patch', 'delete'].includes(method))
+        .map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })),
+    );
+    const ids = writes.map((w) => w.operation.operationId);
+    expect(
+      ids.filter((id) => !(id in requests)),
+      'writes with no request here',
+    ).toEqual([]);
+
+    for (const id of Object.keys(requests)) {
+      const write = writes.find((w) => w.operation.operationId === id);
+      expect(write, `${id} is in the document`).toBeDefined();
+      if (!write) continue;
+      if (id === 'revokeApiKey') {
+        const key = await t.admin('POST', `/v1/stores/${store.id}/api-keys`);
+        made.keyId = key.json().id;
+      }
+      const { url, headers } = requests[id]?.() ?? { url: '', headers: {} };
+      const body = bodyOf(write.operation);
+      const send = (): Promise<LightMyRequestResponse> =>
+        t.app.inject({
+          method: write.method as 'POST',
+          url,
+          headers: { ...headers, 'idempotency-key': `example-${id}` },
+          ...(body === undefined ? {} : { payload: body as object }),
+        });
+      const first = await send();
+      expect(first.statusCode, `${id}: ${first.body}`).toBeLessThan(300);
+      const again = await send();
+      const documented = (write.operation.parameters ?? []).some(
+        (p) => p.in === 'header' && p.name === 'Idempotency-Key',
+      );
+      expect(again.headers['idempotent-replayed'] === 'true', id).toBe(documented);
+      if (documented) {
+        expect(again.statusCode, id).toBe(first.statusCode);
+        if (!first.body.includes('"apiKey"')) expect(again.body, id).toBe(first.body);
+      }
+    }
+  });
+});
