@@ -18,6 +18,7 @@ import {
   problemText,
   useErrorShape,
 } from '../common.js';
+import { ListQuery, listQueryOf } from './list.js';
 
 /**
  * Voucherify: `POST /v1/customers` creates, or updates the customer an `id` or
@@ -241,23 +242,13 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
   app.get(
     '/v1/customers',
     {
-      schema: {
-        hide: true,
-        operationId: 'voucherifyListCustomers',
-        querystring: Type.Object(
-          {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
-            page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1 })),
-            email: Type.Optional(Type.String()),
-          },
-          { additionalProperties: true },
-        ),
-      },
+      schema: { hide: true, operationId: 'voucherifyListCustomers', querystring: ListQuery },
     },
     async (request) => {
-      const { caller } = request;
-      const { limit = 10, page = 1, email } = request.query;
-      const result = await clientele.customers.listByOffset(caller.storeId, { limit, page, email });
+      const result = await clientele.customers.listPage(
+        request.caller.storeId,
+        listQueryOf(request.query),
+      );
       return {
         object: 'list',
         data_ref: 'customers',
