@@ -74,6 +74,18 @@ export function header(request: FastifyRequest, name: string): string | undefine
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * The fields that have a value. Platforms whose schemas type a field as a string or a
+ * number leave an unset one out rather than send null.
+ */
+export function present<T extends Record<string, unknown>>(
+  fields: T,
+): { [K in keyof T]?: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)) as {
+    [K in keyof T]?: Exclude<T[K], null>;
+  };
+}
+
 /** The most recently added phone number: the one a single-phone platform shows. */
 export function latestPhone(phoneNumbers: string[]): string | null {
   return phoneNumbers.at(-1) ?? null;

@@ -15,6 +15,7 @@ import {
   header,
   latestPhone,
   platformStatus,
+  present,
   problemText,
   useErrorShape,
 } from '../common.js';
@@ -89,27 +90,26 @@ function optionsFor(body: VoucherifyBody): UpsertOptions {
 
 function toVoucherify(customer: Customer) {
   const l = customer.location;
-  const anyAddress = [l.city, l.region, l.street1, l.street2, l.country, l.postalCode].some(
-    (v) => v !== null,
-  );
+  const address = present({
+    city: l.city,
+    state: l.region,
+    line_1: l.street1,
+    line_2: l.street2,
+    country: l.country,
+    postal_code: l.postalCode,
+  });
+  // Voucherify's schema types these as strings: an unset one is left out, as Voucherify does.
   return {
     id: customer.id,
-    source_id: customer.externalId,
-    name: customer.displayName,
-    description: customer.description,
-    email: customer.email,
-    phone: latestPhone(customer.phoneNumbers),
-    birthdate: customer.birthdate,
-    address: anyAddress
-      ? {
-          city: l.city,
-          state: l.region,
-          line_1: l.street1,
-          line_2: l.street2,
-          country: l.country,
-          postal_code: l.postalCode,
-        }
-      : null,
+    ...present({
+      source_id: customer.externalId,
+      name: customer.displayName,
+      description: customer.description,
+      email: customer.email,
+      phone: latestPhone(customer.phoneNumbers),
+      birthdate: customer.birthdate,
+    }),
+    address: Object.keys(address).length > 0 ? address : null,
     summary: {
       redemptions: {
         total_redeemed: 0,
