@@ -9,6 +9,7 @@ import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
+  type FieldNames,
   guard,
   latestPhone,
   platformStatus,
@@ -114,26 +115,41 @@ function toRedo(customer: Customer) {
   };
 }
 
+/** The core's fields as Redo's body names them. */
+const fieldNames: FieldNames = {
+  '/phone': '/phoneNumber',
+  '/phoneNumbers': '/phoneNumber',
+  '/location/region': '/location/state',
+  '/location/regionCode': '/location/stateCode',
+  '/location/timezone': '/location/ianaTimeZoneName',
+};
+
 export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app, { clientele }) => {
-  useErrorShape(app, (error, request) => {
-    // Redo answers a bad body with 400 whatever rule it broke.
-    const status = platformStatus(error, { 422: 400 }, 403);
-    const detail =
-      error.code === 'forbidden' ? 'Token does not have access to this store' : problemText(error);
-    return {
-      status,
-      body: {
-        type: 'about:blank',
-        title: problemTitle(status),
-        detail,
-        instance: request.url.split('?')[0],
-      },
-      headers: {
-        'content-type': 'application/problem+json',
-        ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
-      },
-    };
-  });
+  useErrorShape(
+    app,
+    (error, request) => {
+      // Redo answers a bad body with 400 whatever rule it broke.
+      const status = platformStatus(error, { 422: 400 }, 403);
+      const detail =
+        error.code === 'forbidden'
+          ? 'Token does not have access to this store'
+          : problemText(error);
+      return {
+        status,
+        body: {
+          type: 'about:blank',
+          title: problemTitle(status),
+          detail,
+          instance: request.url.split('?')[0],
+        },
+        headers: {
+          'content-type': 'application/problem+json',
+          ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+        },
+      };
+    },
+    fieldNames,
+  );
 
   const StoreParams = Type.Object({ storeId: Type.String() });
   const preHandler = guard(clientele, (request) =>

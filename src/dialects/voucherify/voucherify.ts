@@ -11,6 +11,7 @@ import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
+  type FieldNames,
   guard,
   header,
   latestPhone,
@@ -133,6 +134,20 @@ function toVoucherify(customer: Customer) {
   };
 }
 
+/** The core's fields as Voucherify's body names them. */
+const fieldNames: FieldNames = {
+  '/externalId': '/source_id',
+  '/firstName': '/name',
+  '/lastName': '/name',
+  '/phoneNumber': '/phone',
+  '/phoneNumbers': '/phone',
+  '/location': '/address',
+  '/location/street1': '/address/line_1',
+  '/location/street2': '/address/line_2',
+  '/location/region': '/address/state',
+  '/location/postalCode': '/address/postal_code',
+};
+
 const keys: Record<number, string> = {
   400: 'invalid_payload',
   401: 'unauthorized',
@@ -148,26 +163,30 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
   app,
   { clientele },
 ) => {
-  useErrorShape(app, (error, request) => {
-    const status = platformStatus(error, { 412: 400, 422: 400 });
-    const notFound = error.code === 'customer_not_found';
-    return {
-      status,
-      body: {
-        code: status,
-        key: keys[status] ?? 'error',
-        message: notFound ? 'Resource not found' : error.message,
-        details: problemText(error),
-        request_id: String(request.id),
-        ...(notFound
-          ? {
-              resource_id: (request.params as { id?: string }).id ?? null,
-              resource_type: 'customer',
-            }
-          : {}),
-      },
-    };
-  });
+  useErrorShape(
+    app,
+    (error, request) => {
+      const status = platformStatus(error, { 412: 400, 422: 400 });
+      const notFound = error.code === 'customer_not_found';
+      return {
+        status,
+        body: {
+          code: status,
+          key: keys[status] ?? 'error',
+          message: notFound ? 'Resource not found' : error.message,
+          details: problemText(error),
+          request_id: String(request.id),
+          ...(notFound
+            ? {
+                resource_id: (request.params as { id?: string }).id ?? null,
+                resource_type: 'customer',
+              }
+            : {}),
+        },
+      };
+    },
+    fieldNames,
+  );
 
   const authorized = (request: FastifyRequest) =>
     authorize(clientele, 'voucherify', {
