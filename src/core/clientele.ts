@@ -1,6 +1,7 @@
 import { Customers } from './customers/customers.js';
 import { type Database, type DatabaseOptions, isReachable, openDatabase } from './db/database.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
+import { Events } from './events/events.js';
 import { Fields } from './fields/fields.js';
 import { Idempotency } from './idempotency.js';
 import { purgeExpired } from './idempotency.repository.js';
@@ -25,6 +26,7 @@ export class Clientele {
   readonly keys: Keys;
   readonly customers: Customers;
   readonly idempotency: Idempotency;
+  readonly events: Events;
 
   private constructor(
     private readonly database: Database,
@@ -35,6 +37,10 @@ export class Clientele {
     this.stores = new Stores(db);
     this.keys = new Keys(db, options.databaseUrl);
     this.idempotency = new Idempotency(db);
+    this.events = new Events(
+      db,
+      async (id) => (await this.stores.settingsOf(id)).eventRetentionDays,
+    );
     this.customers = new Customers({
       db,
       fieldCache: this.fields.cache,

@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005_write_customers.js';
 import * as m0006 from './migrations/0006_find_owners.js';
 import * as m0007 from './migrations/0007_events_by_customer.js';
 import * as m0008 from './migrations/0008_change_record.js';
+import * as m0011 from './migrations/0011_event_feed.js';
 
 /** Migrations are compiled in, so a built server needs no migration folder at run time. */
 const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0006_find_owners': m0006,
   '0007_events_by_customer': m0007,
   '0008_change_record': m0008,
+  '0011_event_feed': m0011,
 };
 
 const provider: MigrationProvider = {
