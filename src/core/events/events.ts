@@ -2,7 +2,7 @@ import { type Customer, customerOf } from '../customers/customer.js';
 import { findCustomersById } from '../customers/customers.repository.js';
 import type { DB } from '../db/database.js';
 import { fail } from '../errors.js';
-import { changesSince, type FeedRow, placeOf, readFeed } from './feed.repository.js';
+import { changesSince, type FeedRow, placeOf, readById, readFeed } from './feed.repository.js';
 import { undoChanges } from './snapshot.js';
 
 /** The event types of the feed, and the change record's type each comes from. */
@@ -66,6 +66,27 @@ export class Events {
     });
     const page = rows.slice(0, query.limit);
     return { data: await this.eventsOf(storeId, page), hasMore: rows.length > query.limit };
+  }
+
+  /** These events of the store, in feed order; ids it no longer has are left out. */
+  async byIds(storeId: string, ids: string[]): Promise<Event[]> {
+    return this.eventsOf(storeId, await readById(this.db, storeId, ids));
+  }
+
+  /** The ids and customers of the store's events since a time, in feed order. */
+  async idsSince(storeId: string, since: Date, types: EventType[] | undefined) {
+    const rows = await readFeed(this.db, storeId, {
+      after: undefined,
+      types: types?.map((t) => eventTypes[t]),
+      since,
+      limit: 1_000_000,
+    });
+    return rows.map((r) => ({ id: r.id, customerId: r.customerId }));
+  }
+
+  /** How many days of events the store keeps. */
+  retentionDays(storeId: string): Promise<number> {
+    return this.retentionDaysOf(storeId);
   }
 
   /**

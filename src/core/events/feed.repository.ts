@@ -70,7 +70,22 @@ export async function readFeed(
   }
   if (types) q = q.where('type', 'in', types);
   const rows = await q.orderBy('tx').orderBy('position').limit(query.limit).execute();
-  return rows.map((r) => ({
+  return rows.map(feedRowOf);
+}
+
+function feedRowOf(r: {
+  id: string;
+  customer_id: string;
+  type: string;
+  api: string;
+  changes: Record<string, unknown>;
+  created_at: Date;
+  previous_version: number | null;
+  version: number | null;
+  tx: string;
+  position: string;
+}): FeedRow {
+  return {
     id: r.id,
     customerId: r.customer_id,
     type: r.type,
@@ -81,7 +96,32 @@ export async function readFeed(
     version: r.version,
     tx: String(r.tx),
     position: String(r.position),
-  }));
+  };
+}
+
+/** The store's records of these ids, in feed order (ids it has not are left out). */
+export async function readById(db: DB, storeId: string, ids: string[]): Promise<FeedRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('customer_events')
+    .select([
+      'id',
+      'customer_id',
+      'type',
+      'api',
+      'changes',
+      'created_at',
+      'previous_version',
+      'version',
+      'tx',
+      'position',
+    ])
+    .where('store_id', '=', storeId)
+    .where('id', 'in', ids)
+    .orderBy('tx')
+    .orderBy('position')
+    .execute();
+  return rows.map(feedRowOf);
 }
 
 /**
