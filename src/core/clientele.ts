@@ -1,17 +1,23 @@
 import { Customers } from './customers/customers.js';
 import { type Database, type DatabaseOptions, isReachable, openDatabase } from './db/database.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
+import { Events } from './events/events.js';
 import { Fields } from './fields/fields.js';
 import { Idempotency } from './idempotency.js';
 import { purgeExpired } from './idempotency.repository.js';
 import { Keys } from './stores/keys.js';
 import { Stores } from './stores/stores.js';
+import { type WebhookOptions, Webhooks } from './webhooks/webhooks.js';
 
 export interface ClienteleOptions extends DatabaseOptions {
   /** Apply pending migrations on open (the server does; tests and the CLI may too). */
   migrate?: boolean;
   /** Where the engine reports what no caller sees (a batch whose write failed). */
   log?: { warn(details: object, message: string): void };
+  /** The server's secret key (CLIENTELE_SECRET_KEY): seals webhook signing secrets. */
+  secretKey?: WebhookOptions['secretKey'];
+  /** Where webhooks may go beyond public https, and the delivery worker's timings. */
+  webhooks?: Partial<Omit<WebhookOptions, 'secretKey' | 'log'>>;
 }
 
 /**
@@ -25,6 +31,8 @@ export class Clientele {
   readonly keys: Keys;
   readonly customers: Customers;
   readonly idempotency: Idempotency;
+  readonly events: Events;
+  readonly webhooks: Webhooks;
 
   private constructor(
     private readonly database: Database,
@@ -35,6 +43,17 @@ export class Clientele {
     this.stores = new Stores(db);
     this.keys = new Keys(db, options.databaseUrl);
     this.idempotency = new Idempotency(db);
+    this.events = new Events(
+      db,
+      async (id) => (await this.stores.settingsOf(id)).eventRetentionDays,
+    );
+    this.webhooks = new Webhooks(db, this.events, {
+      allowPrivate: false,
+      allowHttp: false,
+      ...options.webhooks,
+      secretKey: options.secretKey,
+      ...(options.log ? { log: options.log } : {}),
+    });
     this.customers = new Customers({
       db,
       fieldCache: this.fields.cache,
@@ -69,6 +88,7 @@ export class Clientele {
   }
 
   async close(): Promise<void> {
+    await this.webhooks.stopSending();
     await this.keys.close();
     await this.database.close();
   }

@@ -8,6 +8,8 @@ import * as m0005 from './migrations/0005_write_customers.js';
 import * as m0006 from './migrations/0006_find_owners.js';
 import * as m0007 from './migrations/0007_events_by_customer.js';
 import * as m0008 from './migrations/0008_change_record.js';
+import * as m0011 from './migrations/0011_event_feed.js';
+import * as m0012 from './migrations/0012_webhooks.js';
 
 /** Migrations are compiled in, so a built server needs no migration folder at run time. */
 const migrations: Record<string, Migration> = {
@@ -19,6 +21,8 @@ const migrations: Record<string, Migration> = {
   '0006_find_owners': m0006,
   '0007_events_by_customer': m0007,
   '0008_change_record': m0008,
+  '0011_event_feed': m0011,
+  '0012_webhooks': m0012,
 };
 
 const provider: MigrationProvider = {
