@@ -70,7 +70,11 @@ export async function startServer(
     log: { warn: (details, message) => app?.log.warn(details, message) },
     secretKey:
       config.secretKey ?? (config.databaseUrl ? undefined : () => localSecretKey(config.dataDir)),
-    webhooks: { allowPrivate: config.webhookAllowPrivate, allowHttp: config.webhookAllowHttp },
+    webhooks: {
+      allowPrivate: config.webhookAllowPrivate,
+      allowHttp: config.webhookAllowHttp,
+      leaseMs: config.webhookLeaseMs,
+    },
   });
 
   const created = await clientele.stores.createFirst('default');

@@ -23,6 +23,8 @@ export interface Config {
   webhookAllowPrivate: boolean;
   /** Webhooks may go over plain http. */
   webhookAllowHttp: boolean;
+  /** How long a process holds a delivery it is sending before another may take it over. */
+  webhookLeaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey,
     webhookAllowPrivate: flag('CLIENTELE_WEBHOOK_ALLOW_PRIVATE'),
     webhookAllowHttp: flag('CLIENTELE_WEBHOOK_ALLOW_HTTP'),
+    // Longer than a send can take (10 s) with room to record it.
+    webhookLeaseMs: integer('CLIENTELE_WEBHOOK_LEASE_MS', 30_000, 1000, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type StoreClient, startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
+import { type StoreClient, startTestApp, type TestApp } from '../helpers/app.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 
 let t: TestApp;
