@@ -68,6 +68,7 @@ export async function startServer(
     poolSize: config.databasePoolSize,
     migrate: true,
     log: { warn: (details, message) => app?.log.warn(details, message) },
+    natsUrl: config.natsUrl,
     secretKey:
       config.secretKey ?? (config.databaseUrl ? undefined : () => localSecretKey(config.dataDir)),
     webhooks: {
@@ -119,6 +120,10 @@ export async function startServer(
   purge.unref();
   // Every process delivers webhooks (each delivery is leased by one process).
   clientele.webhooks.startSending();
+  if (clientele.stream) {
+    await clientele.stream.start();
+    print(`Publishing events to NATS JetStream at ${config.natsUrl}`);
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

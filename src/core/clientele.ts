@@ -2,6 +2,7 @@ import { Customers } from './customers/customers.js';
 import { type Database, type DatabaseOptions, isReachable, openDatabase } from './db/database.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
 import { Events } from './events/events.js';
+import { EventStream } from './events/stream.js';
 import { Fields } from './fields/fields.js';
 import { Idempotency } from './idempotency.js';
 import { purgeExpired } from './idempotency.repository.js';
@@ -16,6 +17,8 @@ export interface ClienteleOptions extends DatabaseOptions {
   log?: { warn(details: object, message: string): void };
   /** The server's secret key (CLIENTELE_SECRET_KEY): seals webhook signing secrets. */
   secretKey?: WebhookOptions['secretKey'];
+  /** NATS with JetStream to publish every event to (CLIENTELE_NATS_URL). */
+  natsUrl?: string | undefined;
   /** Where webhooks may go beyond public https, and the delivery worker's timings. */
   webhooks?: Partial<Omit<WebhookOptions, 'secretKey' | 'log'>>;
 }
@@ -33,6 +36,8 @@ export class Clientele {
   readonly idempotency: Idempotency;
   readonly events: Events;
   readonly webhooks: Webhooks;
+  /** The publisher of events to NATS, when one is configured; the server starts it. */
+  readonly stream: EventStream | undefined;
 
   private constructor(
     private readonly database: Database,
@@ -54,6 +59,9 @@ export class Clientele {
       secretKey: options.secretKey,
       ...(options.log ? { log: options.log } : {}),
     });
+    this.stream = options.natsUrl
+      ? new EventStream(db, this.events, { url: options.natsUrl, log: options.log })
+      : undefined;
     this.customers = new Customers({
       db,
       fieldCache: this.fields.cache,
@@ -89,6 +97,7 @@ export class Clientele {
 
   async close(): Promise<void> {
     await this.webhooks.stopSending();
+    await this.stream?.stop();
     await this.keys.close();
     await this.database.close();
   }

@@ -25,6 +25,8 @@ export interface Config {
   webhookAllowHttp: boolean;
   /** How long a process holds a delivery it is sending before another may take it over. */
   webhookLeaseMs: number;
+  /** NATS (with JetStream) to publish every event to as well; none: no stream. */
+  natsUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +82,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return false;
   };
 
+  const natsUrl = env.CLIENTELE_NATS_URL || undefined;
+  if (natsUrl !== undefined && !/^(nats|tls):\/\/./.test(natsUrl)) {
+    problems.push('CLIENTELE_NATS_URL: must start with nats:// or tls://');
+  }
+
   const host = env.HOST || '127.0.0.1';
   const config: Config = {
     port: integer('PORT', 3156, 0, 65535),
@@ -96,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowHttp: flag('CLIENTELE_WEBHOOK_ALLOW_HTTP'),
     // Longer than a send can take (10 s) with room to record it.
     webhookLeaseMs: integer('CLIENTELE_WEBHOOK_LEASE_MS', 30_000, 1000, 600_000),
+    natsUrl,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

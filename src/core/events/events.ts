@@ -2,7 +2,14 @@ import { type Customer, customerOf } from '../customers/customer.js';
 import { findCustomersById } from '../customers/customers.repository.js';
 import type { DB } from '../db/database.js';
 import { fail } from '../errors.js';
-import { changesSince, type FeedRow, placeOf, readById, readFeed } from './feed.repository.js';
+import {
+  changesSince,
+  type FeedPlace,
+  type FeedRow,
+  placeOf,
+  readById,
+  readFeed,
+} from './feed.repository.js';
 import { undoChanges } from './snapshot.js';
 
 /** The event types of the feed, and the change record's type each comes from. */
@@ -84,6 +91,24 @@ export class Events {
     return rows.map((r) => ({ id: r.id, customerId: r.customerId }));
   }
 
+  /**
+   * The next events after a place in the store's feed, read through `db` (a caller's
+   * transaction), and the place of the last one (undefined when there is none).
+   */
+  async next(db: DB, storeId: string, after: FeedPlace, limit: number) {
+    const rows = await readFeed(db, storeId, {
+      after,
+      types: undefined,
+      since: new Date(0),
+      limit,
+    });
+    const last = rows.at(-1);
+    return {
+      events: await this.eventsOf(storeId, rows, db),
+      last: last ? { tx: last.tx, position: last.position } : undefined,
+    };
+  }
+
   /** How many days of events the store keeps. */
   retentionDays(storeId: string): Promise<number> {
     return this.retentionDaysOf(storeId);
@@ -93,14 +118,14 @@ export class Events {
    * The rows as events, each with its customer as that change left it: the customer as
    * it is now, with every later change undone.
    */
-  private async eventsOf(storeId: string, rows: FeedRow[]): Promise<Event[]> {
+  private async eventsOf(storeId: string, rows: FeedRow[], db: DB = this.db): Promise<Event[]> {
     if (rows.length === 0) return [];
     const first = new Map<string, string>();
     for (const r of rows) if (!first.has(r.customerId)) first.set(r.customerId, r.position);
     const [customers, later] = await Promise.all([
-      findCustomersById(this.db, storeId, [...first.keys()]),
+      findCustomersById(db, storeId, [...first.keys()]),
       changesSince(
-        this.db,
+        db,
         storeId,
         [...first].map(([customerId, position]) => ({ customerId, position })),
       ),
