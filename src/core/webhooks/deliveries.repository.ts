@@ -140,6 +140,22 @@ export async function settleDelivery(
   }
 }
 
+/** Many deliveries' outcomes in one statement (`retryAt` null: done with `status`). */
+export async function settleDeliveries(
+  db: DB,
+  outcomes: { storeId: string; id: string; status: DeliveryRow['status']; retryAt: Date | null }[],
+): Promise<void> {
+  if (outcomes.length === 0) return;
+  await sql`
+    UPDATE webhook_deliveries AS d
+    SET status = t.status, leased_until = NULL,
+      next_attempt_at = coalesce(t.retry_at, d.next_attempt_at)
+    FROM unnest(${outcomes.map((o) => o.storeId)}::text[], ${outcomes.map((o) => o.id)}::text[],
+      ${outcomes.map((o) => o.status)}::text[], ${outcomes.map((o) => o.retryAt)}::timestamptz[])
+      AS t(store_id, id, status, retry_at)
+    WHERE d.store_id = t.store_id AND d.id = t.id`.execute(db);
+}
+
 export interface AttemptRow {
   id: string;
   delivery_id: string | null;
@@ -165,6 +181,24 @@ export async function logAttempt(
     VALUES (${storeId}, ${row.id}, ${endpointId}, ${row.delivery_id}, ${row.event_id},
       ${row.event_type}, ${row.attempt}, ${row.status_code}, ${row.latency_ms}, ${row.response},
       ${row.error})`.execute(db);
+}
+
+/** Many attempts of one round, in one statement. */
+export async function logAttempts(
+  db: DB,
+  rows: (Omit<AttemptRow, 'at'> & { store_id: string; endpoint_id: string })[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+  await sql`
+    INSERT INTO webhook_attempts (store_id, id, endpoint_id, delivery_id, event_id, event_type,
+      attempt, status_code, latency_ms, response, error)
+    SELECT * FROM unnest(${col('store_id')}::text[], ${col('id')}::text[],
+      ${col('endpoint_id')}::text[], ${col('delivery_id')}::text[], ${col('event_id')}::text[],
+      ${col('event_type')}::text[], ${col('attempt')}::int[], ${col('status_code')}::int[],
+      ${col('latency_ms')}::int[], ${col('response')}::text[], ${col('error')}::text[])`.execute(
+    db,
+  );
 }
 
 /** An endpoint's attempts, newest first. */

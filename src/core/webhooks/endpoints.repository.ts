@@ -53,6 +53,19 @@ export async function findEndpoint(
   return rows[0];
 }
 
+/** Endpoints by store and id, in one query. */
+export async function findEndpoints(
+  db: DB,
+  keys: { storeId: string; id: string }[],
+): Promise<EndpointRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<EndpointRow>`
+    SELECT w.* FROM webhook_endpoints AS w
+    JOIN unnest(${keys.map((k) => k.storeId)}::text[], ${keys.map((k) => k.id)}::text[])
+      AS k(store_id, id) ON w.store_id = k.store_id AND w.id = k.id`.execute(db);
+  return rows;
+}
+
 export async function updateEndpoint(
   db: DB,
   storeId: string,

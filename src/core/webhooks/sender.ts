@@ -21,7 +21,7 @@ export interface SenderOptions {
 
 const FAN_OUT_ENDPOINTS = 50;
 const FAN_OUT_EVENTS = 1000;
-const LEASE_AT_ONCE = 64;
+const LEASE_AT_ONCE = 256;
 
 /**
  * The delivery worker every server process runs: turns new events of the feed into
@@ -82,7 +82,7 @@ export class WebhookSender {
   async tick(): Promise<number> {
     await this.fanOut();
     const due = await deliveries.leaseDue(this.db, LEASE_AT_ONCE, this.leaseMs);
-    await Promise.all(due.map((d) => this.deliver(d)));
+    if (due.length > 0) await this.deliverAll(due);
     return due.length;
   }
 
@@ -97,49 +97,93 @@ export class WebhookSender {
     });
   }
 
-  private async deliver(d: deliveries.DeliveryRow): Promise<void> {
-    const endpoint = await endpoints.findEndpoint(this.db, d.store_id, d.endpoint_id);
-    const [event] = await this.events.byIds(d.store_id, [d.event_id]);
-    // Its customer was erased (the event with it), or the endpoint was deleted.
-    if (!endpoint || !event) {
-      await deliveries.settleDelivery(this.db, d, { status: 'discarded' });
-      return;
+  /**
+   * Sends a round's deliveries at once, then records them in a few statements: their
+   * endpoints and events read together, their attempts and outcomes written together.
+   */
+  private async deliverAll(due: deliveries.DeliveryRow[]): Promise<void> {
+    const key = (storeId: string, id: string) => `${storeId} ${id}`;
+    const endpointRows = await endpoints.findEndpoints(
+      this.db,
+      [...new Map(due.map((d) => [key(d.store_id, d.endpoint_id), d])).values()].map((d) => ({
+        storeId: d.store_id,
+        id: d.endpoint_id,
+      })),
+    );
+    const endpointOf = new Map(endpointRows.map((e) => [key(e.store_id, e.id), e]));
+    const eventOf = new Map<string, Event>();
+    for (const storeId of new Set(due.map((d) => d.store_id))) {
+      const ids = due.filter((d) => d.store_id === storeId).map((d) => d.event_id);
+      for (const e of await this.events.byIds(storeId, [...new Set(ids)])) {
+        eventOf.set(key(storeId, e.id), e);
+      }
     }
-    const outcome = await this.send(endpoint, event);
-    await deliveries.logAttempt(this.db, d.store_id, d.endpoint_id, {
-      id: newId('wha'),
-      delivery_id: d.id,
-      event_id: event.id,
-      event_type: event.type,
-      attempt: d.attempts,
-      status_code: outcome.status,
-      latency_ms: outcome.latencyMs,
-      response: outcome.response,
-      error: outcome.error,
-    });
-    const ok = outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
-    if (ok) {
-      await deliveries.settleDelivery(this.db, d, { status: 'succeeded' });
-    } else if (outcome.status === 410) {
-      await deliveries.settleDelivery(this.db, d, { status: 'failed' });
-      await endpoints.disableEndpoint(
-        this.db,
-        d.store_id,
-        d.endpoint_id,
-        'the receiver answered 410 Gone',
-      );
-    } else {
-      const retryAt = nextAttemptAt(d.attempts, this.schedule);
-      await deliveries.settleDelivery(this.db, d, retryAt ? { retryAt } : { status: 'failed' });
+    const sent = await Promise.all(
+      due.map(async (d) => {
+        const endpoint = endpointOf.get(key(d.store_id, d.endpoint_id));
+        const event = eventOf.get(key(d.store_id, d.event_id));
+        // Its customer was erased (the event with it), or the endpoint was deleted.
+        if (!endpoint || !event) return { d, event, outcome: undefined };
+        return { d, event, outcome: await this.send(endpoint, event) };
+      }),
+    );
+
+    const attempts: Parameters<typeof deliveries.logAttempts>[1] = [];
+    const settled: Parameters<typeof deliveries.settleDeliveries>[1] = [];
+    const gone = new Set<string>();
+    const okByEndpoint = new Map<string, { storeId: string; id: string; ok: boolean }>();
+    for (const { d, event, outcome } of sent) {
+      if (!event || !outcome) {
+        settled.push({ storeId: d.store_id, id: d.id, status: 'discarded', retryAt: null });
+        continue;
+      }
+      attempts.push({
+        store_id: d.store_id,
+        endpoint_id: d.endpoint_id,
+        id: newId('wha'),
+        delivery_id: d.id,
+        event_id: event.id,
+        event_type: event.type,
+        attempt: d.attempts,
+        status_code: outcome.status,
+        latency_ms: outcome.latencyMs,
+        response: outcome.response,
+        error: outcome.error,
+      });
+      const ok = outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
+      const retryAt =
+        ok || outcome.status === 410 ? null : nextAttemptAt(d.attempts, this.schedule);
+      settled.push({
+        storeId: d.store_id,
+        id: d.id,
+        status: ok ? 'succeeded' : retryAt ? 'pending' : 'failed',
+        retryAt,
+      });
+      if (outcome.status === 410) gone.add(key(d.store_id, d.endpoint_id));
+      const k = key(d.store_id, d.endpoint_id);
+      // The endpoint's streak: broken by any success of the round.
+      okByEndpoint.set(k, {
+        storeId: d.store_id,
+        id: d.endpoint_id,
+        ok: ok || (okByEndpoint.get(k)?.ok ?? false),
+      });
     }
-    const { failingSince } = await endpoints.noteOutcome(this.db, d.store_id, d.endpoint_id, ok);
-    if (failingSince && Date.now() - failingSince.getTime() > FAILING_DISABLES_AFTER_MS) {
-      await endpoints.disableEndpoint(
-        this.db,
-        d.store_id,
-        d.endpoint_id,
-        `every attempt has failed since ${failingSince.toISOString()}`,
-      );
+    await deliveries.logAttempts(this.db, attempts);
+    await deliveries.settleDeliveries(this.db, settled);
+    for (const [k, e] of okByEndpoint) {
+      if (gone.has(k)) {
+        await endpoints.disableEndpoint(this.db, e.storeId, e.id, 'the receiver answered 410 Gone');
+        continue;
+      }
+      const { failingSince } = await endpoints.noteOutcome(this.db, e.storeId, e.id, e.ok);
+      if (failingSince && Date.now() - failingSince.getTime() > FAILING_DISABLES_AFTER_MS) {
+        await endpoints.disableEndpoint(
+          this.db,
+          e.storeId,
+          e.id,
+          `every attempt has failed since ${failingSince.toISOString()}`,
+        );
+      }
     }
   }
 
