@@ -9,6 +9,7 @@ import {
   type FieldType,
   looksLikeDateTime,
 } from '../fields/types.js';
+import { ownValue, setOwnValue } from '../records.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { batchable, type UpsertBatcher } from './batch.js';
 import type { WriteContext } from './changes.js';
@@ -179,7 +180,7 @@ function withExtendedFields(raw: CustomerInput, settings: StoreSettings): Custom
   const problems: { path: string; message: string }[] = [];
   const customFields = { ...rest.customFields };
   for (const [name, value] of Object.entries(extendedFields)) {
-    const type = settings.extendedFields[name];
+    const type = ownValue(settings.extendedFields, name);
     const path = `/extendedFields/${name}`;
     if (type === undefined)
       problems.push({ path, message: 'is not an extended field enabled for this store' });
@@ -188,7 +189,7 @@ function withExtendedFields(raw: CustomerInput, settings: StoreSettings): Custom
         path,
         message: `must be a ${type} value; got a ${describeValueType(value)}`,
       });
-    } else customFields[name] = value;
+    } else setOwnValue(customFields, name, value);
   }
   if (problems.length > 0) throw fail.validation(problems);
   return { ...rest, customFields };

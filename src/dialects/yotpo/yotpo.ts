@@ -5,6 +5,7 @@ import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
 import { fail } from '../../core/errors.js';
+import { setOwnValue } from '../../core/records.js';
 import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
@@ -92,7 +93,7 @@ function toInput(c: YotpoBody): {
           'must be a string, boolean, number or ISO date',
         );
       }
-      fields[name] = value;
+      setOwnValue(fields, name, value);
     }
     input.customFields = fields;
   }
