@@ -12,6 +12,7 @@ import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jsonPlugin } from './plugins/json.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { textPlugin } from './plugins/text.js';
 import { healthRoutes } from './routes/health.js';
 import { customFieldRoutes } from './routes/v1/custom-fields.js';
 import { customerRoutes } from './routes/v1/customers.js';
@@ -70,6 +71,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin);
   await app.register(jsonPlugin);
+  await app.register(textPlugin);
   await app.register(metricsPlugin, { clientele: options.clientele });
   await app.register(idempotencyPlugin, { clientele: options.clientele });
   await app.register(rateLimitPlugin, { perSecond: options.rateLimit ?? 0 });

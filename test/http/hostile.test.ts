@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWithTwoStores, type TestApp, type TestStore } from '../helpers/app.js';
+import { ADMIN_TOKEN, startWithTwoStores, type TestApp, type TestStore } from '../helpers/app.js';
 
 /**
  * Inputs built to break things: none may get a 5xx, and each bad one gets a 4xx that
@@ -20,6 +20,9 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const native = () => t.as(store);
+
+/** Every customer of the store, as the API lists them: what "nothing changed" compares. */
+const everyone = async () => (await native().get('/customers?limit=100')).json().data;
 
 /** Names every plain object inherits: a record keyed by a client's names must not see them. */
 const inherited = {
@@ -154,5 +157,158 @@ describe('names that Object.prototype has, as custom fields and metadata keys', 
     expect(res.json().errors[0].message).toBe(
       '/extendedFields/constructor: is not an extended field enabled for this store',
     );
+  });
+});
+
+describe('NUL and lone surrogates, anywhere in a request', () => {
+  const raw = (method: string, url: string, payload: string, headers = {}) =>
+    t.app.inject({
+      method: method as 'POST',
+      url,
+      headers: {
+        authorization: `Bearer ${store.apiKey}`,
+        'content-type': 'application/json',
+        ...headers,
+      },
+      payload,
+    });
+  const customers = () => `/v1/stores/${store.id}/customers`;
+
+  it('answers 400 naming the body field (a JSON Pointer), writing nothing', async () => {
+    const before = await everyone();
+    for (const [payload, path, rule] of [
+      ['{"email":"n@example.com","firstName":"a\\u0000b"}', '/firstName', 'NUL'],
+      ['{"email":"n@example.com","firstName":"a\\ud800b"}', '/firstName', 'surrogate'],
+      ['{"email":"n@example.com","lastName":"\\udc00"}', '/lastName', 'surrogate'],
+      [
+        '{"email":"n@example.com","metadata":{"a/b":{"c":["ok","\\u0000"]}}}',
+        '/metadata/a~1b/c/1',
+        'NUL',
+      ],
+      [
+        '{"email":"n@example.com","customFields":{"tier":"gold\\u0000"}}',
+        '/customFields/tier',
+        'NUL',
+      ],
+      // A bad key is named by the object that holds it, not echoed back.
+      ['{"email":"n@example.com","metadata":{"k\\u0000":1}}', '/metadata', 'NUL'],
+      ['{"email":"n@example.com","x\\ud800":1}', '', 'surrogate'],
+    ] as const) {
+      const res = await raw('POST', customers(), payload);
+      expect(res.statusCode, payload).toBe(400);
+      const problem = res.json();
+      expect(problem.code).toBe('validation_failed');
+      expect(problem.errors).toHaveLength(1);
+      expect(problem.errors[0].path, payload).toBe(path);
+      expect(problem.errors[0].message).toContain(rule);
+    }
+    expect(await everyone()).toEqual(before);
+    // A surrogate pair is a character, and is stored as one.
+    const pair = await raw(
+      'POST',
+      customers(),
+      '{"email":"pair@example.com","firstName":"\\ud83d\\ude00"}',
+    );
+    expect(pair.statusCode).toBe(201);
+    expect(pair.json().customer.firstName).toBe('😀');
+  });
+
+  it('answers 400 naming the query parameter or the path parameter', async () => {
+    const get = (url: string) => native().request('GET', `/v1/stores/${store.id}${url}`);
+    for (const [url, path] of [
+      ['/customers?email=a%00b%40example.com', '/query/email'],
+      ['/customers?externalId=%00', '/query/externalId'],
+      ['/customers?cursor=%00', '/query/cursor'],
+      ['/customers/cust_%00', '/path/customerId'],
+      ['/custom-fields/tier%00/options', '/path/name'],
+      ['/custom-fields/tier/options?prefix=%00', '/query/prefix'],
+    ] as const) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().code).toBe('validation_failed');
+      expect(res.json().errors[0].path, url).toBe(path);
+    }
+    const res = await native().request('GET', `/v1/stores/${store.id}%00/customers`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors[0].path).toBe('/path/storeId');
+  });
+
+  it('answers 400 in the admin API, changing no store', async () => {
+    const admin = (method: string, url: string, payload?: string) =>
+      t.app.inject({
+        method: method as 'POST',
+        url,
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(payload === undefined ? {} : { payload }),
+      });
+    const before = (await t.admin('GET', `/v1/stores/${store.id}`)).json();
+    for (const [method, url, payload, path] of [
+      ['POST', '/v1/stores', '{"name":"shop\\u0000"}', '/name'],
+      ['PATCH', `/v1/stores/${store.id}`, '{"name":"\\ud800"}', '/name'],
+      [
+        'PATCH',
+        `/v1/stores/${store.id}`,
+        '{"settings":{"aliases":{"redo":"r\\u0000"}}}',
+        '/settings/aliases/redo',
+      ],
+      ['GET', `/v1/stores/sto_%00`, undefined, '/path/storeId'],
+      ['DELETE', `/v1/stores/${store.id}/api-keys/key_%00`, undefined, '/path/keyId'],
+    ] as const) {
+      const res = await admin(method, url, payload);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().code).toBe('validation_failed');
+      expect(res.json().errors[0].path, url).toBe(path);
+    }
+    expect((await t.admin('GET', `/v1/stores/${store.id}`)).json()).toEqual(before);
+  });
+
+  it('answers 400 naming the header or query parameter a dialect reads credentials from', async () => {
+    const voucherify = await t.app.inject({
+      method: 'GET',
+      url: '/compat/voucherify/v1/customers/x',
+      headers: { 'x-app-id': 'vf-hostile\u0000', 'x-app-token': store.apiKey },
+    });
+    expect(voucherify.statusCode).toBe(400);
+    expect(voucherify.json().details).toContain('/header/x-app-id');
+
+    const cheqpay = await t.app.inject({
+      method: 'GET',
+      url: '/compat/cheqpay/customers/x',
+      headers: { 'x-api-key': `${store.apiKey}\u0000`, 'x-merchant-id': store.id },
+    });
+    expect(cheqpay.statusCode).toBe(400);
+    expect(cheqpay.json().error.details[0].field).toBe('header.x-api-key');
+
+    const yotpo = await t.app.inject({
+      method: 'GET',
+      url: `/compat/yotpo/core/v3/stores/${yotpoKey}/customers?access_token=%00`,
+    });
+    expect(yotpo.statusCode).toBe(400);
+    expect(yotpo.json().status.message).toContain('/query/access_token');
+
+    // Capillary's Basic credentials: the header is clean, what it encodes is not.
+    const capillary = await t.app.inject({
+      method: 'GET',
+      url: '/compat/capillary/v2/customers/lookup?identifierName=email&identifierValue=a%40b.co&source=INSTORE',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${store.id}\u0000:${store.apiKey}`).toString('base64')}`,
+      },
+    });
+    expect(capillary.statusCode).toBe(400);
+    expect(capillary.json().errors[0].message).toContain('/header/authorization');
+
+    const redo = await t.app.inject({
+      method: 'PUT',
+      url: `/compat/redo/v2.2/stores/${redoId}/customers`,
+      headers: { authorization: `Bearer ${store.apiKey}` },
+      payload: { email: 'redo-nul@example.com', firstName: 'R\u0000' },
+    });
+    expect(redo.statusCode).toBe(400);
+    expect(redo.json().detail).toContain('/firstName');
+    const found = await native().get('/customers?email=redo-nul%40example.com');
+    expect(found.statusCode).toBe(404);
   });
 });

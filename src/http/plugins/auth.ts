@@ -3,6 +3,7 @@ import type { Clientele } from '../../core/clientele.js';
 import { ClienteleError, fail } from '../../core/errors.js';
 import { secretsEqual } from '../../core/stores/api-keys.js';
 import type { Caller } from '../../core/stores/stores.repository.js';
+import { checkText } from './text.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,6 +17,20 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   if (!header) return undefined;
   const [scheme, token] = header.split(' ', 2);
   return scheme?.toLowerCase() === 'bearer' && token ? token.trim() : undefined;
+}
+
+/**
+ * HTTP Basic credentials (RFC 7617), as a platform that names its tenant and key so
+ * sends them. What the header encodes is checked as every request's text is.
+ */
+export function basicCredentials(request: FastifyRequest): { user?: string; password?: string } {
+  const header = request.headers.authorization;
+  if (!header?.toLowerCase().startsWith('basic ')) return {};
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString();
+  checkText(decoded, '/header/authorization');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return {};
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 /**
