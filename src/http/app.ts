@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Clientele } from '../core/clientele.js';
 import { newId } from '../core/ids.js';
 import { registerDialects } from '../dialects/index.js';
+import { withLoggableSerializers } from './logging.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jsonPlugin } from './plugins/json.js';
@@ -54,7 +55,7 @@ function validatorCompilers() {
 /** The HTTP face of Clientele. It never listens: server.ts (or a test) does. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: withLoggableSerializers(options.logger),
     bodyLimit: BODY_LIMIT,
     genReqId: () => newId('req'),
     requestIdHeader: false,
