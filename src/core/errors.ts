@@ -13,6 +13,7 @@ export const errorCodes = {
   customer_not_found: 404,
   custom_field_not_found: 404,
   api_key_not_found: 404,
+  method_not_allowed: 405,
   identity_conflict: 409,
   idempotency_in_progress: 409,
   precondition_failed: 412,

@@ -312,3 +312,66 @@ describe('NUL and lone surrogates, anywhere in a request', () => {
     expect(found.statusCode).toBe(404);
   });
 });
+
+describe('answers that were wrong', () => {
+  it('answers an id too long to exist with 404 as a problem, in each API its own shape', async () => {
+    const long = 'c'.repeat(200);
+    const get = await native().get(`/customers/${long}`);
+    expect(get.statusCode).toBe(404);
+    expect(get.headers['content-type']).toContain('application/problem+json');
+    expect(get.json().code).toBe('customer_not_found');
+    expect((await native().get(`/customers/cust_${'x'.repeat(5000)}/events`)).json().code).toBe(
+      'customer_not_found',
+    );
+    const store404 = await t.admin('GET', `/v1/stores/${long}`);
+    expect(store404.statusCode).toBe(404);
+    expect(store404.json().code).toBe('store_not_found');
+    const keyOfNoStore = await t.admin('POST', `/v1/stores/${long}/api-keys`);
+    expect(keyOfNoStore.statusCode).toBe(404);
+    expect(keyOfNoStore.json().code).toBe('store_not_found');
+    const voucherify = await t.app.inject({
+      method: 'GET',
+      url: `/compat/voucherify/v1/customers/${long}`,
+      headers: { 'x-app-id': 'vf-hostile', 'x-app-token': store.apiKey },
+    });
+    expect(voucherify.statusCode).toBe(404);
+    expect(voucherify.json()).toMatchObject({ key: 'not_found', resource_type: 'customer' });
+  });
+
+  it('answers a path that is not percent-encoded UTF-8 with 400 as a problem', async () => {
+    const res = await native().get('/customers/%E0%A4%A');
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json()).toMatchObject({ code: 'validation_failed', errors: [{ path: '/path' }] });
+  });
+
+  it('answers a method a path does not take with 405 and Allow, as a problem', async () => {
+    const res = await native().request('DELETE', `/v1/stores/${store.id}/customers`);
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD, POST');
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json()).toMatchObject({ status: 405, code: 'method_not_allowed' });
+    expect(res.json().errors[0].path).toBe('/method');
+
+    const admin = await t.admin('PUT', '/v1/stores');
+    expect(admin.statusCode).toBe(405);
+    expect(admin.headers.allow).toBe('POST');
+
+    // In a dialect's own shape, with the same Allow.
+    const redo = await t.app.inject({
+      method: 'DELETE',
+      url: `/compat/redo/v2.2/stores/${redoId}/customers`,
+      headers: { authorization: `Bearer ${store.apiKey}` },
+    });
+    expect(redo.statusCode).toBe(405);
+    expect(redo.headers.allow).toBe('GET, HEAD, PUT');
+    expect(redo.json()).toMatchObject({ title: 'Method Not Allowed' });
+
+    // A path no route has is still 404.
+    const none = await native().request('DELETE', `/v1/stores/${store.id}/nothing-here`);
+    expect(none.statusCode).toBe(404);
+    expect(none.headers.allow).toBeUndefined();
+    expect(none.json().code).toBe('not_found');
+    expect(await everyone()).not.toHaveLength(0);
+  });
+});
