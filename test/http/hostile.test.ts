@@ -374,4 +374,52 @@ describe('answers that were wrong', () => {
     expect(none.json().code).toBe('not_found');
     expect(await everyone()).not.toHaveLength(0);
   });
+
+  describe('If-Match', () => {
+    let id: string;
+    let version: number;
+    beforeAll(async () => {
+      const res = await native().upsert({ email: 'if-match@example.com', firstName: 'One' });
+      ({ id, version } = res.json().customer);
+    });
+    const write = (ifMatch: string, firstName: string) =>
+      native().upsert({ id, firstName }, { 'if-match': ifMatch });
+    const current = async () => (await native().get(`/customers/${id}`)).json();
+
+    it('"*" matches the customer the id names, whatever its version', async () => {
+      const res = await write('*', 'Star');
+      expect(res.statusCode).toBe(200);
+      expect(res.json().customer.firstName).toBe('Star');
+      version = res.json().customer.version;
+      const none = await native().upsert(
+        { id: 'cust_nobody', firstName: 'X' },
+        { 'if-match': '*' },
+      );
+      expect(none.statusCode).toBe(404);
+    });
+
+    it('compares strongly: a weak tag never matches, even of the current version (412)', async () => {
+      const before = await current();
+      const res = await write(`W/"${version}"`, 'Weak');
+      expect(res.statusCode).toBe(412);
+      expect(res.json().code).toBe('precondition_failed');
+      expect(res.json().errors[0].path).toBe('/header/if-match');
+      expect(await current()).toEqual(before);
+      // A list matches when one of its strong tags does.
+      const listed = await write(`W/"${version}", "${version + 7}", "${version}"`, 'Listed');
+      expect(listed.statusCode).toBe(200);
+      version = listed.json().customer.version;
+    });
+
+    it('refuses a header that is no list of entity tags (400 naming it), changing nothing', async () => {
+      const before = await current();
+      for (const bad of ['"1', '1"', `"${version}" "${version}"`, 'W/', 'abc', '"1",,']) {
+        const res = await write(bad, 'Bad');
+        expect(res.statusCode, bad).toBe(400);
+        expect(res.json().code).toBe('validation_failed');
+        expect(res.json().errors[0].path).toBe('/header/if-match');
+      }
+      expect(await current()).toEqual(before);
+    });
+  });
 });

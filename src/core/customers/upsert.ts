@@ -58,11 +58,11 @@ export async function upsertCustomer(
   const settings = await deps.settingsOf(ctx.storeId);
   const input = normalizeInput(withExtendedFields(raw, settings), options.phoneCheck ?? 'exists');
   if ((options.requireIdentifier ?? true) && !hasIdentifier(input)) throw identifierRequired();
-  const { mode, lookupBy, expectedVersion } = options;
+  const { mode, lookupBy, expectedVersions } = options;
   const planOptions: PlanOptions = {};
   if (mode !== undefined) planOptions.mode = mode;
   if (lookupBy !== undefined) planOptions.lookupBy = lookupBy;
-  if (expectedVersion !== undefined) planOptions.expectedVersion = expectedVersion;
+  if (expectedVersions !== undefined) planOptions.expectedVersions = expectedVersions;
   const request = { ctx, input, options: planOptions, settings };
   if (deps.batcher && batchable(input, deps.fieldCache.typesOf(ctx.storeId))) {
     return deps.batcher.submit(request);
