@@ -422,4 +422,65 @@ describe('answers that were wrong', () => {
       expect(await current()).toEqual(before);
     });
   });
+
+  it('refuses a look-up whose value cannot be valid (400 naming the expected form)', async () => {
+    const phone = '+14155550123';
+    await native().upsert({ email: 'lookup@example.com', phoneNumber: phone });
+    for (const [query, path, form] of [
+      ['phone=abc', '/query/phone', 'E.164'],
+      ['phone=14155550123', '/query/phone', 'E.164'],
+      [`phone=${phone}`, '/query/phone', '%2B'],
+      ['email=notanemail', '/query/email', 'email address'],
+      ['email=a%40b', '/query/email', 'email address'],
+    ] as const) {
+      const res = await native().get(`/customers?${query}`);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().code).toBe('validation_failed');
+      expect(res.json().errors[0].path).toBe(path);
+      expect(res.json().errors[0].message, query).toContain(form);
+    }
+    expect((await native().get(`/customers?phone=${encodeURIComponent(phone)}`)).statusCode).toBe(
+      200,
+    );
+    expect((await native().get('/customers?email=nobody%40example.com')).statusCode).toBe(404);
+  });
+
+  it('names the part of the request in every error path: /query, /path, /header, or the body', async () => {
+    const path = async (res: Promise<{ json(): { errors: { path: string }[] } }>) =>
+      (await res).json().errors[0]?.path;
+    expect(await path(native().get('/customers?limit=abc'))).toBe('/query/limit');
+    expect(await path(native().get('/customers?colour=red'))).toBe('/query/colour');
+    expect(await path(native().get('/customers?cursor=bogus'))).toBe('/query/cursor');
+    expect(await path(native().get('/custom-fields/x/options?limit=0'))).toBe('/query/limit');
+    expect(
+      await path(
+        native().upsert({ email: 'h@example.com' }, { 'idempotency-key': 'k'.repeat(256) }),
+      ),
+    ).toBe('/header/idempotency-key');
+    expect(await path(native().upsert({ email: 'nope' }))).toBe('/email');
+  });
+
+  it("answers another store's path exactly as a store that does not exist", async () => {
+    const asOther = (storeId: string) =>
+      t.app.inject({
+        method: 'GET',
+        url: `/v1/stores/${storeId}/customers`,
+        headers: { authorization: `Bearer ${other.apiKey}` },
+      });
+    const someoneElses = await asOther(store.id);
+    const nobodys = await asOther('sto_01AAAAAAAAAAAAAAAAAAAAAAAA');
+    for (const res of [someoneElses, nobodys]) {
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toMatchObject({
+        code: 'store_not_found',
+        detail: 'No store with this id is visible to this key.',
+        errors: [
+          { path: '/path/storeId', message: 'no store with this id is visible to this key' },
+        ],
+      });
+    }
+    const withoutId = (body: string) => body.replace(/"requestId":"[^"]+"/, '');
+    expect(withoutId(someoneElses.body)).toBe(withoutId(nobodys.body));
+    expect(someoneElses.headers['content-type']).toBe(nobodys.headers['content-type']);
+  });
 });

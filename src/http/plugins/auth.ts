@@ -35,7 +35,7 @@ export function basicCredentials(request: FastifyRequest): { user?: string; pass
 
 /**
  * Resolves a store key to its caller, or fails with 401. A key of one store used on
- * another store's path gets 404, exactly as if that store did not exist.
+ * another store's path gets 404, exactly as for a store that does not exist.
  */
 export async function authenticateStoreKey(
   clientele: Clientele,
@@ -45,7 +45,7 @@ export async function authenticateStoreKey(
   if (!apiKey) throw fail.unauthorized('Missing API key: send Authorization: Bearer ck_….');
   const caller = await clientele.keys.authenticate(apiKey);
   if (!caller) throw fail.unauthorized('Invalid or revoked API key.');
-  if (storeId !== undefined && storeId !== caller.storeId) throw fail.storeNotFound();
+  if (storeId !== undefined && storeId !== caller.storeId) throw fail.storeNotVisible();
   return caller;
 }
 

@@ -22,8 +22,15 @@ interface AjvError {
   params: Record<string, unknown>;
 }
 
+/** How a problem's path begins for each part of a request: a body's is a bare JSON Pointer. */
+const partPaths: Record<string, string> = {
+  querystring: '/query',
+  params: '/path',
+  headers: '/header',
+};
+
 function describeValidation(errors: AjvError[], context: string | undefined): FieldProblem[] {
-  const where = context === 'body' || context === undefined ? '' : `/${context}`;
+  const where = (context !== undefined && partPaths[context]) || '';
   const seen = new Set<string>();
   const problems: FieldProblem[] = [];
   for (const e of errors) {
