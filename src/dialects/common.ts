@@ -11,6 +11,7 @@ import type { Caller } from '../core/stores/stores.repository.js';
 import { toClienteleError } from '../http/plugins/errors.js';
 import { idempotencyGuard } from '../http/plugins/idempotency.js';
 import { unrouted } from '../http/plugins/methods.js';
+import { errorHeaders } from '../http/problem.js';
 
 /**
  * What every dialect shares. A dialect is a translator: its routes turn the platform's
@@ -33,7 +34,7 @@ export function useErrorShape(app: FastifyInstance, render: ErrorRenderer): void
     const { status, body, headers } = render(error, reply.request);
     return reply
       .code(status)
-      .headers(headers ?? {})
+      .headers({ ...errorHeaders(error), ...headers })
       .send(body);
   };
   app.setErrorHandler((error, request, reply) => send(reply, toClienteleError(error, request)));

@@ -103,9 +103,7 @@ export function toClienteleError(error: unknown, request: FastifyRequest): Clien
 
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error, request, reply) => {
-    const problem = toClienteleError(error, request);
-    if (problem.code === 'service_unavailable') reply.header('Retry-After', '1');
-    return sendProblem(reply, problem);
+    return sendProblem(reply, toClienteleError(error, request));
   });
 
   app.setNotFoundHandler((request, reply) => sendProblem(reply, unrouted(request, reply)));
