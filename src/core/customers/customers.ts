@@ -9,6 +9,7 @@ import type { Customer } from './customer.js';
 import { deleteCustomer, findCustomerById } from './customers.repository.js';
 import type { CustomerInput } from './input.js';
 import * as read from './read.js';
+import { withRetry } from './retry.js';
 import { type UpsertDeps, type UpsertOptions, upsertAlone, upsertCustomer } from './upsert.js';
 
 export interface CustomersOptions {
@@ -118,11 +119,14 @@ export class Customers {
     return stored.seq;
   }
 
-  /** Erases a customer: its data, identifiers and history. */
+  /**
+   * Erases a customer: its data, identifiers and history. Retried as an upsert is, when
+   * a concurrent write deadlocks with it.
+   */
   async erase(storeId: string, customerId: string): Promise<void> {
-    const deleted = await this.db
-      .transaction()
-      .execute((trx) => deleteCustomer(trx, storeId, customerId));
+    const deleted = await withRetry(() =>
+      this.db.transaction().execute((trx) => deleteCustomer(trx, storeId, customerId)),
+    );
     if (!deleted) throw fail.customerNotFound(customerId);
   }
 }
