@@ -190,14 +190,27 @@ export async function listCustomers(
 
 /**
  * Removes a customer and everything that identifies it: its identifier rows, its row,
- * its history, and the rows of customers once merged into it.
+ * its history, and the rows of customers once merged into it. In a transaction: the
+ * customer is locked first, as an upsert locks it, so that no write of it runs between
+ * the deletes (a write waiting on the lock then finds no customer, and an upsert's
+ * unlocked batch write, no longer at its version, runs again alone).
  */
 export async function deleteCustomer(trx: DB, storeId: string, id: string): Promise<boolean> {
+  const locked = await trx
+    .selectFrom('customers')
+    .select('id')
+    .where('store_id', '=', storeId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!locked) return false;
   const merged = await trx
     .selectFrom('customers')
     .select('id')
     .where('store_id', '=', storeId)
     .where('merged_into', '=', id)
+    .orderBy('id')
+    .forUpdate()
     .execute();
   const ids = [id, ...merged.map((m) => m.id)];
   await trx

@@ -10,6 +10,7 @@ import { deleteCustomer, findCustomerById } from './customers.repository.js';
 import type { CustomerInput } from './input.js';
 import { type CustomerList, type CustomerListQuery, listCustomerPage } from './list.js';
 import * as read from './read.js';
+import { withRetry } from './retry.js';
 import { type UpsertDeps, type UpsertOptions, upsertAlone, upsertCustomer } from './upsert.js';
 
 export interface CustomersOptions {
@@ -119,11 +120,14 @@ export class Customers {
     return stored.seq;
   }
 
-  /** Erases a customer: its data, identifiers and history. */
+  /**
+   * Erases a customer: its data, identifiers and history. Retried as an upsert is, when
+   * a concurrent write deadlocks with it.
+   */
   async erase(storeId: string, customerId: string): Promise<void> {
-    const deleted = await this.db
-      .transaction()
-      .execute((trx) => deleteCustomer(trx, storeId, customerId));
+    const deleted = await withRetry(() =>
+      this.db.transaction().execute((trx) => deleteCustomer(trx, storeId, customerId)),
+    );
     if (!deleted) throw fail.customerNotFound(customerId);
   }
 }

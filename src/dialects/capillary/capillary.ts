@@ -5,8 +5,9 @@ import { e164FromDigits } from '../../core/customers/contact.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
 import { fail } from '../../core/errors.js';
+import { basicCredentials } from '../../http/plugins/auth.js';
 import { upsertFor } from '../../http/upsert.js';
-import { authorize, type DialectOptions, guard, header, useErrorShape } from '../common.js';
+import { authorize, type DialectOptions, guard, useErrorShape } from '../common.js';
 import { capillaryError, capillaryFieldNames, renderCapillaryError } from './errors.js';
 
 /**
@@ -220,15 +221,6 @@ function setOnce(
   input[field] = value;
 }
 
-function basicAuth(request: FastifyRequest): { tenant?: string; key?: string } {
-  const auth = header(request, 'authorization');
-  if (!auth?.toLowerCase().startsWith('basic ')) return {};
-  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString();
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return {};
-  return { tenant: decoded.slice(0, colon), key: decoded.slice(colon + 1) };
-}
-
 export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   app,
   { clientele },
@@ -236,8 +228,8 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
   useErrorShape(app, renderCapillaryError, capillaryFieldNames);
 
   const authorized = async (request: FastifyRequest) => {
-    const { tenant, key } = basicAuth(request);
-    return authorize(clientele, 'capillary', { key, tenant: tenant ?? '' });
+    const { user, password } = basicCredentials(request);
+    return authorize(clientele, 'capillary', { key: password, tenant: user ?? '' });
   };
   // Every route of this dialect needs the platform's credentials.
   for (const hook of guard(clientele, authorized)) app.addHook('preHandler', hook);
