@@ -195,15 +195,20 @@ export async function listCustomers(
  * the deletes (a write waiting on the lock then finds no customer, and an upsert's
  * unlocked batch write, no longer at its version, runs again alone).
  */
-export async function deleteCustomer(trx: DB, storeId: string, id: string): Promise<boolean> {
+/** Deletes a customer and all it had; its version then, or undefined when there was none. */
+export async function deleteCustomer(
+  trx: DB,
+  storeId: string,
+  id: string,
+): Promise<{ version: number } | undefined> {
   const locked = await trx
     .selectFrom('customers')
-    .select('id')
+    .select(['id', 'version'])
     .where('store_id', '=', storeId)
     .where('id', '=', id)
     .forUpdate()
     .executeTakeFirst();
-  if (!locked) return false;
+  if (!locked) return undefined;
   const merged = await trx
     .selectFrom('customers')
     .select('id')
@@ -223,10 +228,10 @@ export async function deleteCustomer(trx: DB, storeId: string, id: string): Prom
     .where('store_id', '=', storeId)
     .where('customer_id', 'in', ids)
     .execute();
-  const result = await trx
+  await trx
     .deleteFrom('customers')
     .where('store_id', '=', storeId)
     .where('id', 'in', ids)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows) > 0;
+    .execute();
+  return { version: locked.version };
 }

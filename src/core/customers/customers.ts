@@ -4,9 +4,10 @@ import type { FieldCache } from '../fields/field-cache.js';
 import { hasPrefix } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { type BatchStats, UpsertBatcher } from './batch.js';
-import type { WriteContext } from './changes.js';
+import { changeRecord, type WriteContext } from './changes.js';
 import type { Customer } from './customer.js';
 import { deleteCustomer, findCustomerById } from './customers.repository.js';
+import { insertRecord } from './events.repository.js';
 import type { CustomerInput } from './input.js';
 import { type CustomerList, type CustomerListQuery, listCustomerPage } from './list.js';
 import * as read from './read.js';
@@ -124,9 +125,30 @@ export class Customers {
    * Erases a customer: its data, identifiers and history. Retried as an upsert is, when
    * a concurrent write deadlocks with it.
    */
-  async erase(storeId: string, customerId: string): Promise<void> {
+  /**
+   * Erases a customer: its data, identifiers and history, leaving one change record that
+   * says so (`customer.erased`: the id alone, nothing about the person).
+   */
+  async erase(ctx: WriteContext, customerId: string): Promise<void> {
     const deleted = await withRetry(() =>
-      this.db.transaction().execute((trx) => deleteCustomer(trx, storeId, customerId)),
+      this.db.transaction().execute(async (trx) => {
+        const erased = await deleteCustomer(trx, ctx.storeId, customerId);
+        if (erased) {
+          await insertRecord(
+            trx,
+            ctx.storeId,
+            changeRecord(
+              ctx,
+              customerId,
+              'erased',
+              { previousVersion: erased.version, version: null },
+              {},
+              new Date(),
+            ),
+          );
+        }
+        return erased;
+      }),
     );
     if (!deleted) throw fail.customerNotFound(customerId);
   }
