@@ -20,6 +20,8 @@ export interface CustomersOptions {
   settingsOf: (storeId: string) => Promise<StoreSettings>;
   /** Told once per batch whose read or write failed (its upserts then ran alone). */
   onBatchFailure?: (error: unknown, size: number) => void;
+  /** Told after a write that changed a customer has committed (the webhook sender wakes). */
+  onWritten?: () => void;
 }
 
 /** `clientele.customers`: the upsert, reads, history and erasure. */
@@ -27,9 +29,11 @@ export class Customers {
   private readonly db: DB;
   private readonly batcher: UpsertBatcher;
   private readonly deps: UpsertDeps;
+  private readonly onWritten: (() => void) | undefined;
 
   constructor(options: CustomersOptions) {
     this.db = options.db;
+    this.onWritten = options.onWritten;
     this.batcher = new UpsertBatcher(
       options.db,
       options.fieldCache,
@@ -54,8 +58,10 @@ export class Customers {
   }
 
   /** Create or update a customer (every API's write comes here). */
-  upsert(ctx: WriteContext, input: CustomerInput, options?: UpsertOptions) {
-    return upsertCustomer(this.deps, ctx, input, options);
+  async upsert(ctx: WriteContext, input: CustomerInput, options?: UpsertOptions) {
+    const outcome = await upsertCustomer(this.deps, ctx, input, options);
+    if (outcome.result !== 'unchanged') this.onWritten?.();
+    return outcome;
   }
 
   /** How upserts were written so far: in batches, or alone. */
@@ -151,5 +157,6 @@ export class Customers {
       }),
     );
     if (!deleted) throw fail.customerNotFound(customerId);
+    this.onWritten?.();
   }
 }
