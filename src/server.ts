@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { Clientele } from './core/clientele.js';
@@ -31,6 +34,19 @@ export function tuneV8ForPglite(): void {
   v8.setFlagsFromString('--heap-growing-percent=25');
 }
 
+/**
+ * A PGlite server's own secret key when none is configured: made once, kept beside its
+ * data (readable by its owner only). A fleet on PostgreSQL must configure one.
+ */
+function localSecretKey(dataDir: string): string | undefined {
+  if (dataDir.startsWith('memory://')) return randomBytes(32).toString('base64url');
+  const file = join(dataDir, 'clientele-secret-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
 export interface RunningServer {
   app: FastifyInstance;
   clientele: Clientele;
@@ -53,6 +69,14 @@ export async function startServer(
     poolSize: config.databasePoolSize,
     migrate: true,
     log: { warn: (details, message) => app?.log.warn(details, message) },
+    natsUrl: config.natsUrl,
+    secretKey:
+      config.secretKey ?? (config.databaseUrl ? undefined : () => localSecretKey(config.dataDir)),
+    webhooks: {
+      allowPrivate: config.webhookAllowPrivate,
+      allowHttp: config.webhookAllowHttp,
+      leaseMs: config.webhookLeaseMs,
+    },
   });
 
   try {
@@ -67,16 +91,10 @@ export async function startServer(
       clientele,
       adminToken: config.adminToken,
       rateLimit: config.rateLimit,
+      // How requests and errors are logged, with no secret or customer data, is the app's
+      // (http/logging.ts): query values, Yotpo's ?access_token= among them, are never logged.
       logger: {
         level: config.logLevel,
-        serializers: {
-          // Yotpo clients may put their token in the query string: never log it.
-          req: (request: { method: string; url: string; id: string }) => ({
-            method: request.method,
-            url: request.url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]'),
-            id: request.id,
-          }),
-        },
         redact: [
           'req.headers.authorization',
           'req.headers["x-api-key"]',
@@ -105,6 +123,12 @@ export async function startServer(
     clientele.purgeExpired().catch((error) => app.log.warn({ err: error }, 'purge failed'));
   }, PURGE_INTERVAL_MS);
   purge.unref();
+  // Every process delivers webhooks (each delivery is leased by one process).
+  clientele.webhooks.startSending();
+  if (clientele.stream) {
+    await clientele.stream.start();
+    print(`Publishing events to NATS JetStream at ${config.natsUrl}`);
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -1,17 +1,26 @@
 import { Customers } from './customers/customers.js';
 import { type Database, type DatabaseOptions, isReachable, openDatabase } from './db/database.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
+import { Events } from './events/events.js';
+import { EventStream } from './events/stream.js';
 import { Fields } from './fields/fields.js';
 import { Idempotency } from './idempotency.js';
 import { purgeExpired } from './idempotency.repository.js';
 import { Keys } from './stores/keys.js';
 import { Stores } from './stores/stores.js';
+import { type WebhookOptions, Webhooks } from './webhooks/webhooks.js';
 
 export interface ClienteleOptions extends DatabaseOptions {
   /** Apply pending migrations on open (the server does; tests and the CLI may too). */
   migrate?: boolean;
   /** Where the engine reports what no caller sees (a batch whose write failed). */
   log?: { warn(details: object, message: string): void };
+  /** The server's secret key (CLIENTELE_SECRET_KEY): seals webhook signing secrets. */
+  secretKey?: WebhookOptions['secretKey'];
+  /** NATS with JetStream to publish every event to (CLIENTELE_NATS_URL). */
+  natsUrl?: string | undefined;
+  /** Where webhooks may go beyond public https, and the delivery worker's timings. */
+  webhooks?: Partial<Omit<WebhookOptions, 'secretKey' | 'log'>>;
 }
 
 /**
@@ -25,6 +34,10 @@ export class Clientele {
   readonly keys: Keys;
   readonly customers: Customers;
   readonly idempotency: Idempotency;
+  readonly events: Events;
+  readonly webhooks: Webhooks;
+  /** The publisher of events to NATS, when one is configured; the server starts it. */
+  readonly stream: EventStream | undefined;
 
   private constructor(
     private readonly database: Database,
@@ -37,10 +50,25 @@ export class Clientele {
       options.log?.warn({ err: error }, 'could not record when API keys were last used'),
     );
     this.idempotency = new Idempotency(db);
+    this.events = new Events(
+      db,
+      async (id) => (await this.stores.settingsOf(id)).eventRetentionDays,
+    );
+    this.webhooks = new Webhooks(db, this.events, {
+      allowPrivate: false,
+      allowHttp: false,
+      ...options.webhooks,
+      secretKey: options.secretKey,
+      ...(options.log ? { log: options.log } : {}),
+    });
+    this.stream = options.natsUrl
+      ? new EventStream(db, this.events, { url: options.natsUrl, log: options.log })
+      : undefined;
     this.customers = new Customers({
       db,
       fieldCache: this.fields.cache,
       settingsOf: (id) => this.stores.settingsOf(id),
+      onWritten: () => this.webhooks.sender.poke(),
       onBatchFailure: (error, size) =>
         options.log?.warn(
           { err: error, upserts: size },
@@ -71,6 +99,8 @@ export class Clientele {
   }
 
   async close(): Promise<void> {
+    await this.webhooks.stopSending();
+    await this.stream?.stop();
     await this.keys.close();
     await this.database.close();
   }

@@ -37,6 +37,6 @@ function encodeCursor(id: string): string {
 export function decodeCursor(cursor: string | undefined, prefix: IdPrefix): string | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const id = Buffer.from(cursor, 'base64url').toString();
-  if (!hasPrefix(id, prefix)) throw fail.field('/cursor', 'is not a cursor this list gave');
+  if (!hasPrefix(id, prefix)) throw fail.field('/query/cursor', 'is not a cursor this list gave');
   return id;
 }

@@ -2,7 +2,7 @@ import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Platform } from '../core/stores/settings.js';
-import { bodyExamples } from './openapi-examples.js';
+import { bodyExamples, dialectSummaries } from './openapi-content.js';
 import { Problem } from './schemas/common.js';
 
 declare module 'fastify' {
@@ -94,6 +94,11 @@ const tags = [
   {
     name: 'custom fields',
     description: 'The custom fields a store has declared, and their values.',
+  },
+  { name: 'events', description: "The store's change records, in order: its event feed." },
+  {
+    name: 'webhooks',
+    description: 'Endpoints that receive the events, signed, and their deliveries.',
   },
   { name: 'admin', description: 'Stores and their API keys (CLIENTELE_ADMIN_TOKEN).' },
   ...Object.values(dialectDocs).map(({ tag, description: text }) => ({
@@ -212,7 +217,9 @@ function documentRoute({
     ]),
   );
   next.response = { ...success, ...everyRouteAnswers(errorSchema), ...ownAnswers };
-  const example = typeof own.operationId === 'string' ? bodyExamples[own.operationId] : undefined;
+  const id = typeof own.operationId === 'string' ? own.operationId : '';
+  next.summary ??= dialectSummaries[id];
+  const example = bodyExamples[id];
   if (example !== undefined && own.body) next.body = { ...own.body, examples: [example] };
   return { schema: next, url };
 }

@@ -75,6 +75,7 @@ describe('every route, hidden ones too', () => {
 
 type Operation = {
   operationId: string;
+  summary?: string;
   tags?: string[];
   parameters?: { in: string; name: string }[];
   requestBody?: { content: Record<string, { example?: unknown }> };
@@ -161,6 +162,12 @@ describe('what the document says of every route', () => {
         (operation.parameters ?? []).some((p) => p.name === 'Idempotency-Key'),
         `${method} ${path}`,
       ).toBe(false);
+    }
+  });
+
+  it('says what every operation does', () => {
+    for (const { method, path, operation } of operations()) {
+      expect(operation.summary, `${method} ${path}`).toMatch(/\w{3}/);
     }
   });
 

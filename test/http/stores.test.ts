@@ -120,10 +120,10 @@ describe('admin API: finding stores again', () => {
   it('names a cursor it did not give, and a limit out of range', async () => {
     const bad = await t.admin('GET', '/v1/stores?cursor=bm9wZQ');
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().errors[0].path).toBe('/cursor');
+    expect(bad.json().errors[0].path).toBe('/query/cursor');
     const limit = await t.admin('GET', '/v1/stores?limit=500');
     expect(limit.statusCode).toBe(400);
-    expect(limit.json().errors[0].path).toBe('/querystring/limit');
+    expect(limit.json().errors[0].path).toBe('/query/limit');
   });
 
   it("returns the first key's id with the store, and lists keys with names but never a secret", async () => {

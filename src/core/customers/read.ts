@@ -2,7 +2,7 @@ import type { DB } from '../db/database.js';
 import { fail } from '../errors.js';
 import { decodeCursor, nextCursorOf, type Page, type PageQuery } from '../paging.js';
 import type { ChangeRecord } from './changes.js';
-import { normalizeEmail } from './contact.js';
+import { normalizeEmail, normalizePhone } from './contact.js';
 import type { Customer } from './customer.js';
 import { customerOf } from './customer.js';
 import * as repo from './customers.repository.js';
@@ -24,6 +24,20 @@ export type Lookup =
   | { phone: string }
   | { externalId: string }
   | { identifier: { type: string; value: string } };
+
+/**
+ * Why a look-up's value can find nobody, whatever the store holds: an email or phone
+ * number no customer can have, as the upsert would refuse it. Undefined when it may.
+ */
+export function lookupProblem(lookup: Lookup): string | undefined {
+  if ('email' in lookup && normalizeEmail(lookup.email) === undefined) {
+    return 'must be an email address, such as ann@example.com';
+  }
+  if ('phone' in lookup && normalizePhone(lookup.phone.trim(), 'e164') === undefined) {
+    return 'must be a phone number in E.164 form: + then 8 to 15 digits, such as +14155550100';
+  }
+  return undefined;
+}
 
 export function lookupKey(lookup: Lookup): IdentityKey {
   if ('email' in lookup)
@@ -67,24 +81,4 @@ export async function listCustomerEvents(
     .slice(0, page.limit)
     .map(({ position: _position, ...e }) => ({ ...e, createdAt: e.createdAt.toISOString() }));
   return { data, nextCursor: nextCursorOf(rows.length > page.limit, data) };
-}
-
-export async function listCustomersByOffset(
-  db: DB,
-  storeId: string,
-  query: { limit: number; page: number; email?: string | undefined },
-): Promise<{ data: Customer[]; total: number; hasMore: boolean }> {
-  const email =
-    query.email === undefined ? undefined : (normalizeEmail(query.email) ?? query.email);
-  const offset = (query.page - 1) * query.limit;
-  const { rows, total } = await repo.listCustomersByOffset(db, storeId, {
-    limit: query.limit,
-    offset,
-    email,
-  });
-  return {
-    data: rows.map((s) => customerOf(storeId, s)),
-    total,
-    hasMore: offset + rows.length < total,
-  };
 }

@@ -1,5 +1,6 @@
 import { type FieldProblem, fail } from '../errors.js';
 import { FIELD_NAME, type FieldType } from '../fields/types.js';
+import { setOwnValue } from '../records.js';
 
 const fieldTypes: FieldType[] = ['STRING', 'NUMBER', 'BOOLEAN', 'DATE'];
 
@@ -19,6 +20,8 @@ export interface StoreSettings {
    * platform (Capillary) lets clients write only when enabled.
    */
   extendedFields: Record<string, FieldType>;
+  /** How many days the store's event feed reaches back (GET /v1/stores/{id}/events). */
+  eventRetentionDays: number;
 }
 
 export const defaultSettings: StoreSettings = {
@@ -26,6 +29,7 @@ export const defaultSettings: StoreSettings = {
   customFieldOptionsLimit: 1000,
   aliases: {},
   extendedFields: {},
+  eventRetentionDays: 30,
 };
 
 /** Applies a partial settings change to the current settings, or throws naming each bad key. */
@@ -48,6 +52,10 @@ export function mergeSettings(
       if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 100_000) {
         next.customFieldOptionsLimit = value as number;
       } else problems.push({ path, message: 'must be a whole number from 0 to 100000' });
+    } else if (key === 'eventRetentionDays') {
+      if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 365) {
+        next.eventRetentionDays = value as number;
+      } else problems.push({ path, message: 'must be a whole number of days from 1 to 365' });
     } else if (key === 'aliases') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         problems.push({ path, message: 'must be an object of platform to id' });
@@ -81,7 +89,7 @@ export function mergeSettings(
         } else if (type === null) {
           delete next.extendedFields[name];
         } else if (fieldTypes.includes(type as FieldType)) {
-          next.extendedFields[name] = type as FieldType;
+          setOwnValue(next.extendedFields, name, type as FieldType);
         } else {
           problems.push({
             path: `${path}/${name}`,

@@ -5,10 +5,12 @@ import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
 import { fail } from '../../core/errors.js';
+import { setOwnValue } from '../../core/records.js';
 import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
+  type FieldNames,
   guard,
   header,
   latestPhone,
@@ -92,7 +94,7 @@ function toInput(c: YotpoBody): {
           'must be a string, boolean, number or ISO date',
         );
       }
-      fields[name] = value;
+      setOwnValue(fields, name, value);
     }
     input.customFields = fields;
   }
@@ -131,6 +133,29 @@ function toYotpo(customer: Customer) {
   };
 }
 
+/** The core's fields as Yotpo's body (and list query) names them. */
+const fieldNames: FieldNames = {
+  '/externalId': '/customer/external_id',
+  '/email': '/customer/email',
+  '/phone': '/customer/phone_number',
+  '/phoneNumber': '/customer/phone_number',
+  '/phoneNumbers': '/customer/phone_number',
+  '/firstName': '/customer/first_name',
+  '/lastName': '/customer/last_name',
+  '/active': '/customer/account_status',
+  '/customFields': '/customer/custom_properties',
+  // Yotpo's attributes without a field of their own are kept in metadata.
+  '/metadata': '/customer',
+  '/location': '/customer/address',
+  '/location/street1': '/customer/address/address1',
+  '/location/street2': '/customer/address/address2',
+  '/location/region': '/customer/address/state',
+  '/location/regionCode': '/customer/address/province_code',
+  '/location/postalCode': '/customer/address/zip',
+  '/location/countryCode': '/customer/address/country_code',
+  '/query/cursor': '/query/page_info',
+};
+
 const errorTypes: Record<number, string> = {
   400: 'bad_request',
   401: 'unauthorized',
@@ -154,14 +179,18 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   app,
   { clientele },
 ) => {
-  useErrorShape(app, (error) => {
-    const status = platformStatus(error, { 422: 400 });
-    const message = problemText(error);
-    return {
-      status,
-      body: { status: { message, code: status, error_type: errorTypes[status] ?? 'error' } },
-    };
-  });
+  useErrorShape(
+    app,
+    (error) => {
+      const status = platformStatus(error, { 422: 400 });
+      const message = problemText(error);
+      return {
+        status,
+        body: { status: { message, code: status, error_type: errorTypes[status] ?? 'error' } },
+      };
+    },
+    fieldNames,
+  );
 
   const StoreParams = Type.Object({ store_id: Type.String() });
   const TokenQuery = { access_token: Type.Optional(Type.String()) };
@@ -176,11 +205,10 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   app.post(
     '/core/v3/stores/:store_id/access_tokens',
     {
-      // The store is known only once the secret is checked, so no key can be held for it.
+      // The secret is the credential, so no Idempotency-Key: no store is known to hold it for.
       config: { idempotencyKey: false },
       schema: {
         operationId: 'yotpoCreateAccessToken',
-        summary: 'Exchange a store key (the secret) for an access token',
         security: [],
         params: StoreParams,
         body: Type.Object({ secret: Type.String() }, { additionalProperties: false }),
@@ -202,7 +230,6 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
       preHandler,
       schema: {
         operationId: 'yotpoUpsertCustomer',
-        summary: 'Create or update a customer, found by external_id, else by email or phone',
         params: StoreParams,
         querystring: Type.Object(TokenQuery, { additionalProperties: false }),
         body: Type.Object({ customer: YotpoCustomer }, { additionalProperties: false }),
@@ -221,7 +248,6 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
       preHandler,
       schema: {
         operationId: 'yotpoListCustomers',
-        summary: 'Find customers by external ids, emails or phone numbers, or list them',
         params: StoreParams,
         querystring: Type.Object(
           {

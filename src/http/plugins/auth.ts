@@ -3,6 +3,7 @@ import type { Clientele } from '../../core/clientele.js';
 import { ClienteleError, fail } from '../../core/errors.js';
 import { secretsEqual } from '../../core/stores/api-keys.js';
 import type { Caller } from '../../core/stores/stores.repository.js';
+import { checkText } from './text.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,8 +20,22 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * HTTP Basic credentials (RFC 7617), as a platform that names its tenant and key so
+ * sends them. What the header encodes is checked as every request's text is.
+ */
+export function basicCredentials(request: FastifyRequest): { user?: string; password?: string } {
+  const header = request.headers.authorization;
+  if (!header?.toLowerCase().startsWith('basic ')) return {};
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString();
+  checkText(decoded, '/header/authorization');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return {};
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
  * Resolves a store key to its caller, or fails with 401. A key of one store used on
- * another store's path gets 404, exactly as if that store did not exist.
+ * another store's path gets 404, exactly as for a store that does not exist.
  */
 export async function authenticateStoreKey(
   clientele: Clientele,
@@ -30,7 +45,7 @@ export async function authenticateStoreKey(
   if (!apiKey) throw fail.unauthorized('Missing API key: send Authorization: Bearer ck_….');
   const caller = await clientele.keys.authenticate(apiKey);
   if (!caller) throw fail.unauthorized('Invalid or revoked API key.');
-  if (storeId !== undefined && storeId !== caller.storeId) throw fail.storeNotFound();
+  if (storeId !== undefined && storeId !== caller.storeId) throw fail.storeNotVisible();
   return caller;
 }
 

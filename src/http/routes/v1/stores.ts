@@ -8,6 +8,7 @@ import { Nullable, PageQuery, Problem, StoreIdParams } from '../../schemas/commo
 const Settings = Type.Object({
   identityConflict: Type.Union([Type.Literal('reject'), Type.Literal('merge')]),
   customFieldOptionsLimit: Type.Integer(),
+  eventRetentionDays: Type.Integer(),
   aliases: Type.Record(Type.String(), Type.String()),
   extendedFields: Type.Record(Type.String(), Type.String()),
 });
@@ -128,7 +129,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
         operationId: 'updateStore',
         summary: "Change a store's name or settings",
         description:
-          'settings: identityConflict (reject | merge), customFieldOptionsLimit, aliases ({platform: id}; null removes one).',
+          'settings: identityConflict (reject | merge), customFieldOptionsLimit, eventRetentionDays (1-365), aliases ({platform: id}; null removes one).',
         security,
         params: StoreIdParams,
         body: Type.Object(

@@ -1,5 +1,8 @@
 /**
- * The request body each write shows in the API reference, by operationId. The dialects'
+ * What the API reference shows of an operation beyond its route's own schema, by
+ * operationId: the summaries of the dialects' routes (the platforms name their own
+ * operations; these say what Clientele does with them), and the request body each
+ * write shows. The dialects'
  * are the bodies of their platforms' own pages (the seed pages the product was specified
  * from: Cheqpay's and Voucherify's as they are (Cheqpay's email, hidden on the captured
  * page, as john.doe@example.com), Redo's custom fields and phone number as
@@ -7,6 +10,23 @@
  * and the native ones the product's own customer. test/http/openapi-examples.test.ts
  * sends each of them to its route and fails unless it is accepted.
  */
+
+export const dialectSummaries: Record<string, string> = {
+  redoUpsertCustomer: 'Create or update a customer, found by email',
+  redoGetCustomer: 'Read a customer by email',
+  yotpoCreateAccessToken: 'Exchange a store key (the secret) for an access token',
+  yotpoUpsertCustomer: 'Create or update a customer, found by external_id, else email or phone',
+  yotpoListCustomers: 'Find customers by external ids, emails or phone numbers, or list them',
+  capillaryUpdateCustomer: "Update the customer the query's identifier names (update only)",
+  capillaryGetCustomer: "The integer id of the customer the query's identifier names",
+  cheqpayUpsertCustomer: 'Create or update a customer, found by externalId',
+  cheqpayGetCustomer: 'Read a customer by its id or externalId',
+  voucherifyUpsertCustomer: 'Create a customer, or update the one an id or source_id names',
+  voucherifyUpdateCustomer: 'Update a customer by its id or source_id',
+  voucherifyGetCustomer: 'Read a customer by its id or source_id',
+  voucherifyDeleteCustomer: 'Delete a customer and everything stored about it',
+  voucherifyListCustomers: 'List customers, a page at a time, optionally by email',
+};
 
 /** The custom fields of Redo's page, which PRODUCT.md's customer carries too. */
 const seedCustomFields = {
@@ -35,6 +55,14 @@ export const bodyExamples: Record<string, unknown> = {
     customFields: seedCustomFields,
     metadata: { lang: 'en' },
   },
+  createWebhookEndpoint: {
+    url: 'https://example.com/hooks/clientele',
+    events: ['customer.created', 'customer.updated'],
+    description: 'the back office',
+  },
+  updateWebhookEndpoint: { events: ['*'], enabled: true },
+  redeliverWebhookEvent: { eventId: 'evt_01JD…' },
+  replayWebhookEvents: { since: '2026-12-01T00:00:00Z' },
 
   redoUpsertCustomer: {
     email: 'jane@example.com',

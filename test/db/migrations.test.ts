@@ -1,0 +1,36 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Clientele } from '../../src/core/clientele.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+/**
+ * Migration numbers are handed out before the changes that bring them merge, so one can
+ * arrive after higher numbers were applied: 0010 (API key names) merged after
+ * 0011-0013. A database a build without 0010 migrated must take it, not refuse to start.
+ */
+let database: TestDatabase;
+let clientele: Clientele;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  clientele = await database.open();
+});
+afterAll(async () => {
+  await clientele.close();
+  await database.drop();
+});
+
+it('applies a migration whose number is below ones already applied', async () => {
+  // The database as a build without 0010 left it: 0011 and later applied, 0010 not.
+  await sql`DELETE FROM kysely_migration WHERE name = '0010_api_key_names'`.execute(clientele.db);
+  await sql`ALTER TABLE api_keys DROP COLUMN name, DROP COLUMN last_used_at`.execute(clientele.db);
+  const later = await sql<{ name: string }>`
+    SELECT name FROM kysely_migration WHERE name > '0010' ORDER BY name`.execute(clientele.db);
+  expect(later.rows.length).toBeGreaterThan(0);
+
+  expect(await clientele.migrate()).toEqual(['0010_api_key_names']);
+  expect(await clientele.ready()).toBe(true);
+  const store = await clientele.stores.create('After the late migration');
+  const key = await clientele.keys.create(store.id, 'named');
+  expect(key.name).toBe('named');
+  expect(await clientele.migrate()).toEqual([]);
+});
