@@ -2,7 +2,7 @@ import type { DB } from '../db/database.js';
 import { fail } from '../errors.js';
 import { hasPrefix } from '../ids.js';
 import type { ChangeRecord } from './changes.js';
-import { normalizeEmail } from './contact.js';
+import { normalizeEmail, normalizePhone } from './contact.js';
 import type { Customer } from './customer.js';
 import { customerOf } from './customer.js';
 import * as repo from './customers.repository.js';
@@ -36,7 +36,10 @@ export type Lookup =
 export function lookupKey(lookup: Lookup): IdentityKey {
   if ('email' in lookup)
     return { kind: 'email', value: normalizeEmail(lookup.email) ?? lookup.email };
-  if ('phone' in lookup) return { kind: 'phone', value: lookup.phone.trim() };
+  if ('phone' in lookup) {
+    const phone = lookup.phone.trim();
+    return { kind: 'phone', value: normalizePhone(phone, 'e164') ?? phone };
+  }
   if ('externalId' in lookup) return { kind: 'externalId', value: lookup.externalId.trim() };
   return { kind: lookup.identifier.type, value: lookup.identifier.value };
 }
