@@ -142,6 +142,21 @@ describe('migration 0009 on data in the old forms', () => {
     expect(migrateOutput).not.toMatch(/mary|@|\+44/);
   });
 
+  // Before any other test creates a customer in store 1.
+  it('keeps every customer’s number, and numbers new customers on from the store’s highest', async () => {
+    const seqOf = (id: string) => clientele.customers.seqOf(s1, id);
+    expect(await seqOf(ids.jose)).toBe(1);
+    expect(await seqOf(ids.both)).toBe(9);
+    const created = await as('POST', '/customers', { email: 'new@example.com' });
+    expect(await seqOf(created.json().customer.id)).toBe(10);
+    // Store 2 counts on from its own highest (4), not from store 1's.
+    const two = await clientele.customers.upsert(
+      { storeId: s2, api: 'native', keyId: null },
+      { email: 'two-new@example.com' },
+    );
+    expect(await clientele.customers.seqOf(s2, two.customer.id)).toBe(5);
+  });
+
   it('finds a customer by the canonical forms of what it held, and an upsert in any form updates it', async () => {
     const byPhone = await as('GET', `/customers?phone=${encodeURIComponent('+447911123456')}`);
     expect(byPhone.statusCode).toBe(200);

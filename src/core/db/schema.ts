@@ -26,7 +26,8 @@ export interface ApiKeyRow {
 export interface CustomerRow {
   store_id: string;
   id: string;
-  seq: Generated<number>;
+  /** The store's own number for the customer (migration 0009), given by the write function. */
+  seq: number;
   external_id: string | null;
   email: string | null;
   phone_numbers: string[];

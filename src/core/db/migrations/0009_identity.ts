@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DB } from '../database.js';
+import { numberCustomersPerStore } from './0009/customer-numbers.js';
 import { normaliseIdentifiers } from './0009/normalise.js';
 import { createStoreNames } from './0009/store-names.js';
 
@@ -12,7 +13,8 @@ import { createStoreNames } from './0009/store-names.js';
  *   `holders` the customers, `stored_values` the forms they hold), or an alias that
  *   named another store (`kind` `alias:<platform>`, `holders` that store);
  * - `store_names` (./0009/store-names.ts): each name a platform's requests route by, unique;
- * - emails and phone numbers in the form the upsert now writes (./0009/normalise.ts).
+ * - emails and phone numbers in the form the upsert now writes (./0009/normalise.ts);
+ * - customer numbers counted per store (./0009/customer-numbers.ts).
  */
 export async function up(db: DB): Promise<void> {
   await sql`
@@ -27,4 +29,5 @@ export async function up(db: DB): Promise<void> {
     )`.execute(db);
   await createStoreNames(db);
   await normaliseIdentifiers(db);
+  await numberCustomersPerStore(db);
 }
