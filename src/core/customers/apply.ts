@@ -60,7 +60,12 @@ export function applyInput(
     for (const phone of input.phoneNumbers) {
       if (!next.phoneNumbers.includes(phone)) next.phoneNumbers.push(phone);
     }
-    if (next.phoneNumbers.length > limits.phoneNumbersPerCustomer) {
+    // Past the limit only by adding: a customer over it already (merged before merges
+    // kept to the limits) still takes writes that name its own numbers.
+    if (
+      next.phoneNumbers.length > limits.phoneNumbersPerCustomer &&
+      next.phoneNumbers.length > current.phoneNumbers.length
+    ) {
       throw fail.limit(
         '/phoneNumbers',
         `a customer has at most ${limits.phoneNumbersPerCustomer} phone numbers`,
@@ -88,7 +93,10 @@ export function applyInput(
         next.identifiers.push(identifier);
       }
     }
-    if (next.identifiers.length > limits.identifiersPerCustomer) {
+    if (
+      next.identifiers.length > limits.identifiersPerCustomer &&
+      next.identifiers.length > current.identifiers.length
+    ) {
       throw fail.limit(
         '/identifiers',
         `a customer has at most ${limits.identifiersPerCustomer} typed identifiers`,
