@@ -5,12 +5,12 @@ import { e164FromDigits } from '../../core/customers/contact.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
 import { ClienteleError, type ErrorCode, fail } from '../../core/errors.js';
+import { basicCredentials } from '../../http/plugins/auth.js';
 import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
   guard,
-  header,
   platformStatus,
   problemText,
   useErrorShape,
@@ -232,15 +232,6 @@ function setOnce(
   input[field] = value;
 }
 
-function basicAuth(request: FastifyRequest): { tenant?: string; key?: string } {
-  const auth = header(request, 'authorization');
-  if (!auth?.toLowerCase().startsWith('basic ')) return {};
-  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString();
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return {};
-  return { tenant: decoded.slice(0, colon), key: decoded.slice(colon + 1) };
-}
-
 export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   app,
   { clientele },
@@ -258,7 +249,7 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
   });
 
   const authorized = async (request: FastifyRequest) => {
-    const { tenant, key } = basicAuth(request);
+    const { user: tenant, password: key } = basicCredentials(request);
     return authorize(clientele, 'capillary', { key, tenant: tenant ?? '' });
   };
   // Every route of this dialect needs the platform's credentials.
