@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Clientele, collisionsNotice } from './core/clientele.js';
 import type { Config } from './core/config.js';
 import { buildApp } from './http/app.js';
+import { redactedHeaders, serializeRequest } from './http/log.js';
 
 /** How long a stopping process gives in-flight requests before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -66,20 +67,9 @@ export async function startServer(
     rateLimit: config.rateLimit,
     logger: {
       level: config.logLevel,
-      serializers: {
-        // Yotpo clients may put their token in the query string: never log it.
-        req: (request: { method: string; url: string; id: string }) => ({
-          method: request.method,
-          url: request.url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]'),
-          id: request.id,
-        }),
-      },
-      redact: [
-        'req.headers.authorization',
-        'req.headers["x-api-key"]',
-        'req.headers["x-app-token"]',
-        'req.headers["x-yotpo-token"]',
-      ],
+      // Yotpo clients may put their token in the query string: never log it.
+      serializers: { req: serializeRequest },
+      redact: redactedHeaders,
     },
   });
   const url = await app.listen({ port: config.port, host: config.host });
