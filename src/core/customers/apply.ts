@@ -172,7 +172,7 @@ function applyCustomFields(
       if (stored === undefined) {
         mismatches.push({
           path: `/customFields/${name}`,
-          message: `field '${name}' is ${type}; got a ${describeValueType(value)}`,
+          message: `field '${name}' is ${type}; got a ${describeValueType(value, type)}`,
         });
         continue;
       }

@@ -119,7 +119,10 @@ export function compactPhone(value: string): string {
 
 export function isBirthdate(value: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  return m !== null && isRealCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]));
+  // Year 0000 is no date PostgreSQL (or ISO 8601 without an agreement) holds.
+  return (
+    m !== null && Number(m[1]) >= 1 && isRealCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]))
+  );
 }
 
 /**
