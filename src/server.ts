@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { Clientele, collisionsNotice } from './core/clientele.js';
@@ -31,6 +34,19 @@ export function tuneV8ForPglite(): void {
   v8.setFlagsFromString('--heap-growing-percent=25');
 }
 
+/**
+ * A PGlite server's own secret key when none is configured: made once, kept beside its
+ * data (readable by its owner only). A fleet on PostgreSQL must configure one.
+ */
+function localSecretKey(dataDir: string): string | undefined {
+  if (dataDir.startsWith('memory://')) return randomBytes(32).toString('base64url');
+  const file = join(dataDir, 'clientele-secret-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
 export interface RunningServer {
   app: FastifyInstance;
   clientele: Clientele;
@@ -53,6 +69,14 @@ export async function startServer(
     poolSize: config.databasePoolSize,
     migrate: true,
     log: { warn: (details, message) => app?.log.warn(details, message) },
+    natsUrl: config.natsUrl,
+    secretKey:
+      config.secretKey ?? (config.databaseUrl ? undefined : () => localSecretKey(config.dataDir)),
+    webhooks: {
+      allowPrivate: config.webhookAllowPrivate,
+      allowHttp: config.webhookAllowHttp,
+      leaseMs: config.webhookLeaseMs,
+    },
   });
 
   const created = await clientele.stores.createFirst('default');
@@ -86,6 +110,12 @@ export async function startServer(
     clientele.purgeExpired().catch((error) => app.log.warn({ err: error }, 'purge failed'));
   }, PURGE_INTERVAL_MS);
   purge.unref();
+  // Every process delivers webhooks (each delivery is leased by one process).
+  clientele.webhooks.startSending();
+  if (clientele.stream) {
+    await clientele.stream.start();
+    print(`Publishing events to NATS JetStream at ${config.natsUrl}`);
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

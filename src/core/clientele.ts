@@ -2,11 +2,14 @@ import { countIdentityCollisions } from './customers/collisions.repository.js';
 import { Customers } from './customers/customers.js';
 import { type Database, type DatabaseOptions, isReachable, openDatabase } from './db/database.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
+import { Events } from './events/events.js';
+import { EventStream } from './events/stream.js';
 import { Fields } from './fields/fields.js';
 import { Idempotency } from './idempotency.js';
 import { purgeExpired } from './idempotency.repository.js';
 import { Keys } from './stores/keys.js';
 import { Stores } from './stores/stores.js';
+import { type WebhookOptions, Webhooks } from './webhooks/webhooks.js';
 
 /** The line the CLI prints and the server logs while collisions are left to settle. */
 export function collisionsNotice(count: number): string {
@@ -18,6 +21,12 @@ export interface ClienteleOptions extends DatabaseOptions {
   migrate?: boolean;
   /** Where the engine reports what no caller sees (a batch whose write failed). */
   log?: { warn(details: object, message: string): void };
+  /** The server's secret key (CLIENTELE_SECRET_KEY): seals webhook signing secrets. */
+  secretKey?: WebhookOptions['secretKey'];
+  /** NATS with JetStream to publish every event to (CLIENTELE_NATS_URL). */
+  natsUrl?: string | undefined;
+  /** Where webhooks may go beyond public https, and the delivery worker's timings. */
+  webhooks?: Partial<Omit<WebhookOptions, 'secretKey' | 'log'>>;
 }
 
 /**
@@ -31,6 +40,10 @@ export class Clientele {
   readonly keys: Keys;
   readonly customers: Customers;
   readonly idempotency: Idempotency;
+  readonly events: Events;
+  readonly webhooks: Webhooks;
+  /** The publisher of events to NATS, when one is configured; the server starts it. */
+  readonly stream: EventStream | undefined;
 
   private constructor(
     private readonly database: Database,
@@ -41,6 +54,20 @@ export class Clientele {
     this.stores = new Stores(db);
     this.keys = new Keys(db, options.databaseUrl);
     this.idempotency = new Idempotency(db);
+    this.events = new Events(
+      db,
+      async (id) => (await this.stores.settingsOf(id)).eventRetentionDays,
+    );
+    this.webhooks = new Webhooks(db, this.events, {
+      allowPrivate: false,
+      allowHttp: false,
+      ...options.webhooks,
+      secretKey: options.secretKey,
+      ...(options.log ? { log: options.log } : {}),
+    });
+    this.stream = options.natsUrl
+      ? new EventStream(db, this.events, { url: options.natsUrl, log: options.log })
+      : undefined;
     this.customers = new Customers({
       db,
       fieldCache: this.fields.cache,
@@ -75,6 +102,8 @@ export class Clientele {
   }
 
   async close(): Promise<void> {
+    await this.webhooks.stopSending();
+    await this.stream?.stop();
     await this.keys.close();
     await this.database.close();
   }

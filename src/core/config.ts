@@ -17,6 +17,16 @@ export interface Config {
   databasePoolSize: number;
   /** Requests per second per API key (per process); 0 turns rate limiting off. */
   rateLimit: number;
+  /** Seals webhook signing secrets; the same on every process (none: a PGlite server keeps one in dataDir). */
+  secretKey: string | undefined;
+  /** Webhooks may go to loopback, private and link-local addresses. */
+  webhookAllowPrivate: boolean;
+  /** Webhooks may go over plain http. */
+  webhookAllowHttp: boolean;
+  /** How long a process holds a delivery it is sending before another may take it over. */
+  webhookLeaseMs: number;
+  /** NATS (with JetStream) to publish every event to as well; none: no stream. */
+  natsUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +70,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
 
+  const secretKey = env.CLIENTELE_SECRET_KEY || undefined;
+  if (secretKey !== undefined && secretKey.length < 32) {
+    problems.push('CLIENTELE_SECRET_KEY: must be at least 32 characters');
+  }
+  const flag = (name: string): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '' || raw === 'false') return false;
+    if (raw === 'true') return true;
+    problems.push(`${name}=${JSON.stringify(raw)}: must be true or false`);
+    return false;
+  };
+
+  const natsUrl = env.CLIENTELE_NATS_URL || undefined;
+  if (natsUrl !== undefined && !/^(nats|tls):\/\/./.test(natsUrl)) {
+    problems.push('CLIENTELE_NATS_URL: must start with nats:// or tls://');
+  }
+
   const host = env.HOST || '127.0.0.1';
   const config: Config = {
     port: integer('PORT', 3156, 0, 65535),
@@ -71,6 +98,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Ten connections keep a 2-core PostgreSQL busy without queueing in the server.
     databasePoolSize: integer('CLIENTELE_DB_POOL_SIZE', 10, 1, 1000),
     rateLimit: integer('CLIENTELE_RATE_LIMIT', 1000, 0, 1_000_000),
+    secretKey,
+    webhookAllowPrivate: flag('CLIENTELE_WEBHOOK_ALLOW_PRIVATE'),
+    webhookAllowHttp: flag('CLIENTELE_WEBHOOK_ALLOW_HTTP'),
+    // Longer than a send can take (10 s) with room to record it.
+    webhookLeaseMs: integer('CLIENTELE_WEBHOOK_LEASE_MS', 30_000, 1000, 600_000),
+    natsUrl,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -26,10 +26,42 @@ export type ErrorRenderer = (
   request: FastifyRequest,
 ) => { status: number; body: unknown; headers?: Record<string, string> };
 
-/** Installs the platform's error shape for every route of the dialect, unknown routes included. */
-export function useErrorShape(app: FastifyInstance, render: ErrorRenderer): void {
+/**
+ * How a platform names the fields the core's errors point at: a native JSON Pointer (whole
+ * segments; the longest that fits wins) and the platform's pointer for it, the rest of the
+ * path kept. Only the core's names are keys, and no path in the platform's own terms (its
+ * schema's, its dialect's) starts with one, so an error is renamed once, wherever it came from.
+ */
+export type FieldNames = Readonly<Record<string, string>>;
+
+export function inPlatformNames(error: ClienteleError, names: FieldNames): ClienteleError {
+  const prefixes = Object.keys(names).sort((a, b) => b.length - a.length);
+  const rename = (path: string) => {
+    const prefix = prefixes.find((p) => path === p || path.startsWith(`${p}/`));
+    return prefix === undefined ? path : `${names[prefix]}${path.slice(prefix.length)}`;
+  };
+  if (!error.errors.some((e) => rename(e.path) !== e.path)) return error;
+  // A message that leads with its field's path (fail.field, fail.limit) leads with the new one.
+  const first = error.errors[0]?.path ?? '';
+  const message =
+    first !== '' && error.message.startsWith(`${first}: `)
+      ? `${rename(first)}${error.message.slice(first.length)}`
+      : error.message;
+  const errors = error.errors.map((e) => ({ path: rename(e.path), message: e.message }));
+  return new ClienteleError(error.code, message, errors, error.details);
+}
+
+/**
+ * Installs the platform's error shape for every route of the dialect, unknown routes
+ * included, with the core's field names turned into the platform's (`names`).
+ */
+export function useErrorShape(
+  app: FastifyInstance,
+  render: ErrorRenderer,
+  names: FieldNames = {},
+): void {
   const send = (reply: FastifyReply, error: ClienteleError) => {
-    const { status, body, headers } = render(error, reply.request);
+    const { status, body, headers } = render(inPlatformNames(error, names), reply.request);
     return reply
       .code(status)
       .headers(headers ?? {})
@@ -72,6 +104,18 @@ export async function authorize(
 export function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The fields that have a value. Platforms whose schemas type a field as a string or a
+ * number leave an unset one out rather than send null.
+ */
+export function present<T extends Record<string, unknown>>(
+  fields: T,
+): { [K in keyof T]?: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)) as {
+    [K in keyof T]?: Exclude<T[K], null>;
+  };
 }
 
 /** The most recently added phone number: the one a single-phone platform shows. */

@@ -15,7 +15,9 @@ import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import { customFieldRoutes } from './routes/v1/custom-fields.js';
 import { customerRoutes } from './routes/v1/customers.js';
+import { eventRoutes } from './routes/v1/events.js';
 import { storeRoutes } from './routes/v1/stores.js';
+import { webhookRoutes } from './routes/v1/webhooks.js';
 
 // ajv and ajv-formats ship CommonJS with a default export that ESM sees one level down.
 const Ajv = AjvModule.default;
@@ -105,6 +107,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(storeRoutes, { clientele, adminToken: options.adminToken });
   await app.register(customerRoutes, { clientele });
   await app.register(customFieldRoutes, { clientele });
+  await app.register(eventRoutes, { clientele });
+  await app.register(webhookRoutes, { clientele });
   await registerDialects(app, clientele);
   return app;
 }

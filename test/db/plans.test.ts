@@ -58,9 +58,9 @@ it('plans the identifier look-up as one probe per key, even on empty tables', as
 it("reads a customer's history newest first through the events' primary key", async () => {
   const { rows: indexes } = await sql<{ indexdef: string }>`
     SELECT indexdef FROM pg_indexes WHERE tablename = 'customer_events'`.execute(clientele.db);
-  // The key, and the change record's order within a store (migration 0008).
+  // The key, and the feed's order within a store (migration 0011).
   expect(indexes.map((i) => i.indexdef).sort()).toEqual([
-    expect.stringMatching(/customer_events_by_position .*\(store_id, "?position"?\)$/),
+    expect.stringMatching(/customer_events_in_order .*\(store_id, tx, "?position"?\)$/),
     expect.stringMatching(/customer_events_pkey .*\(store_id, customer_id, id\)$/),
   ]);
   const plan = await clientele.db.connection().execute(async (conn) => {
@@ -77,5 +77,25 @@ it("reads a customer's history newest first through the events' primary key", as
     }
   });
   expect(plan).toMatch(/Index Scan Backward using customer_events_pkey/);
+  expect(plan).not.toMatch(/Sort/);
+});
+
+it("reads a store's event feed in order through its index, with no sort", async () => {
+  const plan = await clientele.db.connection().execute(async (conn) => {
+    await sql`SET enable_seqscan = off`.execute(conn);
+    try {
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        EXPLAIN (COSTS OFF) SELECT * FROM customer_events
+        WHERE store_id = 'sto_x' AND tx < pg_snapshot_xmin(pg_current_snapshot())
+          AND created_at >= now() - interval '30 days'
+          AND (tx, position) > ('5'::xid8, 10::bigint)
+        ORDER BY tx, position LIMIT 101`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`RESET enable_seqscan`.execute(conn);
+    }
+  });
+  expect(plan).toMatch(/Index Scan using customer_events_in_order/);
+  expect(plan).toMatch(/ROW\(tx, "?position"?\) > ROW\(/);
   expect(plan).not.toMatch(/Sort/);
 });

@@ -1,5 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import type { Clientele } from '../../src/core/clientele.js';
+import type { Clientele, ClienteleOptions } from '../../src/core/clientele.js';
 import { buildApp } from '../../src/http/app.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './database.js';
 
@@ -33,9 +33,12 @@ export interface StoreClient {
   ): Promise<LightMyRequestResponse>;
 }
 
-export async function startTestApp(database?: TestDatabase): Promise<TestApp> {
+export async function startTestApp(
+  database?: TestDatabase,
+  options?: Partial<ClienteleOptions>,
+): Promise<TestApp> {
   const db = database ?? (await createTestDatabase());
-  const clientele = await db.open();
+  const clientele = await db.open(options);
   const app = await buildApp({ clientele, adminToken: ADMIN_TOKEN });
   await app.ready();
 

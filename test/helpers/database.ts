@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { Clientele } from '../../src/core/clientele.js';
+import { Clientele, type ClienteleOptions } from '../../src/core/clientele.js';
 
 /**
  * A database of the test's own: an in-memory PGlite by default, or, when
@@ -11,11 +11,18 @@ export interface TestDatabase {
   kind: 'pglite' | 'postgres';
   /** The PostgreSQL URL of this test's database (postgres only): open more instances on it. */
   url: string | undefined;
-  open(): Promise<Clientele>;
+  /** Opens the engine on it; `options` add to (or change) what tests run with. */
+  open(options?: Partial<ClienteleOptions>): Promise<Clientele>;
   drop(): Promise<void>;
 }
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+/** What every test's engine runs with: a secret key, and webhooks allowed to 127.0.0.1 over http. */
+export const testOptions: Partial<ClienteleOptions> = {
+  secretKey: 'test-secret-key-0123456789abcdef0123456789',
+  webhooks: { allowPrivate: true, allowHttp: true },
+};
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL;
@@ -23,7 +30,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     return {
       kind: 'pglite',
       url: undefined,
-      open: () => Clientele.open({ dataDir: 'memory://', migrate: true }),
+      open: (options) =>
+        Clientele.open({ ...testOptions, ...options, dataDir: 'memory://', migrate: true }),
       drop: async () => {},
     };
   }
@@ -38,8 +46,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     kind: 'postgres',
     url: url.toString(),
-    open: async () => {
+    open: async (options) => {
       const clientele = await Clientele.open({
+        ...testOptions,
+        ...options,
         databaseUrl: url.toString(),
         migrate: !migrated,
         poolSize: 10,

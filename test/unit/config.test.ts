@@ -35,7 +35,7 @@ describe('configuration', () => {
     const text = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
     const read = [
       ...text('src/core/config.ts').matchAll(
-        /env\.([A-Z][A-Z0-9_]*)|integer\('([A-Z][A-Z0-9_]*)'/g,
+        /env\.([A-Z][A-Z0-9_]*)|(?:integer|flag)\('([A-Z][A-Z0-9_]*)'/g,
       ),
     ].map((m) => (m[1] ?? m[2])!);
     const names = [...new Set(read)].sort();

@@ -188,24 +188,6 @@ export async function listCustomers(
   return rows.map(rowToStored);
 }
 
-/** A page by offset, for platforms that page by number; with the total it pages through. */
-export async function listCustomersByOffset(
-  db: DB,
-  storeId: string,
-  query: { limit: number; offset: number; email?: string | undefined },
-): Promise<{ rows: StoredCustomer[]; total: number }> {
-  let base = db
-    .selectFrom('customers')
-    .where('store_id', '=', storeId)
-    .where('merged_into', 'is', null);
-  if (query.email !== undefined) base = base.where('email', '=', query.email);
-  const [rows, count] = await Promise.all([
-    base.selectAll().orderBy('id', 'desc').limit(query.limit).offset(query.offset).execute(),
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows: rows.map(rowToStored), total: Number(count.n) };
-}
-
 /**
  * Removes a customer and everything that identifies it: its identifier rows, its row,
  * its history, and the rows of customers once merged into it.

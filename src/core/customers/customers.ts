@@ -8,6 +8,7 @@ import type { WriteContext } from './changes.js';
 import type { Customer } from './customer.js';
 import { deleteCustomer, findCustomerById } from './customers.repository.js';
 import type { CustomerInput } from './input.js';
+import { type CustomerList, type CustomerListQuery, listCustomerPage } from './list.js';
 import * as read from './read.js';
 import { type UpsertDeps, type UpsertOptions, upsertAlone, upsertCustomer } from './upsert.js';
 
@@ -98,12 +99,12 @@ export class Customers {
     return read.listCustomers(this.db, storeId, page);
   }
 
-  /** A page by number, for platforms that page so, with the total it pages through. */
-  listByOffset(
-    storeId: string,
-    query: { limit: number; page: number; email?: string | undefined },
-  ) {
-    return read.listCustomersByOffset(this.db, storeId, query);
+  /**
+   * A filtered, ordered page, by number or past a time (for platforms that page so), with
+   * the total the filters leave.
+   */
+  listPage(storeId: string, query: CustomerListQuery): Promise<CustomerList> {
+    return listCustomerPage(this.db, storeId, query);
   }
 
   /** The customer's change records, newest first. */

@@ -97,23 +97,3 @@ function decodeCursor(cursor: string | undefined, prefix: 'cust' | 'evt'): strin
   if (!hasPrefix(id, prefix)) throw fail.field('/cursor', 'is not a cursor this list gave');
   return id;
 }
-
-export async function listCustomersByOffset(
-  db: DB,
-  storeId: string,
-  query: { limit: number; page: number; email?: string | undefined },
-): Promise<{ data: Customer[]; total: number; hasMore: boolean }> {
-  const email =
-    query.email === undefined ? undefined : (normalizeEmail(query.email) ?? query.email);
-  const offset = (query.page - 1) * query.limit;
-  const { rows, total } = await repo.listCustomersByOffset(db, storeId, {
-    limit: query.limit,
-    offset,
-    email,
-  });
-  return {
-    data: rows.map((s) => customerOf(storeId, s)),
-    total,
-    hasMore: offset + rows.length < total,
-  };
-}

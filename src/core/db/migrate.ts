@@ -9,6 +9,9 @@ import * as m0006 from './migrations/0006_find_owners.js';
 import * as m0007 from './migrations/0007_events_by_customer.js';
 import * as m0008 from './migrations/0008_change_record.js';
 import * as m0009 from './migrations/0009_identity.js';
+import * as m0011 from './migrations/0011_event_feed.js';
+import * as m0012 from './migrations/0012_webhooks.js';
+import * as m0013 from './migrations/0013_event_streams.js';
 
 /** Migrations are compiled in, so a built server needs no migration folder at run time. */
 const migrations: Record<string, Migration> = {
@@ -21,6 +24,9 @@ const migrations: Record<string, Migration> = {
   '0007_events_by_customer': m0007,
   '0008_change_record': m0008,
   '0009_identity': m0009,
+  '0011_event_feed': m0011,
+  '0012_webhooks': m0012,
+  '0013_event_streams': m0013,
 };
 
 const provider: MigrationProvider = {

@@ -83,6 +83,8 @@ export interface CustomerEventRow {
   previous_version: number | null;
   version: number | null;
   position: Generated<string>;
+  /** The writing transaction's id (xid8, as text); 1 on records older than migration 0011. */
+  tx: Generated<string>;
 }
 
 export interface AccessTokenRow {

@@ -19,6 +19,8 @@ export interface StoreSettings {
    * platform (Capillary) lets clients write only when enabled.
    */
   extendedFields: Record<string, FieldType>;
+  /** How many days the store's event feed reaches back (GET /v1/stores/{id}/events). */
+  eventRetentionDays: number;
 }
 
 export const defaultSettings: StoreSettings = {
@@ -26,6 +28,7 @@ export const defaultSettings: StoreSettings = {
   customFieldOptionsLimit: 1000,
   aliases: {},
   extendedFields: {},
+  eventRetentionDays: 30,
 };
 
 /** Applies a partial settings change to the current settings, or throws naming each bad key. */
@@ -48,6 +51,10 @@ export function mergeSettings(
       if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 100_000) {
         next.customFieldOptionsLimit = value as number;
       } else problems.push({ path, message: 'must be a whole number from 0 to 100000' });
+    } else if (key === 'eventRetentionDays') {
+      if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 365) {
+        next.eventRetentionDays = value as number;
+      } else problems.push({ path, message: 'must be a whole number of days from 1 to 365' });
     } else if (key === 'aliases') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         problems.push({ path, message: 'must be an object of platform to id' });

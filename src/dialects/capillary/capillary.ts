@@ -4,17 +4,11 @@ import { type Static, Type } from 'typebox';
 import { e164FromDigits } from '../../core/customers/contact.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
-import { ClienteleError, type ErrorCode, fail } from '../../core/errors.js';
+import { fail } from '../../core/errors.js';
 import { basicCredentials } from '../../http/plugins/auth.js';
 import { upsertFor } from '../../http/upsert.js';
-import {
-  authorize,
-  type DialectOptions,
-  guard,
-  platformStatus,
-  problemText,
-  useErrorShape,
-} from '../common.js';
+import { authorize, type DialectOptions, guard, useErrorShape } from '../common.js';
+import { capillaryError, capillaryFieldNames, renderCapillaryError } from './errors.js';
 
 /**
  * Capillary: `PUT /v2/customers/lookup?identifierName=&identifierValue=&source=`, update
@@ -119,11 +113,6 @@ const Query = Type.Object({
   accountId: Type.Optional(Type.String()),
   use_async: Type.Optional(Type.String()),
 });
-
-/** A Capillary error with its own numeric code. */
-function capillaryError(code: number, status: ErrorCode, message: string): ClienteleError {
-  return new ClienteleError(status, message, [], { capillaryCode: code });
-}
 
 function lookupOf(query: Static<typeof Query>): Lookup {
   if (!query.source || !sources.includes(query.source)) {
@@ -236,17 +225,7 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
   app,
   { clientele },
 ) => {
-  useErrorShape(app, (error) => {
-    const status = platformStatus(error);
-    const capillaryCode =
-      (error.details?.capillaryCode as number | undefined) ??
-      (status === 401 ? 401 : status === 404 ? 8015 : status === 422 ? 8000 + 422 : status);
-    const message =
-      error.code === 'customer_not_found'
-        ? 'Customer not found for the given identifier'
-        : problemText(error);
-    return { status, body: { errors: [{ status: false, code: capillaryCode, message }] } };
-  });
+  useErrorShape(app, renderCapillaryError, capillaryFieldNames);
 
   const authorized = async (request: FastifyRequest) => {
     const { user: tenant, password: key } = basicCredentials(request);

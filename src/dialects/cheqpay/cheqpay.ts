@@ -9,6 +9,7 @@ import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
+  type FieldNames,
   guard,
   header,
   latestPhone,
@@ -69,6 +70,14 @@ function toCheqpay(customer: Customer) {
   };
 }
 
+/** The core's fields as Cheqpay's body names them. */
+const fieldNames: FieldNames = {
+  '/phone': '/phoneNumber',
+  '/phoneNumbers': '/phoneNumber',
+  // Its notification preferences are kept in metadata.
+  '/metadata': '/notificationOptions',
+};
+
 const codes: Record<number, string> = {
   400: 'VALIDATION_ERROR',
   401: 'UNAUTHORIZED',
@@ -91,22 +100,26 @@ export const cheqpayRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   app,
   { clientele },
 ) => {
-  useErrorShape(app, (error) => {
-    const status = platformStatus(error, { 422: 400 });
-    return {
-      status,
-      body: {
-        error: {
-          code: codes[status] ?? 'ERROR',
-          message: error.message,
-          details: error.errors.map((e) => ({
-            field: e.path.replace(/^\//, '').replaceAll('/', '.'),
-            message: e.message,
-          })),
+  useErrorShape(
+    app,
+    (error) => {
+      const status = platformStatus(error, { 422: 400 });
+      return {
+        status,
+        body: {
+          error: {
+            code: codes[status] ?? 'ERROR',
+            message: error.message,
+            details: error.errors.map((e) => ({
+              field: e.path.replace(/^\//, '').replaceAll('/', '.'),
+              message: e.message,
+            })),
+          },
         },
-      },
-    };
-  });
+      };
+    },
+    fieldNames,
+  );
 
   const authorized = async (request: FastifyRequest) => {
     const { key, merchant } = credentials(request);

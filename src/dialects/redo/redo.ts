@@ -9,9 +9,11 @@ import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
+  type FieldNames,
   guard,
   latestPhone,
   platformStatus,
+  present,
   problemText,
   useErrorShape,
 } from '../common.js';
@@ -92,41 +94,62 @@ function toInput(body: {
   return input;
 }
 
+/** Redo's schema types every field as a string or a number: an unset one is left out. */
 function toRedo(customer: Customer) {
   const l = customer.location;
+  const location = present(
+    Object.fromEntries(Object.entries(parts).map(([redo, ours]) => [redo, l[ours]])),
+  );
   return {
     id: customer.id,
     email: customer.email,
-    firstName: customer.firstName,
-    lastName: customer.lastName,
-    phoneNumber: latestPhone(customer.phoneNumbers),
-    location: Object.fromEntries(Object.entries(parts).map(([redo, ours]) => [redo, l[ours]])),
+    ...present({
+      firstName: customer.firstName,
+      lastName: customer.lastName,
+      phoneNumber: latestPhone(customer.phoneNumbers),
+    }),
+    ...(Object.keys(location).length > 0 ? { location } : {}),
     customFields: customer.customFields,
     createdAt: customer.createdAt,
     updatedAt: customer.updatedAt,
   };
 }
 
+/** The core's fields as Redo's body names them. */
+const fieldNames: FieldNames = {
+  '/phone': '/phoneNumber',
+  '/phoneNumbers': '/phoneNumber',
+  '/location/region': '/location/state',
+  '/location/regionCode': '/location/stateCode',
+  '/location/timezone': '/location/ianaTimeZoneName',
+};
+
 export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app, { clientele }) => {
-  useErrorShape(app, (error, request) => {
-    // Redo answers a bad body with 400 whatever rule it broke.
-    const status = platformStatus(error, { 422: 400 }, 403);
-    const detail =
-      error.code === 'forbidden' ? 'Token does not have access to this store' : problemText(error);
-    return {
-      status,
-      body: {
-        type: 'about:blank',
-        title: problemTitle(status),
-        detail,
-        instance: request.url.split('?')[0],
-      },
-      headers: {
-        'content-type': 'application/problem+json',
-        ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
-      },
-    };
-  });
+  useErrorShape(
+    app,
+    (error, request) => {
+      // Redo answers a bad body with 400 whatever rule it broke.
+      const status = platformStatus(error, { 422: 400 }, 403);
+      const detail =
+        error.code === 'forbidden'
+          ? 'Token does not have access to this store'
+          : problemText(error);
+      return {
+        status,
+        body: {
+          type: 'about:blank',
+          title: problemTitle(status),
+          detail,
+          instance: request.url.split('?')[0],
+        },
+        headers: {
+          'content-type': 'application/problem+json',
+          ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+        },
+      };
+    },
+    fieldNames,
+  );
 
   const StoreParams = Type.Object({ storeId: Type.String() });
   const preHandler = guard(clientele, (request) =>
@@ -148,8 +171,11 @@ export const redoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (app,
       },
     },
     async (request, reply) => {
+      // Redo's spec asks only for the E.164 form: its own example, +11234567890, is in no
+      // numbering plan.
       const outcome = await upsertFor(clientele, request, 'redo', toInput(request.body), {
         lookupBy: ['email'],
+        phoneCheck: 'e164',
       });
       const created = outcome.result === 'created';
       return reply

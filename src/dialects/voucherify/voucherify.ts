@@ -11,13 +11,16 @@ import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
+  type FieldNames,
   guard,
   header,
   latestPhone,
   platformStatus,
+  present,
   problemText,
   useErrorShape,
 } from '../common.js';
+import { ListQuery, listQueryOf } from './list.js';
 
 /**
  * Voucherify: `POST /v1/customers` creates, or updates the customer an `id` or
@@ -88,27 +91,26 @@ function optionsFor(body: VoucherifyBody): UpsertOptions {
 
 function toVoucherify(customer: Customer) {
   const l = customer.location;
-  const anyAddress = [l.city, l.region, l.street1, l.street2, l.country, l.postalCode].some(
-    (v) => v !== null,
-  );
+  const address = present({
+    city: l.city,
+    state: l.region,
+    line_1: l.street1,
+    line_2: l.street2,
+    country: l.country,
+    postal_code: l.postalCode,
+  });
+  // Voucherify's schema types these as strings: an unset one is left out, as Voucherify does.
   return {
     id: customer.id,
-    source_id: customer.externalId,
-    name: customer.displayName,
-    description: customer.description,
-    email: customer.email,
-    phone: latestPhone(customer.phoneNumbers),
-    birthdate: customer.birthdate,
-    address: anyAddress
-      ? {
-          city: l.city,
-          state: l.region,
-          line_1: l.street1,
-          line_2: l.street2,
-          country: l.country,
-          postal_code: l.postalCode,
-        }
-      : null,
+    ...present({
+      source_id: customer.externalId,
+      name: customer.displayName,
+      description: customer.description,
+      email: customer.email,
+      phone: latestPhone(customer.phoneNumbers),
+      birthdate: customer.birthdate,
+    }),
+    address: Object.keys(address).length > 0 ? address : null,
     summary: {
       redemptions: {
         total_redeemed: 0,
@@ -132,6 +134,20 @@ function toVoucherify(customer: Customer) {
   };
 }
 
+/** The core's fields as Voucherify's body names them. */
+const fieldNames: FieldNames = {
+  '/externalId': '/source_id',
+  '/firstName': '/name',
+  '/lastName': '/name',
+  '/phoneNumber': '/phone',
+  '/phoneNumbers': '/phone',
+  '/location': '/address',
+  '/location/street1': '/address/line_1',
+  '/location/street2': '/address/line_2',
+  '/location/region': '/address/state',
+  '/location/postalCode': '/address/postal_code',
+};
+
 const keys: Record<number, string> = {
   400: 'invalid_payload',
   401: 'unauthorized',
@@ -147,26 +163,30 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
   app,
   { clientele },
 ) => {
-  useErrorShape(app, (error, request) => {
-    const status = platformStatus(error, { 412: 400, 422: 400 });
-    const notFound = error.code === 'customer_not_found';
-    return {
-      status,
-      body: {
-        code: status,
-        key: keys[status] ?? 'error',
-        message: notFound ? 'Resource not found' : error.message,
-        details: problemText(error),
-        request_id: String(request.id),
-        ...(notFound
-          ? {
-              resource_id: (request.params as { id?: string }).id ?? null,
-              resource_type: 'customer',
-            }
-          : {}),
-      },
-    };
-  });
+  useErrorShape(
+    app,
+    (error, request) => {
+      const status = platformStatus(error, { 412: 400, 422: 400 });
+      const notFound = error.code === 'customer_not_found';
+      return {
+        status,
+        body: {
+          code: status,
+          key: keys[status] ?? 'error',
+          message: notFound ? 'Resource not found' : error.message,
+          details: problemText(error),
+          request_id: String(request.id),
+          ...(notFound
+            ? {
+                resource_id: (request.params as { id?: string }).id ?? null,
+                resource_type: 'customer',
+              }
+            : {}),
+        },
+      };
+    },
+    fieldNames,
+  );
 
   const authorized = (request: FastifyRequest) =>
     authorize(clientele, 'voucherify', {
@@ -241,23 +261,13 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
   app.get(
     '/v1/customers',
     {
-      schema: {
-        hide: true,
-        operationId: 'voucherifyListCustomers',
-        querystring: Type.Object(
-          {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
-            page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1 })),
-            email: Type.Optional(Type.String()),
-          },
-          { additionalProperties: true },
-        ),
-      },
+      schema: { hide: true, operationId: 'voucherifyListCustomers', querystring: ListQuery },
     },
     async (request) => {
-      const { caller } = request;
-      const { limit = 10, page = 1, email } = request.query;
-      const result = await clientele.customers.listByOffset(caller.storeId, { limit, page, email });
+      const result = await clientele.customers.listPage(
+        request.caller.storeId,
+        listQueryOf(request.query),
+      );
       return {
         object: 'list',
         data_ref: 'customers',

@@ -9,6 +9,7 @@ import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
   type DialectOptions,
+  type FieldNames,
   guard,
   header,
   latestPhone,
@@ -131,6 +132,29 @@ function toYotpo(customer: Customer) {
   };
 }
 
+/** The core's fields as Yotpo's body (and list query) names them. */
+const fieldNames: FieldNames = {
+  '/externalId': '/customer/external_id',
+  '/email': '/customer/email',
+  '/phone': '/customer/phone_number',
+  '/phoneNumber': '/customer/phone_number',
+  '/phoneNumbers': '/customer/phone_number',
+  '/firstName': '/customer/first_name',
+  '/lastName': '/customer/last_name',
+  '/active': '/customer/account_status',
+  '/customFields': '/customer/custom_properties',
+  // Yotpo's attributes without a field of their own are kept in metadata.
+  '/metadata': '/customer',
+  '/location': '/customer/address',
+  '/location/street1': '/customer/address/address1',
+  '/location/street2': '/customer/address/address2',
+  '/location/region': '/customer/address/state',
+  '/location/regionCode': '/customer/address/province_code',
+  '/location/postalCode': '/customer/address/zip',
+  '/location/countryCode': '/customer/address/country_code',
+  '/cursor': '/querystring/page_info',
+};
+
 const errorTypes: Record<number, string> = {
   400: 'bad_request',
   401: 'unauthorized',
@@ -154,14 +178,18 @@ export const yotpoRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async (
   app,
   { clientele },
 ) => {
-  useErrorShape(app, (error) => {
-    const status = platformStatus(error, { 422: 400 });
-    const message = problemText(error);
-    return {
-      status,
-      body: { status: { message, code: status, error_type: errorTypes[status] ?? 'error' } },
-    };
-  });
+  useErrorShape(
+    app,
+    (error) => {
+      const status = platformStatus(error, { 422: 400 });
+      const message = problemText(error);
+      return {
+        status,
+        body: { status: { message, code: status, error_type: errorTypes[status] ?? 'error' } },
+      };
+    },
+    fieldNames,
+  );
 
   const StoreParams = Type.Object({ store_id: Type.String() });
   const TokenQuery = { access_token: Type.Optional(Type.String()) };

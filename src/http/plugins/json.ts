@@ -17,11 +17,13 @@ interface Visit {
 }
 
 /**
- * Finds what a parsed body must not hold: nesting past the cap, or keys that could reach
- * an object's prototype (`__proto__`, or a `constructor` carrying `prototype`). Iterative,
- * so a hostile body cannot exhaust the stack.
+ * Finds what a parsed body must not hold: nesting past the cap, keys that could reach an
+ * object's prototype (`__proto__`, or a `constructor` carrying `prototype`), or numbers
+ * past a double's range (`1e309` parses as Infinity, which would be stored as null).
+ * Iterative, so a hostile body cannot exhaust the stack.
  */
 export function checkJsonShape(value: unknown): void {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw fail.field('', tooLarge);
   if (typeof value !== 'object' || value === null) return;
   const stack: Visit[] = [{ node: value, parent: undefined, key: '', depth: 0 }];
   for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
@@ -33,11 +35,15 @@ export function checkJsonShape(value: unknown): void {
       if (key === '__proto__' || (key === 'constructor' && nested && 'prototype' in child)) {
         throw fail.field(pointerOf(visit, key), 'is not an allowed key');
       }
+      if (typeof child === 'number' && !Number.isFinite(child))
+        throw fail.field(pointerOf(visit, key), tooLarge);
       if (!nested) continue;
       stack.push({ node: child, parent: visit, key, depth: visit.depth + 1 });
     }
   }
 }
+
+const tooLarge = 'is a number too large for a double (at most about 1.8e308)';
 
 /** The JSON Pointer (RFC 6901) of a visited node, or of its member `key`. */
 function pointerOf(visit: Visit, key?: string): string {
@@ -46,10 +52,17 @@ function pointerOf(visit: Visit, key?: string): string {
   return keys.map((k) => `/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
 
-/** JSON bodies, parsed with the checks above; anything unparsable is 400 malformed_json. */
+/**
+ * JSON bodies, parsed with the checks above; anything unparsable is 400 malformed_json.
+ * An empty body is no body, whatever its Content-Type says (clients such as Voucherify's
+ * SDK send `Content-Type: application/json` on a DELETE without one). A body in any other
+ * media type (text/plain included, which Fastify would otherwise hand over as a string)
+ * is 415 unsupported_media_type.
+ */
 export const jsonPlugin = fp(async (app: FastifyInstance) => {
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
     let value: unknown;
     try {
       value = JSON.parse(body as string);
@@ -62,5 +75,12 @@ export const jsonPlugin = fp(async (app: FastifyInstance) => {
       return done(error as Error, undefined);
     }
     done(null, value);
+  });
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    done(
+      new ClienteleError('unsupported_media_type', 'Send the body as application/json.'),
+      undefined,
+    );
   });
 });

@@ -1,0 +1,153 @@
+import { sql } from 'kysely';
+import type { DB } from '../db/database.js';
+
+/** The feed's SQL: a store's change records in the order readers resume by. */
+
+export interface FeedRow {
+  id: string;
+  customerId: string;
+  type: string;
+  api: string;
+  changes: Record<string, unknown>;
+  createdAt: Date;
+  previousVersion: number | null;
+  version: number | null;
+  /** Where the record sorts: its transaction, then its position. */
+  tx: string;
+  position: string;
+}
+
+export interface FeedPlace {
+  tx: string;
+  position: string;
+}
+
+/** Where a record of the store sorts, or undefined when the store has no such record. */
+export async function placeOf(
+  db: DB,
+  storeId: string,
+  eventId: string,
+): Promise<FeedPlace | undefined> {
+  const row = await db
+    .selectFrom('customer_events')
+    .select(['tx', 'position'])
+    .where('store_id', '=', storeId)
+    .where('id', '=', eventId)
+    .executeTakeFirst();
+  return row ? { tx: String(row.tx), position: String(row.position) } : undefined;
+}
+
+/**
+ * Up to `limit` records after `after`, in order, of transactions that have all ended
+ * (older than the oldest one running): what this returns can never be joined later by
+ * a record sorting before it (migration 0011).
+ */
+export async function readFeed(
+  db: DB,
+  storeId: string,
+  query: { after: FeedPlace | undefined; types: string[] | undefined; since: Date; limit: number },
+): Promise<FeedRow[]> {
+  let q = db
+    .selectFrom('customer_events')
+    .select([
+      'id',
+      'customer_id',
+      'type',
+      'api',
+      'changes',
+      'created_at',
+      'previous_version',
+      'version',
+      'tx',
+      'position',
+    ])
+    .where('store_id', '=', storeId)
+    .where(sql<boolean>`tx < pg_snapshot_xmin(pg_current_snapshot())`)
+    .where('created_at', '>=', query.since);
+  const { after, types } = query;
+  if (after) {
+    q = q.where(sql<boolean>`(tx, position) > (${after.tx}::xid8, ${after.position}::bigint)`);
+  }
+  if (types) q = q.where('type', 'in', types);
+  const rows = await q.orderBy('tx').orderBy('position').limit(query.limit).execute();
+  return rows.map(feedRowOf);
+}
+
+function feedRowOf(r: {
+  id: string;
+  customer_id: string;
+  type: string;
+  api: string;
+  changes: Record<string, unknown>;
+  created_at: Date;
+  previous_version: number | null;
+  version: number | null;
+  tx: string;
+  position: string;
+}): FeedRow {
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    type: r.type,
+    api: r.api,
+    changes: r.changes,
+    createdAt: r.created_at,
+    previousVersion: r.previous_version,
+    version: r.version,
+    tx: String(r.tx),
+    position: String(r.position),
+  };
+}
+
+/** The store's records of these ids, in feed order (ids it has not are left out). */
+export async function readById(db: DB, storeId: string, ids: string[]): Promise<FeedRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('customer_events')
+    .select([
+      'id',
+      'customer_id',
+      'type',
+      'api',
+      'changes',
+      'created_at',
+      'previous_version',
+      'version',
+      'tx',
+      'position',
+    ])
+    .where('store_id', '=', storeId)
+    .where('id', 'in', ids)
+    .orderBy('tx')
+    .orderBy('position')
+    .execute();
+  return rows.map(feedRowOf);
+}
+
+/**
+ * Each customer's records from a position on (exclusive), newest first: what a write
+ * changed after the record at that position, to be undone back to it.
+ */
+export async function changesSince(
+  db: DB,
+  storeId: string,
+  from: { customerId: string; position: string }[],
+): Promise<{ customerId: string; position: string; changes: Record<string, unknown> }[]> {
+  if (from.length === 0) return [];
+  const { rows } = await sql<{
+    customer_id: string;
+    position: string;
+    changes: Record<string, unknown>;
+  }>`
+    SELECT e.customer_id, e.position, e.changes
+    FROM unnest(${from.map((f) => f.customerId)}::text[], ${from.map((f) => f.position)}::bigint[])
+      AS t(customer_id, position)
+    JOIN customer_events AS e
+      ON e.store_id = ${storeId} AND e.customer_id = t.customer_id AND e.position > t.position
+    ORDER BY e.position DESC`.execute(db);
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    position: String(r.position),
+    changes: r.changes,
+  }));
+}

@@ -1,0 +1,32 @@
+import { Type } from 'typebox';
+import { Customer } from '../customers/schema.js';
+import { Nullable } from '../schema.js';
+
+/** The feed's event (events.ts builds it; docs/api.md, "Events"). */
+export const Event = Type.Object({
+  id: Type.String({ description: 'evt_…; resume after it with ?after=' }),
+  type: Type.Union([
+    Type.Literal('customer.created'),
+    Type.Literal('customer.updated'),
+    Type.Literal('customer.merged'),
+  ]),
+  createdAt: Type.String({ format: 'date-time' }),
+  storeId: Type.String(),
+  data: Type.Object({
+    /** The customer as this change left it; its version is the event's. */
+    customer: Customer,
+    changes: Type.Array(
+      Type.Object({ field: Type.String(), before: Type.Unknown(), after: Type.Unknown() }),
+    ),
+    version: Nullable(Type.Integer()),
+    previousVersion: Nullable(Type.Integer()),
+    api: Type.String({ description: 'native, or the dialect the write came through' }),
+  }),
+});
+
+export const EventPage = Type.Object({
+  data: Type.Array(Event),
+  hasMore: Type.Boolean({
+    description: 'More events are ready now; otherwise poll again later with the last id',
+  }),
+});

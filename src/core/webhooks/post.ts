@@ -1,0 +1,79 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { type OutboundPolicy, resolvePublic } from './address.js';
+
+/** What a receiver answered: its status (null when none came), the first KiB, the time. */
+export interface PostOutcome {
+  status: number | null;
+  response: string | null;
+  error: string | null;
+  latencyMs: number;
+}
+
+const TIMEOUT_MS = 10_000;
+const READ_AT_MOST = 64 * 1024;
+const KEEP = 1024;
+
+/**
+ * POSTs a body to a webhook URL: connecting only to an address checked against the
+ * policy at this moment (so DNS cannot be turned against it), following no redirect,
+ * giving up after 10 s, reading at most 64 KiB of the answer and keeping the first KiB.
+ */
+export function post(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  policy: OutboundPolicy,
+): Promise<PostOutcome> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const lookup: LookupFunction = (host, options, callback) => {
+    resolvePublic(host, policy).then(
+      (addresses) => {
+        const family = (options as { family?: number }).family;
+        const usable = addresses.filter((a) => !family || a.family === family);
+        const first = usable[0] ?? addresses[0];
+        if (!first) return callback(new Error('no address'), '', 4);
+        if ((options as { all?: boolean }).all) return callback(null, usable as never);
+        callback(null, first.address, first.family);
+      },
+      (error: Error) => callback(error, '', 4),
+    );
+  };
+  return new Promise((resolve) => {
+    const request = (url.protocol === 'https:' ? https : http).request(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': Buffer.byteLength(body).toString() },
+        lookup,
+        timeout: TIMEOUT_MS,
+        agent: false,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let read = 0;
+        response.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read <= READ_AT_MOST) chunks.push(chunk);
+          else response.destroy();
+        });
+        const done = () =>
+          resolve({
+            status: response.statusCode ?? null,
+            response: Buffer.concat(chunks).subarray(0, KEEP).toString('utf8'),
+            error: null,
+            latencyMs: elapsed(),
+          });
+        response.on('end', done);
+        response.on('close', done);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('no answer within 10 s')));
+    request.on('error', (error) =>
+      resolve({ status: null, response: null, error: error.message, latencyMs: elapsed() }),
+    );
+    request.end(body);
+  });
+}
