@@ -72,6 +72,7 @@ export class Clientele {
       db,
       fieldCache: this.fields.cache,
       settingsOf: (id) => this.stores.settingsOf(id),
+      onWritten: () => this.webhooks.sender.poke(),
       onBatchFailure: (error, size) =>
         options.log?.warn(
           { err: error, upserts: size },

@@ -13,6 +13,7 @@ export const errorCodes = {
   customer_not_found: 404,
   custom_field_not_found: 404,
   api_key_not_found: 404,
+  method_not_allowed: 405,
   identity_conflict: 409,
   idempotency_in_progress: 409,
   alias_taken: 409,
@@ -79,6 +80,14 @@ export const fail = {
   limit: (path: string, message: string) =>
     new ClienteleError('limit_exceeded', `${path}: ${message}`, [{ path, message }]),
   storeNotFound: () => new ClienteleError('store_not_found', 'No such store.'),
+  /**
+   * A store path a key cannot see: another store's or one that does not exist, answered
+   * alike so that a key learns nothing of other stores.
+   */
+  storeNotVisible: () =>
+    new ClienteleError('store_not_found', 'No store with this id is visible to this key.', [
+      { path: '/path/storeId', message: 'no store with this id is visible to this key' },
+    ]),
   customerNotFound: (id?: string) =>
     new ClienteleError('customer_not_found', id ? `No customer ${id}.` : 'No such customer.'),
   unauthorized: (message = 'Missing or invalid API key.') =>

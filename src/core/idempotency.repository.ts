@@ -53,7 +53,7 @@ export async function claimIdempotencyKey(
       throw new ClienteleError(
         'idempotency_key_reused',
         'This Idempotency-Key was used with another request; use a new key for a new request.',
-        [{ path: '/headers/idempotency-key', message: 'already used with a different request' }],
+        [{ path: '/header/idempotency-key', message: 'already used with a different request' }],
       );
     }
     if (row.status === 'done') {
@@ -79,7 +79,7 @@ export async function claimIdempotencyKey(
     throw new ClienteleError(
       'idempotency_in_progress',
       'A request with this Idempotency-Key is still being processed; retry shortly.',
-      [{ path: '/headers/idempotency-key', message: 'a request with this key is in progress' }],
+      [{ path: '/header/idempotency-key', message: 'a request with this key is in progress' }],
     );
   }
   throw new ClienteleError(

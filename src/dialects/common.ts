@@ -10,6 +10,8 @@ import type { Platform } from '../core/stores/settings.js';
 import type { Caller } from '../core/stores/stores.repository.js';
 import { toClienteleError } from '../http/plugins/errors.js';
 import { idempotencyGuard } from '../http/plugins/idempotency.js';
+import { unrouted } from '../http/plugins/methods.js';
+import { errorHeaders } from '../http/problem.js';
 
 /**
  * What every dialect shares. A dialect is a translator: its routes turn the platform's
@@ -64,16 +66,11 @@ export function useErrorShape(
     const { status, body, headers } = render(inPlatformNames(error, names), reply.request);
     return reply
       .code(status)
-      .headers(headers ?? {})
+      .headers({ ...errorHeaders(error), ...headers })
       .send(body);
   };
   app.setErrorHandler((error, request, reply) => send(reply, toClienteleError(error, request)));
-  app.setNotFoundHandler((request, reply) =>
-    send(
-      reply,
-      new ClienteleError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => send(reply, unrouted(request, reply)));
 }
 
 /**

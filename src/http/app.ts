@@ -3,15 +3,23 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Clientele } from '../core/clientele.js';
 import { newId } from '../core/ids.js';
 import { registerDialects } from '../dialects/index.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { withLoggableSerializers } from './logging.js';
+import { errorsPlugin, toClienteleError } from './plugins/errors.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jsonPlugin } from './plugins/json.js';
+import { MAX_PARAM_LENGTH, methodsPlugin } from './plugins/methods.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { textPlugin } from './plugins/text.js';
+import { sendProblem } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { customFieldRoutes } from './routes/v1/custom-fields.js';
 import { customerRoutes } from './routes/v1/customers.js';
@@ -55,8 +63,14 @@ function validatorCompilers() {
 /** The HTTP face of Clientele. It never listens: server.ts (or a test) does. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: withLoggableSerializers(options.logger),
     bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router itself refuses (a path that is not percent-encoded UTF-8) is
+    // answered as a problem too; no route, so no dialect's shape, is known yet.
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(reply as FastifyReply, toClienteleError(error, request));
+    },
     genReqId: () => newId('req'),
     requestIdHeader: false,
     return503OnClosing: true,
@@ -71,7 +85,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(errorsPlugin);
+  await app.register(methodsPlugin);
   await app.register(jsonPlugin);
+  await app.register(textPlugin);
   await app.register(metricsPlugin, { clientele: options.clientele });
   await app.register(idempotencyPlugin, { clientele: options.clientele });
   await app.register(rateLimitPlugin, {

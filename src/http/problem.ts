@@ -12,6 +12,7 @@ const titles: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
@@ -51,10 +52,19 @@ export function problemOf(error: ClienteleError, requestId: string): ProblemBody
   };
 }
 
+/**
+ * The headers an error's answer carries in every API's shape: an outage says when to
+ * try again (a database that is away is usually back within seconds).
+ */
+export function errorHeaders(error: ClienteleError): Record<string, string> {
+  return error.code === 'service_unavailable' ? { 'Retry-After': '1' } : {};
+}
+
 /** The one renderer of native errors. */
 export function sendProblem(reply: FastifyReply, error: ClienteleError): FastifyReply {
   if (error.code === 'unauthorized') reply.header('WWW-Authenticate', 'Bearer realm="clientele"');
   return reply
+    .headers(errorHeaders(error))
     .code(statusOf(error.code))
     .type('application/problem+json')
     .send(problemOf(error, String(reply.request.id)));

@@ -88,6 +88,14 @@ describe("a dialect's errors name its platform's fields", () => {
       expect(res.statusCode).toBe(400);
       expect(res.json().status.message).toMatch(new RegExp(`^${field}: `));
     }
+    // Its list pages with page_info, which is what a bad one is called.
+    const page = await t.app.inject({
+      method: 'GET',
+      url: `/compat/yotpo/core/v3/stores/${store.id}/customers?page_info=not-a-cursor`,
+      headers: { 'x-yotpo-token': store.apiKey },
+    });
+    expect(page.statusCode).toBe(400);
+    expect(page.json().status.message).toMatch(/^\/query\/page_info: /);
   });
 
   it('Cheqpay: a taken phone is phoneNumber in details', async () => {

@@ -258,7 +258,7 @@ describe.each(clients)('Voucherify lists through %s', (_name, connect) => {
     ]) {
       const error = await refusal(customers.list(params));
       expect(error, JSON.stringify(params)).toMatchObject({ code: 400, key: 'invalid_payload' });
-      expect(error.details, JSON.stringify(params)).toMatch(/\/querystring\//);
+      expect(error.details, JSON.stringify(params)).toMatch(/\/query\//);
     }
   });
 });

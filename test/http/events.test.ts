@@ -22,7 +22,7 @@ interface FeedEvent {
   data: {
     customer: { id: string; version: number; email: string | null };
     changes: { field: string; before: unknown; after: unknown }[];
-    version: number;
+    version: number | null;
     previousVersion: number;
     api: string;
   };
@@ -100,7 +100,7 @@ describe('the event feed', () => {
     for (const e of events) {
       expect(e.storeId).toBe(store.id);
       expect(e.data.version).toBe(e.data.customer.version);
-      expect(e.data.previousVersion).toBe(e.data.version - 1);
+      expect(e.data.previousVersion).toBe((e.data.version as number) - 1);
     }
     expect(events[1]?.data.changes).toEqual(
       expect.arrayContaining([
@@ -177,8 +177,35 @@ describe('the event feed', () => {
     const versions = new Map<string, number>();
     for (const e of all) {
       expect(e.data.version).toBe((versions.get(e.data.customer.id) ?? 0) + 1);
-      versions.set(e.data.customer.id, e.data.version);
+      versions.set(e.data.customer.id, e.data.version as number);
     }
+  });
+
+  it('an erasure leaves one customer.erased event, with the id alone, and nothing else of the person', async () => {
+    const gone = await t.createStore('erasing');
+    const client = t.as(gone);
+    const created = (await client.upsert({ email: 'forget@example.com', firstName: 'Fo' })).json();
+    await client.upsert({ email: 'forget@example.com', lastName: 'Rget' });
+    await client.upsert({ email: 'stays@example.com' });
+    const erase = await t.app.inject({
+      method: 'DELETE',
+      url: `/compat/voucherify/v1/customers/${created.customer.id}`,
+      headers: { 'x-app-id': gone.id, 'x-app-token': gone.apiKey },
+    });
+    expect(erase.statusCode, erase.body).toBe(204);
+    const events = await readAll(client, gone.id);
+    expect(events.map((e) => e.type)).toEqual(['customer.created', 'customer.erased']);
+    const erased = events[1] as FeedEvent;
+    expect(erased.data).toEqual({
+      customer: { id: created.customer.id },
+      changes: [],
+      version: null,
+      previousVersion: 2,
+      api: 'voucherify',
+    });
+    expect(JSON.stringify(events)).not.toContain('forget');
+    const only = await readAll(client, gone.id, undefined, '&types=customer.erased');
+    expect(only.map((e) => e.id)).toEqual([erased.id]);
   });
 
   it('reaches back as many days as the store keeps events', async () => {

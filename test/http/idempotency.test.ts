@@ -187,6 +187,6 @@ describe('Idempotency-Key', () => {
       { 'idempotency-key': 'x'.repeat(256) },
     );
     expect(res.statusCode).toBe(400);
-    expect(res.json().errors[0].path).toBe('/headers/idempotency-key');
+    expect(res.json().errors[0].path).toBe('/header/idempotency-key');
   });
 });

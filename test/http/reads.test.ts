@@ -55,12 +55,12 @@ describe('reading customers', () => {
     const unknown = await api.get('/customers?colour=red');
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().errors[0]).toEqual({
-      path: '/querystring/colour',
+      path: '/query/colour',
       message: 'is not a field of this object',
     });
     expect((await api.get('/customers?limit=0')).statusCode).toBe(400);
     expect((await api.get('/customers?limit=101')).statusCode).toBe(400);
-    expect((await api.get('/customers?cursor=bogus')).json().errors[0].path).toBe('/cursor');
+    expect((await api.get('/customers?cursor=bogus')).json().errors[0].path).toBe('/query/cursor');
   });
 });
 

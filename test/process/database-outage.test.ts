@@ -1,9 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import nodePostgres from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Clientele } from '../../src/core/clientele.js';
+import { buildApp } from '../../src/http/app.js';
 import {
   bootstrapCredentials,
   type ServerProcess,
@@ -61,6 +72,7 @@ const start = () =>
     'start',
   ]);
 const stop = () => pg('pg_ctl', ['-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop']);
+const reload = () => pg('pg_ctl', ['-D', join(dir, 'data'), 'reload']);
 
 beforeAll(async () => {
   if (!bin) return;
@@ -125,4 +137,44 @@ describe.skipIf(!bin)('PostgreSQL outage', () => {
     expect(recovered).toBe(201);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   }, 90_000);
+
+  it('answers 503 with Retry-After to a wrong password (28P01), as to any refusal', async () => {
+    // The local server of the other tests trusts every login; this one asks this role
+    // for its password.
+    const admin = new nodePostgres.Client({
+      connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    });
+    await admin.connect();
+    await admin.query(`CREATE ROLE clientele_pw LOGIN PASSWORD 'the-right-one'`);
+    await admin.end();
+    const hba = join(dir, 'data', 'pg_hba.conf');
+    writeFileSync(
+      hba,
+      `host all clientele_pw 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, 'utf8')}`,
+    );
+    reload();
+
+    const url = (password: string) =>
+      `postgres://clientele_pw:${password}@127.0.0.1:${port}/postgres`;
+    const answer = async (password: string) => {
+      const clientele = await Clientele.open({ databaseUrl: url(password), poolSize: 1 });
+      const app = await buildApp({ clientele });
+      try {
+        return await app.inject({
+          method: 'GET',
+          url: '/v1/stores/sto_x/customers',
+          headers: { authorization: 'Bearer ck_live_nothing' },
+        });
+      } finally {
+        await app.close();
+        await clientele.close();
+      }
+    };
+    const wrong = await answer('a-wrong-one');
+    expect(wrong.statusCode).toBe(503);
+    expect(wrong.headers['retry-after']).toBe('1');
+    expect(wrong.json().code).toBe('service_unavailable');
+    // The right one gets in: the refusal was the password's.
+    expect((await answer('the-right-one')).statusCode).not.toBe(503);
+  }, 60_000);
 });

@@ -130,3 +130,30 @@ describe('merging two customers', () => {
     expect(merged.customFields).toEqual({ a: 1, b: 3 });
   });
 });
+
+describe('names a plain object inherits', () => {
+  // JSON.parse makes `__proto__` an own key, as a body or a stored row has it.
+  const hostile = (json: string) => JSON.parse(json) as Record<string, never>;
+
+  it('are keys of their own: __proto__ sets a field, never a prototype', () => {
+    const { next, changes } = apply(
+      undefined,
+      {
+        email: 'p@example.com',
+        customFields: hostile('{"__proto__": "x", "constructor": "y"}'),
+        metadata: hostile('{"__proto__": {"polluted": true}, "toString": 1}'),
+      },
+      hostile('{"__proto__": "STRING", "constructor": "STRING"}'),
+    );
+    expect(Object.getPrototypeOf(next.customFields)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(next.metadata)).toBe(Object.prototype);
+    expect(Object.keys(next.customFields)).toEqual(['__proto__', 'constructor']);
+    expect(Object.hasOwn(next.metadata, '__proto__')).toBe(true);
+    expect(JSON.parse(JSON.stringify(next.metadata))).toEqual(
+      hostile('{"__proto__": {"polluted": true}, "toString": 1}'),
+    );
+    // What was not there before was null, not what Object.prototype holds.
+    expect(changes['customFields.constructor']).toEqual({ before: null, after: 'y' });
+    expect(changes['metadata.toString']).toEqual({ before: null, after: 1 });
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRetryable } from '../../src/core/customers/retry.js';
+import { isDatabaseUnavailable } from '../../src/core/db/availability.js';
 import { isUniqueViolation, sameRelation } from '../../src/core/db/errors.js';
 
 /** An error as pg and PGlite hand it over: SQLSTATE in `code`, the key's names beside. */
@@ -111,5 +112,41 @@ describe('what an upsert retries', () => {
     ).toBe(false);
     expect(isRetryable(pgError({ code: '23502' }))).toBe(false);
     expect(isRetryable(new Error('boom'))).toBe(false);
+  });
+});
+
+describe('isDatabaseUnavailable', () => {
+  it('is every way of saying the database is not there for us', () => {
+    for (const code of [
+      '57P01', // terminated by an administrator
+      '57P02',
+      '57P03', // starting up
+      '53300', // too many connections
+      '3D000', // no such database
+      '28000', // no such role
+      '28P01', // wrong password
+      '08006',
+      '08001',
+      '08P01',
+      'ECONNREFUSED',
+      'ENOTFOUND',
+      'ETIMEDOUT',
+    ]) {
+      expect(isDatabaseUnavailable(pgError({ code })), code).toBe(true);
+    }
+    const refusedEverywhere = new AggregateError([
+      pgError({ code: 'ECONNREFUSED' }),
+      pgError({ code: 'ECONNREFUSED' }),
+    ]);
+    expect(isDatabaseUnavailable(refusedEverywhere)).toBe(true);
+    expect(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect'))).toBe(true);
+  });
+
+  it('is nothing a database that is there says', () => {
+    for (const code of ['23505', '23503', '40001', '40P01', '42P01', '22P02', '53100', '57014']) {
+      expect(isDatabaseUnavailable(pgError({ code })), code).toBe(false);
+    }
+    expect(isDatabaseUnavailable(new TypeError('x is undefined'))).toBe(false);
+    expect(isDatabaseUnavailable(null)).toBe(false);
   });
 });

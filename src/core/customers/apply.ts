@@ -5,6 +5,7 @@ import {
   type FieldType,
   type FieldValue,
 } from '../fields/types.js';
+import { ownValue, setOwnValue } from '../records.js';
 import type { Channel, CustomerState, Loyalty, LoyaltyEnrollment } from './customer.js';
 import type { NormalizedInput } from './input.js';
 import { limits } from './limits.js';
@@ -117,8 +118,12 @@ export function applyInput(
   if (input.metadata) {
     for (const [key, value] of Object.entries(input.metadata)) {
       if (value === null) delete next.metadata[key];
-      else next.metadata[key] = value;
-      note(`metadata.${key}`, current.metadata[key] ?? null, next.metadata[key] ?? null);
+      else setOwnValue(next.metadata, key, value);
+      note(
+        `metadata.${key}`,
+        ownValue(current.metadata, key) ?? null,
+        ownValue(next.metadata, key) ?? null,
+      );
     }
     if (JSON.stringify(next.metadata).length > limits.metadataBytes) {
       throw fail.limit('/metadata', `metadata must be at most ${limits.metadataBytes / 1024} KiB`);
@@ -176,9 +181,9 @@ function applyCustomFields(
         });
         continue;
       }
-      next[name] = stored;
+      setOwnValue(next, name, stored);
     }
-    note(`customFields.${name}`, current[name] ?? null, next[name] ?? null);
+    note(`customFields.${name}`, ownValue(current, name) ?? null, ownValue(next, name) ?? null);
   }
   if (mismatches.length > 0) {
     throw new ClienteleError(

@@ -9,12 +9,12 @@ import { newId } from '../ids.js';
 export interface ChangeRecord {
   id: string;
   customerId: string;
-  type: 'created' | 'updated' | 'merged';
+  type: 'created' | 'updated' | 'merged' | 'erased';
   api: string;
   keyId: string | null;
-  /** The customer's version before the write (0 for a new customer) and after it. */
+  /** The customer's version before the write (0 for a new customer) and after it (null: erased). */
   previousVersion: number;
-  version: number;
+  version: number | null;
   changes: Record<string, unknown>;
   createdAt: Date;
 }
@@ -31,7 +31,7 @@ export function changeRecord(
   by: { api: string; keyId: string | null },
   customerId: string,
   type: ChangeRecord['type'],
-  versions: { previousVersion: number; version: number },
+  versions: { previousVersion: number; version: number | null },
   changes: Record<string, unknown>,
   createdAt: Date,
 ): ChangeRecord {

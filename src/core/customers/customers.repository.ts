@@ -190,14 +190,32 @@ export async function listCustomers(
 
 /**
  * Removes a customer and everything that identifies it: its identifier rows, its row,
- * its history, and the rows of customers once merged into it.
+ * its history, and the rows of customers once merged into it. In a transaction: the
+ * customer is locked first, as an upsert locks it, so that no write of it runs between
+ * the deletes (a write waiting on the lock then finds no customer, and an upsert's
+ * unlocked batch write, no longer at its version, runs again alone).
  */
-export async function deleteCustomer(trx: DB, storeId: string, id: string): Promise<boolean> {
+/** Deletes a customer and all it had; its version then, or undefined when there was none. */
+export async function deleteCustomer(
+  trx: DB,
+  storeId: string,
+  id: string,
+): Promise<{ version: number } | undefined> {
+  const locked = await trx
+    .selectFrom('customers')
+    .select(['id', 'version'])
+    .where('store_id', '=', storeId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!locked) return undefined;
   const merged = await trx
     .selectFrom('customers')
     .select('id')
     .where('store_id', '=', storeId)
     .where('merged_into', '=', id)
+    .orderBy('id')
+    .forUpdate()
     .execute();
   const ids = [id, ...merged.map((m) => m.id)];
   await trx
@@ -210,10 +228,10 @@ export async function deleteCustomer(trx: DB, storeId: string, id: string): Prom
     .where('store_id', '=', storeId)
     .where('customer_id', 'in', ids)
     .execute();
-  const result = await trx
+  await trx
     .deleteFrom('customers')
     .where('store_id', '=', storeId)
     .where('id', 'in', ids)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows) > 0;
+    .execute();
+  return { version: locked.version };
 }

@@ -4,12 +4,14 @@ import type { FieldCache } from '../fields/field-cache.js';
 import { hasPrefix } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { type BatchStats, UpsertBatcher } from './batch.js';
-import type { WriteContext } from './changes.js';
+import { changeRecord, type WriteContext } from './changes.js';
 import type { Customer } from './customer.js';
 import { deleteCustomer, findCustomerById } from './customers.repository.js';
+import { insertRecord } from './events.repository.js';
 import type { CustomerInput } from './input.js';
 import { type CustomerList, type CustomerListQuery, listCustomerPage } from './list.js';
 import * as read from './read.js';
+import { withRetry } from './retry.js';
 import { type UpsertDeps, type UpsertOptions, upsertAlone, upsertCustomer } from './upsert.js';
 
 export interface CustomersOptions {
@@ -18,6 +20,8 @@ export interface CustomersOptions {
   settingsOf: (storeId: string) => Promise<StoreSettings>;
   /** Told once per batch whose read or write failed (its upserts then ran alone). */
   onBatchFailure?: (error: unknown, size: number) => void;
+  /** Told after a write that changed a customer has committed (the webhook sender wakes). */
+  onWritten?: () => void;
 }
 
 /** `clientele.customers`: the upsert, reads, history and erasure. */
@@ -25,9 +29,11 @@ export class Customers {
   private readonly db: DB;
   private readonly batcher: UpsertBatcher;
   private readonly deps: UpsertDeps;
+  private readonly onWritten: (() => void) | undefined;
 
   constructor(options: CustomersOptions) {
     this.db = options.db;
+    this.onWritten = options.onWritten;
     this.batcher = new UpsertBatcher(
       options.db,
       options.fieldCache,
@@ -52,8 +58,10 @@ export class Customers {
   }
 
   /** Create or update a customer (every API's write comes here). */
-  upsert(ctx: WriteContext, input: CustomerInput, options?: UpsertOptions) {
-    return upsertCustomer(this.deps, ctx, input, options);
+  async upsert(ctx: WriteContext, input: CustomerInput, options?: UpsertOptions) {
+    const outcome = await upsertCustomer(this.deps, ctx, input, options);
+    if (outcome.result !== 'unchanged') this.onWritten?.();
+    return outcome;
   }
 
   /** How upserts were written so far: in batches, or alone. */
@@ -119,11 +127,36 @@ export class Customers {
     return stored.seq;
   }
 
-  /** Erases a customer: its data, identifiers and history. */
-  async erase(storeId: string, customerId: string): Promise<void> {
-    const deleted = await this.db
-      .transaction()
-      .execute((trx) => deleteCustomer(trx, storeId, customerId));
+  /**
+   * Erases a customer: its data, identifiers and history. Retried as an upsert is, when
+   * a concurrent write deadlocks with it.
+   */
+  /**
+   * Erases a customer: its data, identifiers and history, leaving one change record that
+   * says so (`customer.erased`: the id alone, nothing about the person).
+   */
+  async erase(ctx: WriteContext, customerId: string): Promise<void> {
+    const deleted = await withRetry(() =>
+      this.db.transaction().execute(async (trx) => {
+        const erased = await deleteCustomer(trx, ctx.storeId, customerId);
+        if (erased) {
+          await insertRecord(
+            trx,
+            ctx.storeId,
+            changeRecord(
+              ctx,
+              customerId,
+              'erased',
+              { previousVersion: erased.version, version: null },
+              {},
+              new Date(),
+            ),
+          );
+        }
+        return erased;
+      }),
+    );
     if (!deleted) throw fail.customerNotFound(customerId);
+    this.onWritten?.();
   }
 }

@@ -31,3 +31,22 @@ export async function listEvents(
     position: String(r.position),
   }));
 }
+
+/** Records a change that no write of the customer's state carries (an erasure). */
+export async function insertRecord(db: DB, storeId: string, record: ChangeRecord): Promise<void> {
+  await db
+    .insertInto('customer_events')
+    .values({
+      store_id: storeId,
+      id: record.id,
+      customer_id: record.customerId,
+      type: record.type,
+      api: record.api,
+      key_id: record.keyId,
+      changes: JSON.stringify(record.changes),
+      created_at: record.createdAt,
+      previous_version: record.previousVersion,
+      version: record.version,
+    })
+    .execute();
+}

@@ -26,8 +26,11 @@ export interface PlanOptions {
    * them. A dialect whose platform finds customers by one key names it here.
    */
   lookupBy?: (IdentifierKind | 'id')[];
-  /** When set, the write applies only if the customer is at this version (412 otherwise). */
-  expectedVersion?: number;
+  /**
+   * When set, the write applies only if the customer is at one of these versions (412
+   * otherwise; an empty list matches no version, as a weak entity tag in If-Match).
+   */
+  expectedVersions?: readonly number[];
 }
 
 /** What the write's identifiers found, read before planning (locked or not). */
@@ -167,14 +170,14 @@ export function planUpsert(
     const past = mergeLimitProblems(base);
     if (past.length > 0) throw identityConflict(ranked, past);
   }
-  if (
-    target &&
-    options.expectedVersion !== undefined &&
-    target.version !== options.expectedVersion
-  ) {
+  const expected = options.expectedVersions;
+  if (target && expected !== undefined && !expected.includes(target.version)) {
     throw new ClienteleError(
       'precondition_failed',
-      `Customer ${target.id} is at version ${target.version}, not ${options.expectedVersion}.`,
+      expected.length === 0
+        ? `Customer ${target.id} is at version ${target.version}; If-Match names no version that can match.`
+        : `Customer ${target.id} is at version ${target.version}, not ${expected.join(' or ')}.`,
+      [{ path: '/header/if-match', message: `the customer is at version ${target.version}` }],
     );
   }
 

@@ -33,6 +33,20 @@ export type Lookup =
   | { externalId: string }
   | { identifier: { type: string; value: string } };
 
+/**
+ * Why a look-up's value can find nobody, whatever the store holds: an email or phone
+ * number no customer can have, as the upsert would refuse it. Undefined when it may.
+ */
+export function lookupProblem(lookup: Lookup): string | undefined {
+  if ('email' in lookup && normalizeEmail(lookup.email) === undefined) {
+    return 'must be an email address, such as ann@example.com';
+  }
+  if ('phone' in lookup && normalizePhone(lookup.phone.trim(), 'e164') === undefined) {
+    return 'must be a phone number in E.164 form: + then 8 to 15 digits, such as +14155550100';
+  }
+  return undefined;
+}
+
 export function lookupKey(lookup: Lookup): IdentityKey {
   if ('email' in lookup)
     return { kind: 'email', value: normalizeEmail(lookup.email) ?? lookup.email };
@@ -94,6 +108,6 @@ function encodeCursor(id: string): string {
 function decodeCursor(cursor: string | undefined, prefix: 'cust' | 'evt'): string | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const id = Buffer.from(cursor, 'base64url').toString();
-  if (!hasPrefix(id, prefix)) throw fail.field('/cursor', 'is not a cursor this list gave');
+  if (!hasPrefix(id, prefix)) throw fail.field('/query/cursor', 'is not a cursor this list gave');
   return id;
 }

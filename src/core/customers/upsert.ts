@@ -9,6 +9,7 @@ import {
   type FieldType,
   looksLikeDateTime,
 } from '../fields/types.js';
+import { ownValue, setOwnValue } from '../records.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { batchable, type UpsertBatcher } from './batch.js';
 import type { WriteContext } from './changes.js';
@@ -57,11 +58,11 @@ export async function upsertCustomer(
   const settings = await deps.settingsOf(ctx.storeId);
   const input = normalizeInput(withExtendedFields(raw, settings), options.phoneCheck ?? 'exists');
   if ((options.requireIdentifier ?? true) && !hasIdentifier(input)) throw identifierRequired();
-  const { mode, lookupBy, expectedVersion } = options;
+  const { mode, lookupBy, expectedVersions } = options;
   const planOptions: PlanOptions = {};
   if (mode !== undefined) planOptions.mode = mode;
   if (lookupBy !== undefined) planOptions.lookupBy = lookupBy;
-  if (expectedVersion !== undefined) planOptions.expectedVersion = expectedVersion;
+  if (expectedVersions !== undefined) planOptions.expectedVersions = expectedVersions;
   const request = { ctx, input, options: planOptions, settings };
   if (deps.batcher && batchable(input, deps.fieldCache.typesOf(ctx.storeId))) {
     return deps.batcher.submit(request);
@@ -179,7 +180,7 @@ function withExtendedFields(raw: CustomerInput, settings: StoreSettings): Custom
   const problems: { path: string; message: string }[] = [];
   const customFields = { ...rest.customFields };
   for (const [name, value] of Object.entries(extendedFields)) {
-    const type = settings.extendedFields[name];
+    const type = ownValue(settings.extendedFields, name);
     const path = `/extendedFields/${name}`;
     if (type === undefined)
       problems.push({ path, message: 'is not an extended field enabled for this store' });
@@ -188,7 +189,7 @@ function withExtendedFields(raw: CustomerInput, settings: StoreSettings): Custom
         path,
         message: `must be a ${type} value; got a ${describeValueType(value, type)}`,
       });
-    } else customFields[name] = value;
+    } else setOwnValue(customFields, name, value);
   }
   if (problems.length > 0) throw fail.validation(problems);
   return { ...rest, customFields };

@@ -17,6 +17,7 @@ export const eventTypes = {
   'customer.created': 'created',
   'customer.updated': 'updated',
   'customer.merged': 'merged',
+  'customer.erased': 'erased',
 } as const;
 export type EventType = keyof typeof eventTypes;
 const typeOfRecord = new Map(Object.entries(eventTypes).map(([k, v]) => [v, k as EventType]));
@@ -28,8 +29,11 @@ export interface Event {
   createdAt: string;
   storeId: string;
   data: {
-    /** The customer as this change left it (its `version` is the event's). */
-    customer: Customer;
+    /**
+     * The customer as this change left it (its `version` is the event's); of an erased
+     * customer, the id alone.
+     */
+    customer: Customer | { id: string };
     changes: { field: string; before: unknown; after: unknown }[];
     version: number | null;
     previousVersion: number | null;
@@ -134,6 +138,10 @@ export class Events {
     for (const r of rows) {
       const stored = customers.get(r.customerId);
       const type = typeOfRecord.get(r.type as (typeof eventTypes)[EventType]);
+      if (type === 'customer.erased') {
+        events.push(eventOf(storeId, r, type, { id: r.customerId }));
+        continue;
+      }
       if (!stored || !type) continue;
       const undo = later
         .filter((l) => l.customerId === r.customerId && BigInt(l.position) > BigInt(r.position))
@@ -141,23 +149,32 @@ export class Events {
       const customer = undoChanges(customerOf(storeId, stored), undo);
       if (r.version !== null) customer.version = r.version;
       customer.updatedAt = r.createdAt.toISOString();
-      events.push({
-        id: r.id,
-        type,
-        createdAt: r.createdAt.toISOString(),
-        storeId,
-        data: {
-          customer,
-          changes: Object.entries(r.changes).map(([field, c]) => {
-            const { before, after } = c as { before?: unknown; after?: unknown };
-            return { field, before: before ?? null, after: after ?? null };
-          }),
-          version: r.version,
-          previousVersion: r.previousVersion,
-          api: r.api,
-        },
-      });
+      events.push(eventOf(storeId, r, type, customer));
     }
     return events;
   }
+}
+
+function eventOf(
+  storeId: string,
+  r: FeedRow,
+  type: EventType,
+  customer: Event['data']['customer'],
+): Event {
+  return {
+    id: r.id,
+    type,
+    createdAt: r.createdAt.toISOString(),
+    storeId,
+    data: {
+      customer,
+      changes: Object.entries(r.changes).map(([field, c]) => {
+        const { before, after } = c as { before?: unknown; after?: unknown };
+        return { field, before: before ?? null, after: after ?? null };
+      }),
+      version: r.version,
+      previousVersion: r.previousVersion,
+      api: r.api,
+    },
+  };
 }

@@ -9,12 +9,13 @@ export const Event = Type.Object({
     Type.Literal('customer.created'),
     Type.Literal('customer.updated'),
     Type.Literal('customer.merged'),
+    Type.Literal('customer.erased'),
   ]),
   createdAt: Type.String({ format: 'date-time' }),
   storeId: Type.String(),
   data: Type.Object({
-    /** The customer as this change left it; its version is the event's. */
-    customer: Customer,
+    /** The customer as this change left it (its version is the event's); erased: the id alone. */
+    customer: Type.Union([Customer, Type.Object({ id: Type.String() })]),
     changes: Type.Array(
       Type.Object({ field: Type.String(), before: Type.Unknown(), after: Type.Unknown() }),
     ),

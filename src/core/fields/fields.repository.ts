@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { limits } from '../customers/limits.js';
 import type { DB } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
+import { ownValue } from '../records.js';
 import type { FieldCache } from './field-cache.js';
 import { detectFieldType, type FieldType, type FieldValue } from './types.js';
 
@@ -67,7 +68,7 @@ export async function resolveFieldTypes(
         toDeclare.map((name) => ({
           store_id: storeId,
           name,
-          type: fixedTypes[name] ?? detectFieldType(values[name] as FieldValue),
+          type: ownValue(fixedTypes, name) ?? detectFieldType(values[name] as FieldValue),
         })),
       )
       .onConflict((oc) => oc.doNothing())

@@ -1,5 +1,6 @@
 import { type FieldProblem, fail } from '../errors.js';
 import { FIELD_NAME, type FieldType } from '../fields/types.js';
+import { setOwnValue } from '../records.js';
 
 const fieldTypes: FieldType[] = ['STRING', 'NUMBER', 'BOOLEAN', 'DATE'];
 
@@ -88,7 +89,7 @@ export function mergeSettings(
         } else if (type === null) {
           delete next.extendedFields[name];
         } else if (fieldTypes.includes(type as FieldType)) {
-          next.extendedFields[name] = type as FieldType;
+          setOwnValue(next.extendedFields, name, type as FieldType);
         } else {
           problems.push({
             path: `${path}/${name}`,

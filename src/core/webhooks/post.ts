@@ -12,6 +12,13 @@ export interface PostOutcome {
 }
 
 const TIMEOUT_MS = 10_000;
+// Connections are kept open between deliveries to the same receiver (a new connection,
+// let alone a TLS handshake, per delivery cost more than the delivery). The address of
+// each new connection is checked by the lookup below, as every request's is.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
 const READ_AT_MOST = 64 * 1024;
 const KEEP = 1024;
 
@@ -49,7 +56,7 @@ export function post(
         headers: { ...headers, 'content-length': Buffer.byteLength(body).toString() },
         lookup,
         timeout: TIMEOUT_MS,
-        agent: false,
+        agent: url.protocol === 'https:' ? agents['https:'] : agents['http:'],
       },
       (response) => {
         const chunks: Buffer[] = [];

@@ -71,6 +71,11 @@ export class WebhookSender {
     })();
   }
 
+  /** Something was written here: look for work now rather than at the next poll. */
+  poke(): void {
+    this.wake?.();
+  }
+
   /** Stops taking work, and waits for the sends in flight. */
   async stop(): Promise<void> {
     this.running = false;
@@ -171,6 +176,8 @@ export class WebhookSender {
     await deliveries.logAttempts(this.db, attempts);
     await deliveries.settleDeliveries(this.db, settled);
     for (const [k, e] of okByEndpoint) {
+      // A success where no failing streak runs changes nothing: no statement for it.
+      if (e.ok && !gone.has(k) && !endpointOf.get(k)?.failing_since) continue;
       if (gone.has(k)) {
         await endpoints.disableEndpoint(this.db, e.storeId, e.id, 'the receiver answered 410 Gone');
         continue;

@@ -228,8 +228,8 @@ export const capillaryRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async 
   useErrorShape(app, renderCapillaryError, capillaryFieldNames);
 
   const authorized = async (request: FastifyRequest) => {
-    const { user: tenant, password: key } = basicCredentials(request);
-    return authorize(clientele, 'capillary', { key, tenant: tenant ?? '' });
+    const { user, password } = basicCredentials(request);
+    return authorize(clientele, 'capillary', { key: password, tenant: user ?? '' });
   };
   // Every route of this dialect needs the platform's credentials.
   for (const hook of guard(clientele, authorized)) app.addHook('preHandler', hook);

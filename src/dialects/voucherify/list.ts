@@ -44,7 +44,7 @@ const date = (value: string | undefined) => (value === undefined ? undefined : n
 
 export function listQueryOf(q: VoucherifyListQuery): CustomerListQuery {
   if (q.segment_id !== undefined) {
-    throw fail.field('/querystring/segment_id', 'segments are not supported');
+    throw fail.field('/query/segment_id', 'segments are not supported');
   }
   const filters: ListFilters = {
     email: q.email,
@@ -68,13 +68,13 @@ export function listQueryOf(q: VoucherifyListQuery): CustomerListQuery {
   // starting_after is a time in the list's order: newest first unless `order` says otherwise.
   if (q.page !== undefined) {
     throw fail.field(
-      '/querystring/page',
+      '/query/page',
       'cannot be combined with starting_after, which pages by itself',
     );
   }
   if (order?.by === 'externalId') {
     throw fail.field(
-      '/querystring/starting_after',
+      '/query/starting_after',
       'pages by created_at or updated_at; a list ordered by source_id pages with page',
     );
   }

@@ -253,7 +253,10 @@ export const voucherifyRoutes: FastifyPluginAsyncTypebox<DialectOptions> = async
     async (request, reply) => {
       const { caller } = request;
       const customer = await find(caller.storeId, request.params.id);
-      await clientele.customers.erase(caller.storeId, customer.id);
+      await clientele.customers.erase(
+        { storeId: caller.storeId, api: 'voucherify', keyId: caller.keyId },
+        customer.id,
+      );
       return reply.code(204).send();
     },
   );

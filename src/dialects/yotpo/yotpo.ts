@@ -5,6 +5,7 @@ import type { Customer } from '../../core/customers/customer.js';
 import type { CustomerInput } from '../../core/customers/input.js';
 import type { Lookup } from '../../core/customers/read.js';
 import { fail } from '../../core/errors.js';
+import { setOwnValue } from '../../core/records.js';
 import { upsertFor } from '../../http/upsert.js';
 import {
   authorize,
@@ -93,7 +94,7 @@ function toInput(c: YotpoBody): {
           'must be a string, boolean, number or ISO date',
         );
       }
-      fields[name] = value;
+      setOwnValue(fields, name, value);
     }
     input.customFields = fields;
   }
@@ -152,7 +153,7 @@ const fieldNames: FieldNames = {
   '/location/regionCode': '/customer/address/province_code',
   '/location/postalCode': '/customer/address/zip',
   '/location/countryCode': '/customer/address/country_code',
-  '/cursor': '/querystring/page_info',
+  '/query/cursor': '/query/page_info',
 };
 
 const errorTypes: Record<number, string> = {

@@ -3,6 +3,7 @@ import type { Clientele } from '../../core/clientele.js';
 import { ClienteleError, fail } from '../../core/errors.js';
 import { secretsEqual } from '../../core/stores/api-keys.js';
 import type { Caller } from '../../core/stores/stores.repository.js';
+import { checkText } from './text.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,11 +20,16 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return header ? BEARER.exec(header.trim())?.[1] : undefined;
 }
 
-/** `Basic base64(<user>:<password>)`: Capillary's store (user) and key (password). */
+/**
+ * HTTP Basic credentials (RFC 7617), as a platform that names its tenant and key so sends
+ * them (Capillary: the store, then the key); the scheme in any case. What the header
+ * encodes is checked as every request's text is.
+ */
 export function basicCredentials(request: FastifyRequest): { user?: string; password?: string } {
   const auth = firstHeader(request, 'authorization')?.trim();
   if (!auth || !/^basic[ \t]/i.test(auth)) return {};
   const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString();
+  checkText(decoded, '/header/authorization');
   const colon = decoded.indexOf(':');
   if (colon < 0) return {};
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
@@ -60,7 +66,7 @@ function firstHeader(request: FastifyRequest, name: string): string | undefined 
 
 /**
  * Resolves a store key to its caller, or fails with 401. A key of one store used on
- * another store's path gets 404, exactly as if that store did not exist.
+ * another store's path gets 404, exactly as for a store that does not exist.
  */
 export async function authenticateStoreKey(
   clientele: Clientele,
@@ -70,7 +76,7 @@ export async function authenticateStoreKey(
   if (!apiKey) throw fail.unauthorized('Missing API key: send Authorization: Bearer ck_….');
   const caller = await clientele.keys.authenticate(apiKey);
   if (!caller) throw fail.unauthorized('Invalid or revoked API key.');
-  if (storeId !== undefined && storeId !== caller.storeId) throw fail.storeNotFound();
+  if (storeId !== undefined && storeId !== caller.storeId) throw fail.storeNotVisible();
   return caller;
 }
 

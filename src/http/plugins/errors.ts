@@ -1,8 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../../core/db/availability.js';
-import { ClienteleError, type FieldProblem } from '../../core/errors.js';
+import { ClienteleError, type FieldProblem, fail } from '../../core/errors.js';
 import { sendProblem } from '../problem.js';
+import { unrouted } from './methods.js';
 
 /** Fields a client may read but never write: refused by name. */
 const readOnlyFields = new Set([
@@ -21,8 +22,15 @@ interface AjvError {
   params: Record<string, unknown>;
 }
 
+/** How a problem's path begins for each part of a request: a body's is a bare JSON Pointer. */
+const partPaths: Record<string, string> = {
+  querystring: '/query',
+  params: '/path',
+  headers: '/header',
+};
+
 function describeValidation(errors: AjvError[], context: string | undefined): FieldProblem[] {
-  const where = context === 'body' || context === undefined ? '' : `/${context}`;
+  const where = (context !== undefined && partPaths[context]) || '';
   const seen = new Set<string>();
   const problems: FieldProblem[] = [];
   for (const e of errors) {
@@ -77,6 +85,10 @@ export function toClienteleError(error: unknown, request: FastifyRequest): Clien
       return new ClienteleError('payload_too_large', 'The body is larger than the 1 MiB limit.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ClienteleError('unsupported_media_type', 'Send the body as application/json.');
+    case 'FST_ERR_BAD_URL':
+      return fail.field('/path', 'is not valid percent-encoded UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ClienteleError('not_found', 'No route has a path this long.');
   }
   if (error instanceof SyntaxError || fe.statusCode === 400) {
     return new ClienteleError('malformed_json', 'The body is not valid JSON.');
@@ -91,15 +103,8 @@ export function toClienteleError(error: unknown, request: FastifyRequest): Clien
 
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error, request, reply) => {
-    const problem = toClienteleError(error, request);
-    if (problem.code === 'service_unavailable') reply.header('Retry-After', '1');
-    return sendProblem(reply, problem);
+    return sendProblem(reply, toClienteleError(error, request));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      new ClienteleError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, unrouted(request, reply)));
 });

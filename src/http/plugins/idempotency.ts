@@ -27,7 +27,7 @@ export function idempotencyGuard(
     if (raw === undefined || !writeMethods.has(request.method)) return;
     const key = (Array.isArray(raw) ? raw[0] : raw) ?? '';
     if (key.length === 0 || key.length > 255) {
-      throw fail.field('/headers/idempotency-key', 'must be 1 to 255 characters');
+      throw fail.field('/header/idempotency-key', 'must be 1 to 255 characters');
     }
     const scope = scopeOf(request);
     const hash = createHash('sha256')

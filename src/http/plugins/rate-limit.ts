@@ -25,7 +25,14 @@ export interface RateLimitOptions {
  */
 export function bucketFor(clientele: Clientele, adminToken: string | undefined) {
   return async (request: FastifyRequest): Promise<string> => {
-    for (const secret of presentedSecrets(request)) {
+    let secrets: string[];
+    try {
+      secrets = presentedSecrets(request);
+    } catch {
+      // A credential that is no text at all: the request is refused on its own.
+      return `ip:${request.ip}`;
+    }
+    for (const secret of secrets) {
       if (adminToken !== undefined && secretsEqual(secret, adminToken)) return 'admin';
       try {
         const caller = await clientele.keys.identify(secret);

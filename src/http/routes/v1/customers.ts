@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clientele } from '../../../core/clientele.js';
-import type { Lookup } from '../../../core/customers/read.js';
+import { type Lookup, lookupProblem } from '../../../core/customers/read.js';
 import {
   Customer,
   CustomerEventPage,
@@ -18,13 +18,41 @@ import { upsertFor } from '../../upsert.js';
 const security = [{ apiKey: [] }];
 const CustomerParams = Type.Object({ storeId: Type.String(), customerId: Type.String() });
 
-/** `If-Match: "3"` (or `W/"3"`, or a bare 3) as a version number. */
-function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const m = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim());
-  if (!m)
-    throw fail.field('/headers/if-match', 'must be a customer version in quotes, such as "3"');
-  return Number(m[1]);
+/** One entity tag of a list (RFC 9110 §8.8.3), and the comma or end after it. */
+const ENTITY_TAG = /\s*(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)/y;
+
+/**
+ * `If-Match` (RFC 9110 §13.1.1) as the versions it accepts: `*` any (undefined: no
+ * condition but the customer the id names), else the versions its entity tags name,
+ * compared strongly: a customer's tag is its version in quotes ("3"); a weak tag (W/"3")
+ * or another tag matches no version. A bare 3 is read as "3". Anything else is a 400.
+ */
+function parseIfMatch(header: string): number[] | undefined {
+  const value = header.trim();
+  if (value === '*') return undefined;
+  if (/^\d+$/.test(value)) return [Number(value)];
+  const versions: number[] = [];
+  ENTITY_TAG.lastIndex = 0;
+  while (ENTITY_TAG.lastIndex < value.length) {
+    const tag = ENTITY_TAG.exec(value);
+    if (!tag) {
+      throw fail.field(
+        '/header/if-match',
+        'must be * or entity tags, each a customer version in quotes, such as "3"',
+      );
+    }
+    if (!tag[1] && /^\d+$/.test(tag[2] ?? '')) versions.push(Number(tag[2]));
+  }
+  return versions;
+}
+
+/** The look-up, or a 400 naming its query parameter when its value can find nobody. */
+function checkedLookup(name: 'email' | 'phone', lookup: Lookup): Lookup {
+  const problem = lookupProblem(lookup);
+  if (!problem) return lookup;
+  // An unencoded + in a query string arrives as a space.
+  const plus = 'phone' in lookup && /^ \d/.test(lookup.phone);
+  throw fail.field(`/query/${name}`, plus ? `${problem} (send the + as %2B)` : problem);
 }
 
 function lookupOf(query: {
@@ -42,8 +70,8 @@ function lookupOf(query: {
       'look up by one of email, phone, externalId or identifier at a time',
     );
   }
-  if (query.email !== undefined) return { email: query.email };
-  if (query.phone !== undefined) return { phone: query.phone };
+  if (query.email !== undefined) return checkedLookup('email', { email: query.email });
+  if (query.phone !== undefined) return checkedLookup('phone', { phone: query.phone });
   if (query.externalId !== undefined) return { externalId: query.externalId };
   if (query.identifier !== undefined) {
     const at = query.identifier.indexOf(':');
@@ -91,8 +119,9 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
       },
     },
     async (request, reply) => {
-      const expectedVersion = parseIfMatch(request.headers['if-match']);
-      if (expectedVersion !== undefined && request.body.id === undefined) {
+      const ifMatch = request.headers['if-match'];
+      const expectedVersions = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
+      if (ifMatch !== undefined && request.body.id === undefined) {
         throw new ClienteleError('validation_failed', 'If-Match needs an upsert addressed by id.', [
           { path: '/id', message: 'is required with If-Match' },
         ]);
@@ -102,7 +131,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
         request,
         'native',
         request.body,
-        expectedVersion === undefined ? {} : { expectedVersion },
+        expectedVersions === undefined ? {} : { expectedVersions },
       );
       reply.header('ETag', `"${outcome.customer.version}"`);
       return reply.code(outcome.result === 'created' ? 201 : 200).send({

@@ -1,0 +1,234 @@
+/**
+ * `npm run bench:webhooks`: webhook delivery from the real server (one process, the built
+ * dist/) to a receiver on this machine, on PostgreSQL (BENCH_DATABASE_URL) and, with
+ * BENCH_WEBHOOK_DATABASES=postgres,pglite, on PGlite too. Prints each figure beside its
+ * ceiling; asserts nothing.
+ *
+ * - Latency: upserts at 1,000/s for BENCH_SECONDS (10) with one endpoint subscribed to
+ *   everything; from each upsert's answer to its event's arrival, p50 and p99.
+ * - Throughput: 64 clients upserting for BENCH_SECONDS, with no endpoint and with one,
+ *   alternately, BENCH_ROUNDS (2) pairs; the ratio of medians.
+ * - Backlog: BENCH_BACKLOG (100,000) events written while the endpoint is disabled, then
+ *   enabled: deliveries per second until the last arrives.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { bodyFactory, drive } from './load.js';
+import { type BenchServer, credentials, median, startServer, withDatabase } from './server.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const backlog = Number(process.env.BENCH_BACKLOG ?? 100_000);
+const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const databases = (process.env.BENCH_WEBHOOK_DATABASES ?? 'postgres').split(',');
+
+/** The receiver: answers 200 at once, and notes when each (customer, version) arrived. */
+async function startReceiver() {
+  const arrived = new Map<string, number>();
+  let count = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      const at = performance.now();
+      count++;
+      const event = JSON.parse(Buffer.concat(chunks).toString());
+      arrived.set(`${event.data.customer.id} ${event.data.version}`, at);
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    arrived,
+    count: () => count,
+    reset: () => {
+      arrived.clear();
+      count = 0;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+async function api(server: BenchServer, method: string, path: string, body?: unknown) {
+  const { storeId, apiKey } = credentials(server);
+  const res = await fetch(`${server.url}/v1/stores/${storeId}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function until(predicate: () => boolean | Promise<boolean>, ms: number) {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const pct = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+
+/** Upserts at `rate` per second for `seconds`; when each (customer, version) was answered. */
+async function paced(server: BenchServer, rate: number, secs: number) {
+  const { storeId, apiKey } = credentials(server);
+  const body = bodyFactory('paced', []);
+  const acked = new Map<string, number>();
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  let errors = 0;
+  for (let i = 0; i < rate * secs; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(
+      fetch(`${server.url}/v1/stores/${storeId}/customers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: body(),
+      }).then(async (res) => {
+        const at = performance.now();
+        const answer = (await res.json()) as {
+          result: string;
+          customer: { id: string; version: number };
+        };
+        if (res.status >= 300) errors++;
+        else if (answer.result !== 'unchanged') {
+          acked.set(`${answer.customer.id} ${answer.customer.version}`, at);
+        }
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - started) / 1000;
+  return { acked, rate: acked.size / elapsed, errors };
+}
+
+async function measure(kind: string, env: NodeJS.ProcessEnv, receiver: Receiver) {
+  const server = await startServer({
+    ...env,
+    CLIENTELE_SECRET_KEY: 'bench-secret-key-0123456789abcdef0123456789',
+    CLIENTELE_WEBHOOK_ALLOW_PRIVATE: 'true',
+    CLIENTELE_WEBHOOK_ALLOW_HTTP: 'true',
+  });
+  try {
+    const { storeId, apiKey } = credentials(server);
+    const existing: string[] = [];
+    await drive({
+      url: server.url,
+      storeId,
+      apiKey,
+      connections: 16,
+      seconds: 3,
+      body: bodyFactory('warm', existing),
+    });
+
+    // Latency at 1,000 upserts/s.
+    receiver.reset();
+    const endpoint = await api(server, 'POST', '/webhook-endpoints', {
+      url: receiver.url,
+      events: ['*'],
+    });
+    const { acked, rate, errors } = await paced(server, 1000, seconds);
+    await until(() => [...acked.keys()].every((k) => receiver.arrived.has(k)), 60_000);
+    const latencies = [...acked].map(([k, at]) => (receiver.arrived.get(k) as number) - at);
+    console.log(
+      `${kind}: at ${rate.toFixed(0)} upserts/s (${errors} errors), answer to delivery p50 ${pct(latencies, 50).toFixed(0)} ms (ceiling 100), p99 ${pct(latencies, 99).toFixed(0)} ms (ceiling 1000)`,
+    );
+    await api(server, 'DELETE', `/webhook-endpoints/${endpoint.id}`);
+
+    // Throughput with delivery on and off, alternately.
+    const off: number[] = [];
+    const on: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const body = bodyFactory(`r${round}`, existing);
+      off.push(
+        (await drive({ url: server.url, storeId, apiKey, connections: 64, seconds, body })).rps,
+      );
+      receiver.reset();
+      const e = await api(server, 'POST', '/webhook-endpoints', {
+        url: receiver.url,
+        events: ['*'],
+      });
+      const r = await drive({ url: server.url, storeId, apiKey, connections: 64, seconds, body });
+      on.push(r.rps);
+      // Let it catch up before the next run without delivery.
+      await until(
+        async () =>
+          (await api(server, 'GET', `/webhook-endpoints/${e.id}/attempts?limit=1`)).pending === 0,
+        120_000,
+      );
+      await api(server, 'DELETE', `/webhook-endpoints/${e.id}`);
+    }
+    console.log(
+      `${kind}: 64 clients, upserts/s without an endpoint ${off.map((x) => x.toFixed(0)).join(', ')}; with one ${on.map((x) => x.toFixed(0)).join(', ')}: ratio of medians ${(median(on) / median(off)).toFixed(2)} (floor 0.85)`,
+    );
+
+    // A backlog: events written while the endpoint is disabled, then delivered.
+    const held = await api(server, 'POST', '/webhook-endpoints', {
+      url: receiver.url,
+      events: ['*'],
+      enabled: false,
+    });
+    let written = 0;
+    const fresh = bodyFactory('backlog', []);
+    while (written < backlog) {
+      const r = await drive({
+        url: server.url,
+        storeId,
+        apiKey,
+        connections: 64,
+        seconds: 5,
+        body: () =>
+          JSON.stringify({
+            ...JSON.parse(fresh()),
+            email: `b${written++}-${Math.random()}@bench.example`,
+          }),
+      });
+      if (r.errors > 0) throw new Error(`${r.errors} errors writing the backlog`);
+    }
+    receiver.reset();
+    const started = performance.now();
+    await api(server, 'PATCH', `/webhook-endpoints/${held.id}`, { enabled: true });
+    await until(
+      async () =>
+        (await api(server, 'GET', `/webhook-endpoints/${held.id}/attempts?limit=1`)).pending ===
+          0 && receiver.count() >= written,
+      600_000,
+    );
+    const drained = (performance.now() - started) / 1000;
+    console.log(
+      `${kind}: a backlog of ${written} events drained in ${drained.toFixed(1)} s: ${(receiver.count() / drained).toFixed(0)} deliveries/s by one process (floor 2000)`,
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+const receiver = await startReceiver();
+try {
+  for (const kind of databases) {
+    if (kind === 'postgres') {
+      await withDatabase(serverUrl, 'clientele_bench_webhooks', (url) =>
+        measure('PostgreSQL', { DATABASE_URL: url }, receiver),
+      );
+    } else {
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const dir = mkdtempSync('/tmp/clientele-bench-webhooks-');
+      try {
+        await measure('PGlite', { CLIENTELE_DATA_DIR: dir }, receiver);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+} finally {
+  await receiver.close();
+}
