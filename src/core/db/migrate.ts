@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005_write_customers.js';
 import * as m0006 from './migrations/0006_find_owners.js';
 import * as m0007 from './migrations/0007_events_by_customer.js';
 import * as m0008 from './migrations/0008_change_record.js';
+import * as m0009 from './migrations/0009_identity.js';
 import * as m0011 from './migrations/0011_event_feed.js';
 import * as m0012 from './migrations/0012_webhooks.js';
 import * as m0013 from './migrations/0013_event_streams.js';
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0006_find_owners': m0006,
   '0007_events_by_customer': m0007,
   '0008_change_record': m0008,
+  '0009_identity': m0009,
   '0011_event_feed': m0011,
   '0012_webhooks': m0012,
   '0013_event_streams': m0013,
@@ -36,6 +38,12 @@ export async function migrateToLatest(db: DB): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Applies the migrations up to and including `name` only: for tests of a later migration. */
+export async function migrateTo(db: DB, name: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider }).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
 }
 
 /** True when every migration this build knows of has been applied. */
