@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
-import { Clientele } from './core/clientele.js';
+import { Clientele, collisionsNotice } from './core/clientele.js';
 import type { Config } from './core/config.js';
 import { SetupError } from './core/errors.js';
 import { buildApp } from './http/app.js';
@@ -116,6 +116,8 @@ export async function startServer(
     `Clientele is serving on ${url} (${clientele.databaseKind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL'})`,
   );
   print(`API reference: ${url}/docs`);
+  const collisions = await clientele.identityCollisions();
+  if (collisions > 0) app.log.warn({ collisions }, collisionsNotice(collisions));
 
   // Housekeeping: expired idempotency keys and access tokens go once an hour (each
   // process does it; the deletes are idempotent and cheap).

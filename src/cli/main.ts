@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { Clientele } from '../core/clientele.js';
+import { Clientele, collisionsNotice } from '../core/clientele.js';
 import { loadConfig } from '../core/config.js';
 import { ClienteleError, SetupError } from '../core/errors.js';
 import { startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
@@ -81,6 +81,8 @@ export async function main(argv: string[]): Promise<number> {
       try {
         const applied = await clientele.migrate();
         console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Already up to date.');
+        const collisions = await clientele.identityCollisions();
+        if (collisions > 0) console.log(collisionsNotice(collisions));
       } finally {
         await clientele.close();
       }

@@ -1,3 +1,4 @@
+import { countIdentityCollisions } from './customers/collisions.repository.js';
 import { Customers } from './customers/customers.js';
 import { type Database, type DatabaseOptions, isReachable, openDatabase } from './db/database.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
@@ -9,6 +10,11 @@ import { purgeExpired } from './idempotency.repository.js';
 import { Keys } from './stores/keys.js';
 import { Stores } from './stores/stores.js';
 import { type WebhookOptions, Webhooks } from './webhooks/webhooks.js';
+
+/** The line the CLI prints and the server logs while collisions are left to settle. */
+export function collisionsNotice(count: number): string {
+  return `${count} identity collision${count === 1 ? '' : 's'} left as found by migration 0009 (two customers holding one email or phone number once normalised, or an alias naming another store): see the table identity_collisions, docs/operations.md.`;
+}
 
 export interface ClienteleOptions extends DatabaseOptions {
   /** Apply pending migrations on open (the server does; tests and the CLI may too). */
@@ -107,6 +113,11 @@ export class Clientele {
 
   migrate(): Promise<string[]> {
     return migrateToLatest(this.db);
+  }
+
+  /** How many identity collisions migration 0009 left for the operator to settle. */
+  identityCollisions(): Promise<number> {
+    return countIdentityCollisions(this.db);
   }
 
   /** Database reachable and every migration applied. */

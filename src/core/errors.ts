@@ -16,6 +16,7 @@ export const errorCodes = {
   method_not_allowed: 405,
   identity_conflict: 409,
   idempotency_in_progress: 409,
+  alias_taken: 409,
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -98,7 +98,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(textPlugin);
   await app.register(metricsPlugin, { clientele: options.clientele });
   await app.register(idempotencyPlugin, { clientele: options.clientele });
-  await app.register(rateLimitPlugin, { perSecond: options.rateLimit ?? 0 });
+  await app.register(rateLimitPlugin, {
+    clientele: options.clientele,
+    adminToken: options.adminToken,
+    perSecond: options.rateLimit ?? 0,
+  });
   await registerOpenApi(app);
 
   const { clientele } = options;

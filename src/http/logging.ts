@@ -17,8 +17,26 @@ export function loggableUrl(url: string): string {
     .slice(at + 1)
     .split('&')
     .filter(Boolean)
-    .map((pair) => `${pair.split('=', 1)[0]}=…`);
+    .map((pair) => `${loggableName(pair.split('=', 1)[0] ?? '')}=…`);
   return `${url.slice(0, at)}?${names.join('&')}`;
+}
+
+/**
+ * A parameter's name as written, unless it hides a value: one whose `=` is percent-
+ * encoded (`access_token%3D<token>`, even twice over) is cut at it, and one that cannot
+ * be decoded is not shown.
+ */
+function loggableName(name: string): string {
+  let decoded = name.replaceAll('+', ' ');
+  for (let round = 0; round < 3 && decoded.includes('%'); round++) {
+    try {
+      decoded = decodeURIComponent(decoded);
+    } catch {
+      return '…';
+    }
+  }
+  const eq = decoded.indexOf('=');
+  return eq < 0 ? name : encodeURIComponent(decoded.slice(0, eq));
 }
 
 // PostgreSQL quotes names after the word saying what they are (`constraint "x"`,

@@ -29,8 +29,8 @@ async function violation(statement: ReturnType<typeof sql>): Promise<unknown> {
 
 it('an identifier value taken twice is the identity key, and retried', async () => {
   await sql`INSERT INTO stores (id, name) VALUES ('store_errors', 'errors')`.execute(clientele.db);
-  await sql`INSERT INTO customers (store_id, id, created_at, updated_at)
-    VALUES ('store_errors', 'cust_1', now(), now())`.execute(clientele.db);
+  await sql`INSERT INTO customers (store_id, id, seq, created_at, updated_at)
+    VALUES ('store_errors', 'cust_1', 1, now(), now())`.execute(clientele.db);
   const claim = sql`INSERT INTO customer_identifiers (store_id, kind, value, customer_id)
     VALUES ('store_errors', 'email', 'taken@example.com', 'cust_1')`;
   await claim.execute(clientele.db);

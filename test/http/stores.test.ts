@@ -68,7 +68,8 @@ describe('admin API: stores', () => {
     const res = await t.admin('PATCH', `/v1/stores/${b.id}`, {
       settings: { aliases: { yotpo: 'shared' } },
     });
-    expect(res.statusCode).toBe(400);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().code).toBe('alias_taken');
     expect(res.json().errors[0].path).toBe('/settings/aliases/yotpo');
   });
 

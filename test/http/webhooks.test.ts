@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type StoreClient, startTestApp, type TestApp } from '../helpers/app.js';
+import { onPostgres } from '../helpers/database.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 
 let t: TestApp;
@@ -249,6 +250,94 @@ describe('webhooks', () => {
     // Another store's endpoint is not found from this store.
     expect((await replay(new Date().toISOString(), api, store.id)).statusCode).toBe(404);
   });
+
+  it('follows no redirect, reads a bounded answer, and keeps its first KiB', async () => {
+    const { store, api, endpoint } = await subscribed();
+    const { createServer } = await import('node:http');
+    const other = createServer((_, res) => {
+      res.writeHead(302, { location: receiver.url }).end();
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const port = (other.address() as { port: number }).port;
+    const big = createServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('x'.repeat(2_000_000));
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    try {
+      const path = `/v1/stores/${store.id}/webhook-endpoints/${endpoint.id}`;
+      await api.request('PATCH', path, { url: `http://127.0.0.1:${port}/moved` });
+      await api.upsert({ email: 'redirect@example.com' });
+      await t.clientele.webhooks.sender.tick();
+      let log = (await api.get(`/webhook-endpoints/${endpoint.id}/attempts`)).json();
+      expect(log.data[0].status).toBe(302);
+      expect(receiver.received).toHaveLength(0);
+
+      await api.request('PATCH', path, {
+        url: `http://127.0.0.1:${(big.address() as { port: number }).port}/big`,
+      });
+      const ping = await api.request('POST', `${path}/ping`);
+      expect(ping.json().status).toBe(200);
+      expect(ping.json().response).toHaveLength(1024);
+      log = (await api.get(`/webhook-endpoints/${endpoint.id}/attempts`)).json();
+      expect(log.data[0].response).toHaveLength(1024);
+    } finally {
+      other.close();
+      big.close();
+    }
+  });
+
+  it('disables an endpoint whose every attempt has failed for five days, and says why', async () => {
+    const { store, api, endpoint } = await subscribed();
+    receiver.answer = () => 500;
+    await api.upsert({ email: 'five-days@example.com' });
+    await deliverUntil((r) => bodies(r, store.id).length === 1);
+    await sql`UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 hour'
+      WHERE id = ${endpoint.id}`.execute(t.clientele.db);
+    await deliverUntil((r) => bodies(r, store.id).length === 2);
+    const state = (await api.get(`/webhook-endpoints/${endpoint.id}`)).json();
+    expect(state.enabled).toBe(false);
+    expect(state.disabledReason).toMatch(/every attempt has failed since/);
+  });
+
+  it('a receiver that was down gets everything once it is back', async () => {
+    const { store, api, endpoint } = await subscribed();
+    const path = `/v1/stores/${store.id}/webhook-endpoints/${endpoint.id}`;
+    // Nothing listens there: every attempt is refused a connection.
+    await api.request('PATCH', path, { url: 'http://127.0.0.1:9/down' });
+    for (let i = 0; i < 5; i++) await api.upsert({ email: `down${i}@example.com` });
+    await t.clientele.webhooks.sender.tick();
+    const log = (await api.get(`/webhook-endpoints/${endpoint.id}/attempts`)).json();
+    expect(log.data.length).toBeGreaterThan(0);
+    expect(log.data[0].status).toBeNull();
+    expect(log.data[0].error).toMatch(/ECONNREFUSED/);
+    await api.request('PATCH', path, { url: receiver.url });
+    await deliverUntil((r) => bodies(r, store.id).length === 5);
+    expect(
+      bodies(receiver.received, store.id)
+        .map((b) => b.data.customer.email)
+        .sort(),
+    ).toEqual(['down0', 'down1', 'down2', 'down3', 'down4'].map((d) => `${d}@example.com`));
+  });
+
+  it.runIf(onPostgres)(
+    'checks the address again at delivery: a process that does not allow private ones sends nothing there',
+    async () => {
+      const { store, api, endpoint } = await subscribed();
+      // Another process on the same database, with the default policy.
+      const strict = await t.database.open({ webhooks: {} });
+      try {
+        await api.upsert({ email: 'rebind@example.com' });
+        await strict.webhooks.sender.tick();
+        const log = (await api.get(`/webhook-endpoints/${endpoint.id}/attempts`)).json();
+        expect(log.data[0].status).toBeNull();
+        expect(log.data[0].error).toMatch(/private/);
+        expect(bodies(receiver.received, store.id)).toHaveLength(0);
+      } finally {
+        await strict.close();
+      }
+    },
+  );
 
   it('refuses private addresses and plain http unless the operator allows them', async () => {
     const strict = await startTestApp(undefined, { webhooks: {} });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checkEmail,
   compactPhone,
   isBirthdate,
   normalizeEmail,
   normalizePhone,
+  storedEmailForm,
 } from '../../src/core/customers/contact.js';
 
 describe('email', () => {
@@ -24,7 +26,33 @@ describe('email', () => {
   });
 });
 
+describe('email forms', () => {
+  it('is one form for composed and decomposed accents, full-width letters and IDN domains', () => {
+    for (const written of [
+      'jos\u00e9@example.com',
+      'jose\u0301@example.com',
+      'ＪＯＳé@ｅｘａｍｐｌｅ.ｃｏｍ',
+    ]) {
+      expect(normalizeEmail(written), written).toBe('jos\u00e9@example.com');
+    }
+    expect(normalizeEmail('a@xn--mnchen-3ya.de')).toBe('a@münchen.de');
+    expect(normalizeEmail('a@MÜNCHEN.DE')).toBe('a@münchen.de');
+  });
+  it('refuses invisible characters by code point, and drops them from stored values', () => {
+    expect(checkEmail('a\u200d@example.com')).toEqual({
+      problem: 'must not contain invisible or control characters (found U+200D)',
+    });
+    expect(storedEmailForm('a\u200d@example.com')).toBe('a@example.com');
+  });
+});
+
 describe('phone numbers', () => {
+  it('are given in canonical E.164, with a trunk zero after the country code dropped', () => {
+    expect(normalizePhone('+4407911123456', 'exists')).toBe('+447911123456');
+    expect(normalizePhone('+4407911123456', 'e164')).toBe('+447911123456');
+    // Italian numbers keep their leading zero: it is part of the number.
+    expect(normalizePhone('+390612345678', 'exists')).toBe('+390612345678');
+  });
   it('accepts E.164 numbers that exist', () => {
     expect(normalizePhone('+12025550143', 'exists')).toBe('+12025550143');
     expect(normalizePhone('+447911123456', 'exists')).toBe('+447911123456');

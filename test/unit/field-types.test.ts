@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   coerceToFieldType,
+  describeValueType,
   detectFieldType,
   normalizeDateTime,
 } from '../../src/core/fields/types.js';
@@ -28,6 +29,19 @@ describe('custom field type detection', () => {
     expect(normalizeDateTime('2026-02-24T12:15:00+02:00')).toBe('2026-02-24T10:15:00.000Z');
     expect(normalizeDateTime('2024-02-29T23:30Z')).toBe('2024-02-29T23:30:00.000Z');
     expect(normalizeDateTime('2026-02-24T12:15:00.123456-05:30')).toBe('2026-02-24T17:45:00.123Z');
+  });
+
+  it('keeps DATE values in the years 0001 to 9999 once in UTC, the years they can be written back in', () => {
+    expect(normalizeDateTime('9999-12-31T23:59:59-23:59')).toBeUndefined();
+    expect(normalizeDateTime('0001-01-01T00:00:00+01:00')).toBeUndefined();
+    expect(normalizeDateTime('0000-06-01T00:00:00Z')).toBeUndefined();
+    expect(normalizeDateTime('0001-01-01T00:00:00Z')).toBe('0001-01-01T00:00:00.000Z');
+    // Such a value still declares a DATE, which then refuses it: it is not taken as text.
+    expect(detectFieldType('9999-12-31T23:59:59-23:59')).toBe('DATE');
+    expect(coerceToFieldType('9999-12-31T23:59:59-23:59', 'DATE')).toBeUndefined();
+    expect(describeValueType('9999-12-31T23:59:59-23:59', 'DATE')).toContain('0001 to 9999');
+    expect(describeValueType('2026-02-30T00:00:00Z', 'DATE')).toContain('not a real one');
+    expect(describeValueType('2026-02-30T00:00:00Z', 'NUMBER')).toBe('string');
   });
 
   it('holds a declared type', () => {

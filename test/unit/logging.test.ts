@@ -41,6 +41,10 @@ describe('what a log line may say', () => {
     expect(loggableUrl('/a/b?email=ann%40example.com&access_token=t&limit=5')).toBe(
       '/a/b?email=…&access_token=…&limit=…',
     );
+    // A name whose '=' is percent-encoded carries its value: it is cut there.
+    expect(loggableUrl('/a?access_token%3Dsecret&access_token%253Dsecret')).toBe(
+      '/a?access_token=…&access_token=…',
+    );
     expect(loggableUrl('/a/b')).toBe('/a/b');
   });
 });

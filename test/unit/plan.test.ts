@@ -169,6 +169,22 @@ describe('planUpsert', () => {
     ]);
   });
 
+  it('refuses a merge that would take the survivor past a limit, naming it', () => {
+    const numbers = (from: number) =>
+      Array.from({ length: 30 }, (_, i) => `+1202555${1000 + from + i}`);
+    const ann = stored('cust_ann', { email: 'ann@example.com', phoneNumbers: numbers(0) });
+    const bob = stored('cust_bob', { externalId: 'B1', phoneNumbers: numbers(30) });
+    const input = { email: 'ann@example.com', externalId: 'B1' };
+    const error = refusal(() =>
+      plan(input, read(input, [ann, bob]), {}, { identityConflict: 'merge' }),
+    );
+    expect(error.code).toBe('identity_conflict');
+    expect(error.errors[0]).toEqual({
+      path: '/phoneNumbers',
+      message: 'merging these customers would give 60 phone numbers; a customer has at most 50',
+    });
+  });
+
   it('refuses to create with mode update, and to take a held value with mode create', () => {
     expect(
       refusal(() => plan({ email: 'x@example.com' }, { owners: [] }, { mode: 'update' })).code,

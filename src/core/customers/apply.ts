@@ -61,7 +61,12 @@ export function applyInput(
     for (const phone of input.phoneNumbers) {
       if (!next.phoneNumbers.includes(phone)) next.phoneNumbers.push(phone);
     }
-    if (next.phoneNumbers.length > limits.phoneNumbersPerCustomer) {
+    // Past the limit only by adding: a customer over it already (merged before merges
+    // kept to the limits) still takes writes that name its own numbers.
+    if (
+      next.phoneNumbers.length > limits.phoneNumbersPerCustomer &&
+      next.phoneNumbers.length > current.phoneNumbers.length
+    ) {
       throw fail.limit(
         '/phoneNumbers',
         `a customer has at most ${limits.phoneNumbersPerCustomer} phone numbers`,
@@ -89,7 +94,10 @@ export function applyInput(
         next.identifiers.push(identifier);
       }
     }
-    if (next.identifiers.length > limits.identifiersPerCustomer) {
+    if (
+      next.identifiers.length > limits.identifiersPerCustomer &&
+      next.identifiers.length > current.identifiers.length
+    ) {
       throw fail.limit(
         '/identifiers',
         `a customer has at most ${limits.identifiersPerCustomer} typed identifiers`,
@@ -169,7 +177,7 @@ function applyCustomFields(
       if (stored === undefined) {
         mismatches.push({
           path: `/customFields/${name}`,
-          message: `field '${name}' is ${type}; got a ${describeValueType(value)}`,
+          message: `field '${name}' is ${type}; got a ${describeValueType(value, type)}`,
         });
         continue;
       }

@@ -1,13 +1,7 @@
 import type { Static } from 'typebox';
 import { ClienteleError, type FieldProblem, fail } from '../errors.js';
 import { FIELD_NAME } from '../fields/types.js';
-import {
-  isBirthdate,
-  isTimeZone,
-  normalizeEmail,
-  normalizePhone,
-  type PhoneCheck,
-} from './contact.js';
+import { checkEmail, isBirthdate, isTimeZone, normalizePhone, type PhoneCheck } from './contact.js';
 import type { Location, LocationPart, TypedIdentifier } from './customer.js';
 import { locationParts } from './customer.js';
 import { limits } from './limits.js';
@@ -45,9 +39,9 @@ export function normalizeInput(input: CustomerInput, phoneCheck: PhoneCheck): No
   const out: NormalizedInput = { ...rest, phoneNumbers: [] } as NormalizedInput;
 
   if (typeof input.email === 'string') {
-    const email = normalizeEmail(input.email);
-    if (email === undefined) problems.push({ path: '/email', message: 'must be an email address' });
-    else out.email = email;
+    const checked = checkEmail(input.email);
+    if ('problem' in checked) problems.push({ path: '/email', message: checked.problem });
+    else out.email = checked.email;
   }
   if (typeof input.externalId === 'string') {
     const externalId = input.externalId.trim();

@@ -1,5 +1,7 @@
+import type { FieldProblem } from '../errors.js';
 import { type Changes, mergeChannels, scalarFields } from './apply.js';
 import type { CustomerState } from './customer.js';
+import { limits } from './limits.js';
 
 /**
  * The state of a customer that absorbs another: the survivor keeps every value it has,
@@ -50,4 +52,34 @@ export function diffStates(before: CustomerState, after: CustomerState): Changes
     }
   }
   return changes;
+}
+
+/**
+ * The limits a merged state would break. A merge never takes a customer past a limit
+ * (it would then refuse every write naming one of its own numbers); the planner refuses
+ * the merge instead, and both customers keep what they hold.
+ */
+export function mergeLimitProblems(merged: CustomerState): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const past = (path: string, count: number, limit: number, what: string) => {
+    if (count > limit) {
+      problems.push({
+        path,
+        message: `merging these customers would give ${count} ${what}; a customer has at most ${limit}`,
+      });
+    }
+  };
+  past(
+    '/phoneNumbers',
+    merged.phoneNumbers.length,
+    limits.phoneNumbersPerCustomer,
+    'phone numbers',
+  );
+  past(
+    '/identifiers',
+    merged.identifiers.length,
+    limits.identifiersPerCustomer,
+    'typed identifiers',
+  );
+  return problems;
 }

@@ -1,4 +1,4 @@
-import { ClienteleError, fail } from '../errors.js';
+import { ClienteleError, type FieldProblem, fail } from '../errors.js';
 import type { FieldType } from '../fields/types.js';
 import { newId } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
@@ -7,7 +7,7 @@ import { type ChangeRecord, changeRecord, type WriteContext } from './changes.js
 import { emptyState, type StoredCustomer } from './customer.js';
 import { diffKeys, type IdentityKey, kindOf, strongerKind } from './identity.js';
 import type { IdentifierKind, NormalizedInput } from './input.js';
-import { diffStates, mergeStates } from './merge.js';
+import { diffStates, mergeLimitProblems, mergeStates } from './merge.js';
 
 /**
  * The upsert's one decision. Every write of a customer, whether it runs alone in a
@@ -167,6 +167,8 @@ export function planUpsert(
         ),
       );
     }
+    const past = mergeLimitProblems(base);
+    if (past.length > 0) throw identityConflict(ranked, past);
   }
   const expected = options.expectedVersions;
   if (target && expected !== undefined && !expected.includes(target.version)) {
@@ -220,8 +222,10 @@ interface Match {
   key?: IdentityKey | undefined;
 }
 
+/** The refusal naming who holds each identifier; `limits`: why a merge could not settle it. */
 function identityConflict(
   holders: { customerId: string; kind: IdentifierKind; key?: IdentityKey | undefined }[],
+  limits: FieldProblem[] = [],
 ): ClienteleError {
   const details = holders.map((h) => ({
     identifier: h.kind,
@@ -229,16 +233,20 @@ function identityConflict(
     ...(h.key ? { value: h.key.value } : {}),
     customerId: h.customerId,
   }));
+  const settled = limits.length > 0 ? ` They cannot be merged: ${limits[0]?.message}.` : '';
   return new ClienteleError(
     'identity_conflict',
-    `The identifiers given belong to ${holders.length} different customers.`,
-    details.map((d) => ({
-      path:
-        d.identifier === 'id'
-          ? '/id'
-          : `/${d.identifier === 'identifier' ? 'identifiers' : d.identifier}`,
-      message: `${d.value ?? 'id'} belongs to ${d.customerId}`,
-    })),
+    `The identifiers given belong to ${holders.length} different customers.${settled}`,
+    [
+      ...limits,
+      ...details.map((d) => ({
+        path:
+          d.identifier === 'id'
+            ? '/id'
+            : `/${d.identifier === 'identifier' ? 'identifiers' : d.identifier}`,
+        message: `${d.value ?? 'id'} belongs to ${d.customerId}`,
+      })),
+    ],
     { conflicts: details },
   );
 }

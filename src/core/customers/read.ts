@@ -42,7 +42,10 @@ export function lookupProblem(lookup: Lookup): string | undefined {
 export function lookupKey(lookup: Lookup): IdentityKey {
   if ('email' in lookup)
     return { kind: 'email', value: normalizeEmail(lookup.email) ?? lookup.email };
-  if ('phone' in lookup) return { kind: 'phone', value: lookup.phone.trim() };
+  if ('phone' in lookup) {
+    const phone = lookup.phone.trim();
+    return { kind: 'phone', value: normalizePhone(phone, 'e164') ?? phone };
+  }
   if ('externalId' in lookup) return { kind: 'externalId', value: lookup.externalId.trim() };
   return { kind: lookup.identifier.type, value: lookup.identifier.value };
 }

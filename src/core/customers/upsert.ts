@@ -187,7 +187,7 @@ function withExtendedFields(raw: CustomerInput, settings: StoreSettings): Custom
     else if (value !== null && coerceToFieldType(value, type) === undefined) {
       problems.push({
         path,
-        message: `must be a ${type} value; got a ${describeValueType(value)}`,
+        message: `must be a ${type} value; got a ${describeValueType(value, type)}`,
       });
     } else setOwnValue(customFields, name, value);
   }

@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005_write_customers.js';
 import * as m0006 from './migrations/0006_find_owners.js';
 import * as m0007 from './migrations/0007_events_by_customer.js';
 import * as m0008 from './migrations/0008_change_record.js';
+import * as m0009 from './migrations/0009_identity.js';
 import * as m0010 from './migrations/0010_api_key_names.js';
 import * as m0011 from './migrations/0011_event_feed.js';
 import * as m0012 from './migrations/0012_webhooks.js';
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '0006_find_owners': m0006,
   '0007_events_by_customer': m0007,
   '0008_change_record': m0008,
+  '0009_identity': m0009,
   '0010_api_key_names': m0010,
   '0011_event_feed': m0011,
   '0012_webhooks': m0012,
@@ -38,16 +40,22 @@ const provider: MigrationProvider = {
   getMigrations: async () => migrations,
 };
 
+const migratorOf = (db: DB) => new Migrator({ db, provider, allowUnorderedMigrations: true });
+
 export async function migrateToLatest(db: DB): Promise<string[]> {
-  const migrator = new Migrator({ db, provider, allowUnorderedMigrations: true });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await migratorOf(db).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
+/** Applies the migrations up to and including `name` only: for tests of a later migration. */
+export async function migrateTo(db: DB, name: string): Promise<void> {
+  const { error } = await migratorOf(db).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}
+
 /** True when every migration this build knows of has been applied. */
 export async function isMigrated(db: DB): Promise<boolean> {
-  const migrator = new Migrator({ db, provider });
-  const list = await migrator.getMigrations();
+  const list = await migratorOf(db).getMigrations();
   return list.every((m) => m.executedAt !== undefined);
 }

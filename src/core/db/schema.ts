@@ -29,7 +29,8 @@ export interface ApiKeyRow {
 export interface CustomerRow {
   store_id: string;
   id: string;
-  seq: Generated<number>;
+  /** The store's own number for the customer (migration 0009), given by the write function. */
+  seq: number;
   external_id: string | null;
   email: string | null;
   phone_numbers: string[];
@@ -110,6 +111,23 @@ export interface IdempotencyKeyRow {
   locked_at: DefaultedTimestamp;
 }
 
+/** A name a platform's requests route to a store by (migration 0009). */
+export interface StoreNameRow {
+  platform: string;
+  name: string;
+  store_id: string;
+}
+
+/** What migration 0009 found two holders for and left as it was. */
+export interface IdentityCollisionRow {
+  store_id: string;
+  kind: string;
+  value: string;
+  holders: string[];
+  stored_values: string[];
+  found_at: DefaultedTimestamp;
+}
+
 export interface Tables {
   idempotency_keys: IdempotencyKeyRow;
   access_tokens: AccessTokenRow;
@@ -120,4 +138,6 @@ export interface Tables {
   custom_fields: CustomFieldRow;
   custom_field_options: CustomFieldOptionRow;
   customer_events: CustomerEventRow;
+  store_names: StoreNameRow;
+  identity_collisions: IdentityCollisionRow;
 }

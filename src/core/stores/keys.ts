@@ -10,11 +10,14 @@ import { checkName, getStore } from './stores.repository.js';
 
 /** How long a key is remembered at most (revocations evict it sooner). */
 const KEY_CACHE_TTL_MS = 60_000;
+const UNKNOWN_MAX = 10_000;
 
 /** `clientele.keys`: a store's API keys and the short-lived access tokens they exchange for. */
 export class Keys {
   private readonly cache: KeyCache;
   private readonly usage: KeyUsage;
+  /** Hashes of secrets that were neither a key nor a token, and when they were asked. */
+  private readonly unknown = new Map<string, number>();
   private readonly revocations: { close(): Promise<void> } | undefined;
 
   constructor(
@@ -58,6 +61,24 @@ export class Keys {
     }
     if (caller) this.usage.used(caller);
     return caller;
+  }
+
+  /**
+   * The caller any presented secret stands for, a store key or an access token: what the
+   * rate limiter counts by. A secret that is neither is remembered as such for a while
+   * (secrets are random, so none becomes valid later), so one sent again and again costs
+   * no query.
+   */
+  async identify(secret: string): Promise<Caller | undefined> {
+    const hash = hashApiKey(secret);
+    const seen = this.unknown.get(hash);
+    if (seen !== undefined && Date.now() - seen < KEY_CACHE_TTL_MS) return undefined;
+    const caller =
+      (await this.authenticate(secret)) ?? (await this.authenticateAccessToken(secret));
+    if (caller) return caller;
+    if (this.unknown.size >= UNKNOWN_MAX) this.unknown.clear();
+    this.unknown.set(hash, Date.now());
+    return undefined;
   }
 
   createAccessToken(caller: Caller) {

@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import { type DB, inTransaction } from '../db/database.js';
-import { ClienteleError, fail } from '../errors.js';
+import { fail } from '../errors.js';
 import { newId } from '../ids.js';
 import { insertKey } from './keys.repository.js';
 import { mergeSettings, type Platform, type StoreSettings, settingsFromRow } from './settings.js';
+import { nameNewStore, renameStore, storeNamed } from './store-names.repository.js';
 
 export interface Store {
   id: string;
@@ -50,6 +51,7 @@ export async function createStore(db: DB, name: string): Promise<CreatedStore> {
       .values({ id: newId('sto'), name: storeName, settings: '{}' })
       .returningAll()
       .executeTakeFirstOrThrow();
+    await nameNewStore(trx, row.id);
     const key = await insertKey(trx, row.id);
     return { ...rowToStore(row), apiKey: key.apiKey, apiKeyId: key.id };
   });
@@ -94,7 +96,7 @@ export async function updateStore(
     const settings = change.settings
       ? mergeSettings(settingsFromRow(row.settings), change.settings)
       : settingsFromRow(row.settings);
-    await checkAliasesFree(trx, storeId, settings.aliases);
+    await renameStore(trx, storeId, settingsFromRow(row.settings).aliases, settings.aliases);
     const updated = await trx
       .updateTable('stores')
       .set({ name, settings: JSON.stringify(settings), updated_at: new Date() })
@@ -105,44 +107,13 @@ export async function updateStore(
   });
 }
 
-/** An alias names one store on its platform; two stores cannot share one. */
-async function checkAliasesFree(
-  db: DB,
-  storeId: string,
-  aliases: Partial<Record<Platform, string>>,
-): Promise<void> {
-  for (const [platform, alias] of Object.entries(aliases)) {
-    const other = await db
-      .selectFrom('stores')
-      .select('id')
-      .where('id', '!=', storeId)
-      .where(sql<string>`settings -> 'aliases' ->> ${platform}`, '=', alias)
-      .executeTakeFirst();
-    if (other) {
-      throw new ClienteleError('validation_failed', `Alias ${alias} is taken on ${platform}.`, [
-        { path: `/settings/aliases/${platform}`, message: 'is already used by another store' },
-      ]);
-    }
-  }
-}
-
 /** Finds a store by its id or by its alias on a platform. */
-export async function findStoreByIdOrAlias(
+export function findStoreByIdOrAlias(
   db: DB,
   idOrAlias: string,
   platform: Platform,
 ): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('stores')
-    .select('id')
-    .where((eb) =>
-      eb.or([
-        eb('id', '=', idOrAlias),
-        eb(sql<string>`settings -> 'aliases' ->> ${platform}`, '=', idOrAlias),
-      ]),
-    )
-    .executeTakeFirst();
-  return row?.id;
+  return storeNamed(db, idOrAlias, platform);
 }
 
 /**

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import { ClienteleError } from '../errors.js';
 import { type OutboundPolicy, resolvePublic } from './address.js';
 
 /** What a receiver answered: its status (null when none came), the first KiB, the time. */
@@ -16,8 +17,8 @@ const TIMEOUT_MS = 10_000;
 // let alone a TLS handshake, per delivery cost more than the delivery). The address of
 // each new connection is checked by the lookup below, as every request's is.
 const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
 };
 const READ_AT_MOST = 64 * 1024;
 const KEEP = 1024;
@@ -27,7 +28,7 @@ const KEEP = 1024;
  * policy at this moment (so DNS cannot be turned against it), following no redirect,
  * giving up after 10 s, reading at most 64 KiB of the answer and keeping the first KiB.
  */
-export function post(
+export async function post(
   url: URL,
   headers: Record<string, string>,
   body: string,
@@ -35,6 +36,19 @@ export function post(
 ): Promise<PostOutcome> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  // An address written as such is never looked up: check it here.
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) {
+    try {
+      await resolvePublic(host, policy);
+    } catch (error) {
+      const message =
+        error instanceof ClienteleError
+          ? (error.errors[0]?.message ?? error.message)
+          : String(error);
+      return { status: null, response: null, error: message, latencyMs: elapsed() };
+    }
+  }
   const lookup: LookupFunction = (host, options, callback) => {
     resolvePublic(host, policy).then(
       (addresses) => {

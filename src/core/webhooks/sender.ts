@@ -30,6 +30,8 @@ const LEASE_AT_ONCE = 256;
  */
 export class WebhookSender {
   private running = false;
+  /** Whether the last round found endpoints to fan out or deliveries to send. */
+  private active = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly leaseMs: number;
@@ -71,9 +73,12 @@ export class WebhookSender {
     })();
   }
 
-  /** Something was written here: look for work now rather than at the next poll. */
+  /**
+   * Something was written here: look for work now rather than at the next poll, if the
+   * last round found any endpoint to deliver to (with none, a write costs nothing here).
+   */
   poke(): void {
-    this.wake?.();
+    if (this.active) this.wake?.();
   }
 
   /** Stops taking work, and waits for the sends in flight. */
@@ -85,20 +90,24 @@ export class WebhookSender {
 
   /** One round: fan out, lease, send. How many deliveries it sent. */
   async tick(): Promise<number> {
-    await this.fanOut();
+    const endpointsTaken = await this.fanOut();
     const due = await deliveries.leaseDue(this.db, LEASE_AT_ONCE, this.leaseMs);
+    this.active = endpointsTaken > 0 || due.length > 0;
     if (due.length > 0) await this.deliverAll(due);
     return due.length;
   }
 
-  private async fanOut(): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      for (const endpoint of await deliveries.takeEndpointsToFanOut(trx, FAN_OUT_ENDPOINTS)) {
+  /** Records deliveries for new events; how many endpoints it fanned out. */
+  private async fanOut(): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const taken = await deliveries.takeEndpointsToFanOut(trx, FAN_OUT_ENDPOINTS);
+      for (const endpoint of taken) {
         const types = endpoint.events.includes('*')
           ? null
           : endpoint.events.map((t) => eventTypes[t as keyof typeof eventTypes]).filter(Boolean);
         await deliveries.fanOutEndpoint(trx, endpoint, types, FAN_OUT_EVENTS);
       }
+      return taken.length;
     });
   }
 

@@ -12,25 +12,56 @@ declare module 'fastify' {
   }
 }
 
+/** `Bearer <token>`, the scheme in any case, with any run of spaces or tabs around the token. */
+const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
+
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (!header) return undefined;
-  const [scheme, token] = header.split(' ', 2);
-  return scheme?.toLowerCase() === 'bearer' && token ? token.trim() : undefined;
+  const header = firstHeader(request, 'authorization');
+  return header ? BEARER.exec(header.trim())?.[1] : undefined;
 }
 
 /**
- * HTTP Basic credentials (RFC 7617), as a platform that names its tenant and key so
- * sends them. What the header encodes is checked as every request's text is.
+ * HTTP Basic credentials (RFC 7617), as a platform that names its tenant and key so sends
+ * them (Capillary: the store, then the key); the scheme in any case. What the header
+ * encodes is checked as every request's text is.
  */
 export function basicCredentials(request: FastifyRequest): { user?: string; password?: string } {
-  const header = request.headers.authorization;
-  if (!header?.toLowerCase().startsWith('basic ')) return {};
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString();
+  const auth = firstHeader(request, 'authorization')?.trim();
+  if (!auth || !/^basic[ \t]/i.test(auth)) return {};
+  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString();
   checkText(decoded, '/header/authorization');
   const colon = decoded.indexOf(':');
   if (colon < 0) return {};
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * Every secret a request presents, wherever the native API or a dialect reads one: a
+ * Bearer token, a Basic password, Cheqpay's `x-api-key`, Voucherify's `x-app-token`,
+ * Yotpo's `x-yotpo-token` and `?access_token=`. Which of them is a valid credential is
+ * for the caller to find out.
+ */
+export function presentedSecrets(request: FastifyRequest): string[] {
+  const query = request.query as { access_token?: unknown } | undefined;
+  const candidates = [
+    bearerToken(request),
+    basicCredentials(request).password,
+    firstHeader(request, 'x-api-key'),
+    firstHeader(request, 'x-app-token'),
+    firstHeader(request, 'x-yotpo-token'),
+    typeof query?.access_token === 'string' ? query.access_token : undefined,
+  ];
+  const secrets: string[] = [];
+  for (const c of candidates) {
+    const secret = c?.trim();
+    if (secret && !secrets.includes(secret)) secrets.push(secret);
+  }
+  return secrets;
+}
+
+function firstHeader(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /**

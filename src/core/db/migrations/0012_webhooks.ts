@@ -48,7 +48,7 @@ export async function up(db: DB): Promise<void> {
   // What a sender looks for: pending deliveries that are due; and, per endpoint and
   // customer, whether an older one is still pending (a customer's events go in order).
   await sql`
-    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, seq)
       WHERE status = 'pending'`.execute(db);
   await sql`
     CREATE INDEX webhook_deliveries_by_customer

@@ -129,7 +129,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
         operationId: 'updateStore',
         summary: "Change a store's name or settings",
         description:
-          'settings: identityConflict (reject | merge), customFieldOptionsLimit, eventRetentionDays (1-365), aliases ({platform: id}; null removes one).',
+          'settings: identityConflict (reject | merge), customFieldOptionsLimit, eventRetentionDays (1-365), aliases ({platform: id}; null removes one; 409 alias_taken for a name another store is known by on that platform, its id included).',
         security,
         params: StoreIdParams,
         body: Type.Object(
@@ -139,7 +139,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
           },
           { additionalProperties: false },
         ),
-        response: { 200: Store, ...adminErrors },
+        response: { 200: Store, 409: Problem, ...adminErrors },
       },
     },
     async (request) => clientele.stores.update(request.params.storeId, request.body),
