@@ -154,27 +154,48 @@ describe.skipIf(!bin)('PostgreSQL outage', () => {
     );
     reload();
 
-    const url = (password: string) =>
-      `postgres://clientele_pw:${password}@127.0.0.1:${port}/postgres`;
-    const answer = async (password: string) => {
-      const clientele = await Clientele.open({ databaseUrl: url(password), poolSize: 1 });
-      const app = await buildApp({ clientele });
-      try {
-        return await app.inject({
-          method: 'GET',
-          url: '/v1/stores/sto_x/customers',
-          headers: { authorization: 'Bearer ck_live_nothing' },
-        });
-      } finally {
-        await app.close();
-        await clientele.close();
-      }
+    // A server that started with the right password, whose password then changes (a
+    // rotation gone wrong): each new connection is refused. (A wrong password at start is
+    // a one-line exit instead: test/process/serve.test.ts.)
+    const clientele = await Clientele.open({
+      databaseUrl: `postgres://clientele_pw:the-right-one@127.0.0.1:${port}/postgres`,
+      poolSize: 1,
+    });
+    const app = await buildApp({ clientele });
+    const asAdmin = async (statement: string) => {
+      const c = new nodePostgres.Client({
+        connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      });
+      await c.connect();
+      await c.query(statement);
+      // Its open connections go, so the next query needs a new login.
+      await c.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'clientele_pw'`,
+      );
+      await c.end();
     };
-    const wrong = await answer('a-wrong-one');
-    expect(wrong.statusCode).toBe(503);
-    expect(wrong.headers['retry-after']).toBe('1');
-    expect(wrong.json().code).toBe('service_unavailable');
-    // The right one gets in: the refusal was the password's.
-    expect((await answer('the-right-one')).statusCode).not.toBe(503);
+    const answer = () =>
+      app.inject({
+        method: 'GET',
+        url: '/v1/stores/sto_x/customers',
+        headers: { authorization: 'Bearer ck_live_nothing' },
+      });
+    try {
+      await asAdmin(`ALTER ROLE clientele_pw PASSWORD 'another-one'`);
+      let wrong = await answer();
+      // The first query may meet the connection as it is terminated; the next logs in anew.
+      if (wrong.statusCode === 503 && wrong.json().code !== 'service_unavailable')
+        wrong = await answer();
+      wrong = await answer();
+      expect(wrong.statusCode).toBe(503);
+      expect(wrong.headers['retry-after']).toBe('1');
+      expect(wrong.json().code).toBe('service_unavailable');
+      // The password back: it gets in again, so the refusal was the password's.
+      await asAdmin(`ALTER ROLE clientele_pw PASSWORD 'the-right-one'`);
+      expect((await answer()).statusCode).not.toBe(503);
+    } finally {
+      await app.close();
+      await clientele.close();
+    }
   }, 60_000);
 });
