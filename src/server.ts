@@ -68,6 +68,7 @@ export async function startServer(
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
     migrate: true,
+    verifyConnection: true,
     log: { warn: (details, message) => app?.log.warn(details, message) },
     natsUrl: config.natsUrl,
     secretKey:

@@ -31,6 +31,7 @@ async function withClientele<T>(run: (clientele: Clientele) => Promise<T>): Prom
     dataDir: config.dataDir,
     poolSize: 2,
     migrate: true,
+    verifyConnection: true,
   });
   try {
     return await run(clientele);
@@ -77,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       const clientele = await Clientele.open({
         databaseUrl: config.databaseUrl,
         dataDir: config.dataDir,
+        verifyConnection: true,
       });
       try {
         const applied = await clientele.migrate();

@@ -231,10 +231,10 @@ describe('upserts that arrive together', () => {
     const before = await metrics();
     const sent: { email: string; n: number; response: ReturnType<StoreClient['upsert']> }[] = [];
     const chained = (text: string) => count(text, 'clientele_upsert_chained_batches_total');
-    // 30 waves at least; on PostgreSQL, more (up to 120) until a batch has chained. There,
+    // 30 waves at least; on PostgreSQL, more (up to 300: a loaded machine chains later) until a batch has chained. There,
     // upserts arrive while a batch is being written and ride along with it; PGlite runs
     // each statement on the event loop's own thread, so nothing arrives meanwhile.
-    for (let wave = 0; wave < 120; wave++) {
+    for (let wave = 0; wave < 300; wave++) {
       for (let j = 0; j < 8; j++) {
         const n = sent.length;
         const email = emails[n % emails.length]!;

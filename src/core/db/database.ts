@@ -24,6 +24,12 @@ export interface DatabaseOptions {
   /** PGlite's directory; `memory://` (or undefined) keeps it in memory. */
   dataDir?: string | undefined;
   poolSize?: number;
+  /**
+   * Reach PostgreSQL at once and fail in one line (SetupError) when it cannot be: what a
+   * starting process wants (serve and every command). Without it, a database that is
+   * away is met by the first query, which then answers 503 as any outage.
+   */
+  verifyConnection?: boolean;
 }
 
 // pg hands back dates as 'YYYY-MM-DD' strings (a birthdate has no time zone) and int8
@@ -66,12 +72,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     // Reached at once, so that a database that is away or missing is told in one line
     // by whoever opens it (serve, or any other command) rather than by its first query.
-    try {
-      await sql`SELECT 1`.execute(db);
-    } catch (error) {
-      await db.destroy();
-      const failure = connectionFailure(error, options.databaseUrl);
-      throw failure ? new SetupError(failure) : error;
+    if (options.verifyConnection) {
+      try {
+        await sql`SELECT 1`.execute(db);
+      } catch (error) {
+        await db.destroy();
+        const failure = connectionFailure(error, options.databaseUrl);
+        throw failure ? new SetupError(failure) : error;
+      }
     }
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
