@@ -98,6 +98,28 @@ describe("a dialect's errors name its platform's fields", () => {
     expect(page.json().status.message).toMatch(/^\/query\/page_info: /);
   });
 
+  it('a look-up no customer can match is a 400 in every API, naming its own parameter', async () => {
+    const get = (url: string, headers: Record<string, string>) =>
+      t.app.inject({ method: 'GET', url, headers });
+    const native = await get(`/v1/stores/${store.id}/customers?email=notanemail`, {
+      authorization: `Bearer ${store.apiKey}`,
+    });
+    expect(native.statusCode).toBe(400);
+    expect(native.json().errors[0].path).toBe('/query/email');
+    const viaRedo = await get(`/compat/redo/v2.2/stores/${store.id}/customers?email=notanemail`, {
+      authorization: `Bearer ${store.apiKey}`,
+    });
+    expect(viaRedo.statusCode).toBe(400);
+    expect(viaRedo.body).toContain('/query/email');
+    const basic = Buffer.from(`${store.id}:${store.apiKey}`).toString('base64');
+    const viaCapillary = await get(
+      '/compat/capillary/v2/customers/lookup?source=INSTORE&identifierName=email&identifierValue=notanemail',
+      { authorization: `Basic ${basic}` },
+    );
+    expect(viaCapillary.statusCode).toBe(400);
+    expect(viaCapillary.body).toContain('/query/identifierValue');
+  });
+
   it('Cheqpay: a taken phone is phoneNumber in details', async () => {
     await cheqpay({ externalId: 'c-1', firstName: 'A', phoneNumber: '+12025550103' });
     const taken = await cheqpay({ externalId: 'c-2', firstName: 'B', phoneNumber: '+12025550103' });

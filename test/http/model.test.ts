@@ -30,7 +30,7 @@ import {
  * that merges. Each run gets a store of its own. On PostgreSQL the requests go through
  * two app instances (two pools, as two processes would), on PGlite through one.
  *
- * MODEL_RUNS sets the runs per property (default 15).
+ * MODEL_RUNS sets the runs per property (default 15); MODEL_SEED replays a failure's seed.
  */
 let fleet: Fleet;
 
@@ -486,6 +486,8 @@ const knownRace = false;
  */
 const runs = {
   numRuns: Number(process.env.MODEL_RUNS ?? 15),
+  // MODEL_SEED replays a reported failure's seed.
+  ...(process.env.MODEL_SEED ? { seed: Number(process.env.MODEL_SEED) } : {}),
   plugins: [fc.interruptAfterTimeLimit(90_000)],
 };
 const timeout = 150_000;

@@ -50,7 +50,19 @@ export function lookupKey(lookup: Lookup): IdentityKey {
   return { kind: lookup.identifier.type, value: lookup.identifier.value };
 }
 
+/**
+ * The customer a look-up finds. A value no customer can have is refused (400 naming
+ * `/query/email` or `/query/phone`, which each dialect renames as its platform does),
+ * whichever API asks, rather than answered "not found".
+ */
 export async function findCustomer(db: DB, storeId: string, lookup: Lookup): Promise<Customer> {
+  const problem = lookupProblem(lookup);
+  if (problem) {
+    const name = 'email' in lookup ? 'email' : 'phone';
+    // An unencoded + in a query string arrives as a space.
+    const plus = 'phone' in lookup && /^ \d/.test(lookup.phone);
+    throw fail.field(`/query/${name}`, plus ? `${problem} (send the + as %2B)` : problem);
+  }
   const stored = await repo.findCustomerByKey(db, storeId, lookupKey(lookup));
   if (!stored) throw fail.customerNotFound();
   return customerOf(storeId, stored);

@@ -1,5 +1,5 @@
 import type { DB } from '../db/database.js';
-import { fail } from '../errors.js';
+import { ClienteleError, fail } from '../errors.js';
 import type { FieldCache } from '../fields/field-cache.js';
 import { resolveFieldTypes, trackOptions } from '../fields/fields.repository.js';
 import {
@@ -24,7 +24,7 @@ import {
   type NormalizedInput,
   normalizeInput,
 } from './input.js';
-import { type Found, findsById, type PlanOptions, planUpsert } from './plan.js';
+import { type Found, findsById, type PlanOptions, planUpsert, RetryableConflict } from './plan.js';
 import { resultOf, type UpsertRequest, type UpsertResult } from './result.js';
 import { withRetry } from './retry.js';
 import { findOwners, writeCustomers } from './write.repository.js';
@@ -105,7 +105,22 @@ async function upsertInTransaction(
     ? await resolveFieldTypes(trx, fieldCache, storeId, input.customFields, settings.extendedFields)
     : { types: new Map<string, FieldType>(), declared: new Map<string, FieldType>() };
 
-  const plan = planUpsert(found, input, options, { ctx, settings, fieldTypes: types, now });
+  let plan: ReturnType<typeof planUpsert>;
+  try {
+    plan = planUpsert(found, input, options, { ctx, settings, fieldTypes: types, now });
+  } catch (error) {
+    // The declarations were read after the owners: a write that committed in between
+    // may have claimed a value this one read as free, and declared a field with it. A
+    // refusal is then judged again on what that write left (it may be a conflict).
+    if (
+      error instanceof ClienteleError &&
+      error.code !== 'identity_conflict' &&
+      (await ownersMoved(trx, storeId, keys, held))
+    ) {
+      throw new RetryableConflict();
+    }
+    throw error;
+  }
   const warnings = declarationWarnings(input, declared);
   if (plan.outcome === 'unchanged') {
     return {
@@ -141,6 +156,18 @@ async function upsertInTransaction(
   );
   const seq = seqs.get(plan.customer.id) ?? plan.customer.seq;
   return { result: resultOf(storeId, plan, seq, warnings), declared, tracked };
+}
+
+/** Whether any of the values is now held by a customer other than those read before. */
+async function ownersMoved(
+  trx: DB,
+  storeId: string,
+  keys: ReturnType<typeof keysOfInput>,
+  before: ReadonlyMap<string, StoredCustomer>,
+): Promise<boolean> {
+  if (keys.length === 0) return false;
+  const { customers: now } = await findOwners(trx, storeId, keys, false);
+  return [...now.keys()].some((id) => !before.has(id));
 }
 
 /** The customer an upsert by id names, followed through a merge, locked. */

@@ -22,6 +22,8 @@ export const renderCapillaryError: ErrorRenderer = (error) => {
 
 /** The core's fields as Capillary's body names them (a phone number is a `mobile`). */
 export const capillaryFieldNames: FieldNames = {
+  '/query/email': '/query/identifierValue',
+  '/query/phone': '/query/identifierValue',
   '/phone': '/mobile',
   '/phoneNumbers': '/mobile',
   '/customFields': '/profiles/fields',

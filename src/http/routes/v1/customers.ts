@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clientele } from '../../../core/clientele.js';
-import { type Lookup, lookupProblem } from '../../../core/customers/read.js';
+import type { Lookup } from '../../../core/customers/read.js';
 import {
   Customer,
   CustomerEventPage,
@@ -46,15 +46,6 @@ function parseIfMatch(header: string): number[] | undefined {
   return versions;
 }
 
-/** The look-up, or a 400 naming its query parameter when its value can find nobody. */
-function checkedLookup(name: 'email' | 'phone', lookup: Lookup): Lookup {
-  const problem = lookupProblem(lookup);
-  if (!problem) return lookup;
-  // An unencoded + in a query string arrives as a space.
-  const plus = 'phone' in lookup && /^ \d/.test(lookup.phone);
-  throw fail.field(`/query/${name}`, plus ? `${problem} (send the + as %2B)` : problem);
-}
-
 function lookupOf(query: {
   email?: string | undefined;
   phone?: string | undefined;
@@ -70,8 +61,8 @@ function lookupOf(query: {
       'look up by one of email, phone, externalId or identifier at a time',
     );
   }
-  if (query.email !== undefined) return checkedLookup('email', { email: query.email });
-  if (query.phone !== undefined) return checkedLookup('phone', { phone: query.phone });
+  if (query.email !== undefined) return { email: query.email };
+  if (query.phone !== undefined) return { phone: query.phone };
   if (query.externalId !== undefined) return { externalId: query.externalId };
   if (query.identifier !== undefined) {
     const at = query.identifier.indexOf(':');
