@@ -17,8 +17,8 @@ const TIMEOUT_MS = 10_000;
 // let alone a TLS handshake, per delivery cost more than the delivery). The address of
 // each new connection is checked by the lookup below, as every request's is.
 const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
 };
 const READ_AT_MOST = 64 * 1024;
 const KEEP = 1024;
