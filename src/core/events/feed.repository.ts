@@ -42,6 +42,20 @@ export async function placeOf(
  * (older than the oldest one running): what this returns can never be joined later by
  * a record sorting before it (migration 0011).
  */
+/** What a feed row is read from, in both of its reads. */
+const feedColumns = [
+  'id',
+  'customer_id',
+  'type',
+  'api',
+  'changes',
+  'created_at',
+  'previous_version',
+  'version',
+  'tx',
+  'position',
+] as const;
+
 export async function readFeed(
   db: DB,
   storeId: string,
@@ -49,18 +63,7 @@ export async function readFeed(
 ): Promise<FeedRow[]> {
   let q = db
     .selectFrom('customer_events')
-    .select([
-      'id',
-      'customer_id',
-      'type',
-      'api',
-      'changes',
-      'created_at',
-      'previous_version',
-      'version',
-      'tx',
-      'position',
-    ])
+    .select(feedColumns)
     .where('store_id', '=', storeId)
     .where(sql<boolean>`tx < pg_snapshot_xmin(pg_current_snapshot())`)
     .where('created_at', '>=', query.since);
@@ -104,18 +107,7 @@ export async function readById(db: DB, storeId: string, ids: string[]): Promise<
   if (ids.length === 0) return [];
   const rows = await db
     .selectFrom('customer_events')
-    .select([
-      'id',
-      'customer_id',
-      'type',
-      'api',
-      'changes',
-      'created_at',
-      'previous_version',
-      'version',
-      'tx',
-      'position',
-    ])
+    .select(feedColumns)
     .where('store_id', '=', storeId)
     .where('id', 'in', ids)
     .orderBy('tx')
