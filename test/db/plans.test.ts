@@ -99,3 +99,32 @@ it("reads a store's event feed in order through its index, with no sort", async 
   expect(plan).toMatch(/ROW\(tx, "?position"?\) > ROW\(/);
   expect(plan).not.toMatch(/Sort/);
 });
+
+it('leases webhook deliveries by index probes alone, whatever the statistics say', async () => {
+  const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_lease_deliveries'`.execute(
+    clientele.db,
+  );
+  const [fn] = rows;
+  for (const setting of ['enable_seqscan', 'enable_bitmapscan', 'enable_hashjoin']) {
+    expect(fn?.proconfig).toContain(`${setting}=off`);
+  }
+  // The function's statement, planned under its settings on these (empty) tables.
+  const query = fn!.prosrc.replaceAll('p_limit', '256').replaceAll('p_lease_ms', '30000');
+  const plan = await clientele.db.connection().execute(async (conn) => {
+    for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
+    try {
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`RESET ALL`.execute(conn);
+    }
+  });
+  expect(plan).not.toMatch(/Seq Scan|Bitmap|Hash/);
+  expect(plan).toMatch(/Tid Scan on webhook_deliveries/);
+  // The check that no older delivery of the customer is pending: one probe of its key.
+  expect(plan).toMatch(
+    /webhook_deliveries_by_customer on webhook_deliveries p\n\s*Index Cond: \(\(store_id = c\.store_id\) AND \(endpoint_id = c\.endpoint_id\) AND \(customer_id = c\.customer_id\) AND \(seq < c\.seq\)\)/,
+  );
+});

@@ -22,11 +22,33 @@ export interface SenderOptions {
 const FAN_OUT_ENDPOINTS = 50;
 const FAN_OUT_EVENTS = 1000;
 const LEASE_AT_ONCE = 256;
+/** Sends in flight at once, per process. */
+const WINDOW = 512;
+/** How long a finished send waits to be recorded with others, ms. */
+const RECORD_AFTER_MS = 2;
+
+type Delivery = deliveries.DeliveryRow;
+/** A leased delivery with what it needs to be sent (none when its endpoint or event went). */
+interface Job {
+  d: Delivery;
+  endpoint: endpoints.EndpointRow | undefined;
+  event: Event | undefined;
+}
+interface Sent extends Job {
+  outcome: PostOutcome | undefined;
+}
+
+const key = (storeId: string, id: string) => `${storeId} ${id}`;
 
 /**
  * The delivery worker every server process runs: turns new events of the feed into
  * deliveries (each endpoint fanned out by one process at a time), leases due
  * deliveries no other process holds, sends them signed, and records each attempt.
+ *
+ * Its loop never waits for a send: while sends are in flight it goes on fanning out,
+ * leasing (up to WINDOW in flight) and recording the sends that have finished, a few
+ * statements for many deliveries. A customer's next delivery to an endpoint is leased
+ * only once the one before it is recorded, so order holds however the sends overlap.
  */
 export class WebhookSender {
   private running = false;
@@ -34,6 +56,10 @@ export class WebhookSender {
   private active = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private recordSoon: ReturnType<typeof setTimeout> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Sends that have finished and are not yet recorded. */
+  private finished: Sent[] = [];
   private readonly leaseMs: number;
   private readonly schedule: readonly number[];
   private readonly idleMs: number;
@@ -54,22 +80,18 @@ export class WebhookSender {
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
-        let busy = false;
+        let progressed = false;
         try {
-          busy = (await this.tick()) > 0;
+          progressed = await this.step(WINDOW);
         } catch (error) {
           this.options.log?.warn({ err: error }, 'webhook delivery round failed');
         }
-        if (!busy && this.running) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, this.idleMs);
-            this.wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
+        // Sends that finished while the round ran are recorded at once.
+        if (!progressed && this.running && this.finished.length === 0) {
+          await this.sleep(this.idleMs);
         }
       }
+      await this.drain();
     })();
   }
 
@@ -81,19 +103,78 @@ export class WebhookSender {
     if (this.active) this.wake?.();
   }
 
-  /** Stops taking work, and waits for the sends in flight. */
+  /** Stops taking work, and waits for the sends in flight (recording them). */
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
     await this.loop;
   }
 
-  /** One round: fan out, lease, send. How many deliveries it sent. */
+  /**
+   * One whole round, waiting for its sends and recording them (what tests step
+   * through; the running loop does not wait). How many deliveries it sent.
+   */
   async tick(): Promise<number> {
+    const leased = await this.lease(LEASE_AT_ONCE);
+    await this.drain();
+    return leased;
+  }
+
+  /** Fans out, leases up to `window` in flight, records what finished: whether it did any. */
+  private async step(window: number): Promise<boolean> {
+    const leased = await this.lease(Math.min(LEASE_AT_ONCE, window - this.inFlight.size));
+    const done = this.finished.splice(0);
+    if (done.length > 0) await this.record(done);
+    this.active ||= this.inFlight.size > 0;
+    return leased > 0 || done.length > 0;
+  }
+
+  /** Waits for every send in flight, and records them. */
+  private async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    const done = this.finished.splice(0);
+    if (done.length > 0) await this.record(done);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        this.wake = undefined;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Fans out new events, then leases up to `room` due deliveries and starts sending them. */
+  private async lease(room: number): Promise<number> {
     const endpointsTaken = await this.fanOut();
-    const due = await deliveries.leaseDue(this.db, LEASE_AT_ONCE, this.leaseMs);
+    const due = room > 0 ? await deliveries.leaseDue(this.db, room, this.leaseMs) : [];
     this.active = endpointsTaken > 0 || due.length > 0;
-    if (due.length > 0) await this.deliverAll(due);
+    for (const job of await this.prepare(due)) {
+      const sending: Promise<void> = (
+        job.endpoint && job.event
+          ? this.send(job.endpoint, job.event).catch(
+              (error: Error): PostOutcome => ({
+                status: null,
+                response: null,
+                error: error.message,
+                latencyMs: 0,
+              }),
+            )
+          : Promise.resolve(undefined)
+      ).then((outcome) => {
+        this.finished.push({ ...job, outcome });
+        this.inFlight.delete(sending);
+        // Recorded with the others that finish about now, in one round.
+        this.recordSoon ??= setTimeout(() => {
+          this.recordSoon = undefined;
+          this.wake?.();
+        }, RECORD_AFTER_MS);
+      });
+      this.inFlight.add(sending);
+    }
     return due.length;
   }
 
@@ -111,44 +192,52 @@ export class WebhookSender {
     });
   }
 
-  /**
-   * Sends a round's deliveries at once, then records them in a few statements: their
-   * endpoints and events read together, their attempts and outcomes written together.
-   */
-  private async deliverAll(due: deliveries.DeliveryRow[]): Promise<void> {
-    const key = (storeId: string, id: string) => `${storeId} ${id}`;
-    const endpointRows = await endpoints.findEndpoints(
-      this.db,
-      [...new Map(due.map((d) => [key(d.store_id, d.endpoint_id), d])).values()].map((d) => ({
-        storeId: d.store_id,
-        id: d.endpoint_id,
-      })),
-    );
+  /** The endpoints and events of leased deliveries, read together. */
+  private async prepare(due: Delivery[]): Promise<Job[]> {
+    if (due.length === 0) return [];
+    const stores = [...new Set(due.map((d) => d.store_id))];
+    const [endpointRows, ...eventsByStore] = await Promise.all([
+      endpoints.findEndpoints(
+        this.db,
+        [...new Map(due.map((d) => [key(d.store_id, d.endpoint_id), d])).values()].map((d) => ({
+          storeId: d.store_id,
+          id: d.endpoint_id,
+        })),
+      ),
+      ...stores.map((storeId) =>
+        this.events.byIds(storeId, [
+          ...new Set(due.filter((d) => d.store_id === storeId).map((d) => d.event_id)),
+        ]),
+      ),
+    ]);
     const endpointOf = new Map(endpointRows.map((e) => [key(e.store_id, e.id), e]));
     const eventOf = new Map<string, Event>();
-    for (const storeId of new Set(due.map((d) => d.store_id))) {
-      const ids = due.filter((d) => d.store_id === storeId).map((d) => d.event_id);
-      for (const e of await this.events.byIds(storeId, [...new Set(ids)])) {
-        eventOf.set(key(storeId, e.id), e);
-      }
-    }
-    const sent = await Promise.all(
-      due.map(async (d) => {
-        const endpoint = endpointOf.get(key(d.store_id, d.endpoint_id));
-        const event = eventOf.get(key(d.store_id, d.event_id));
-        // Its customer was erased (the event with it), or the endpoint was deleted.
-        if (!endpoint || !event) return { d, event, outcome: undefined };
-        return { d, event, outcome: await this.send(endpoint, event) };
-      }),
-    );
+    stores.forEach((storeId, i) => {
+      for (const e of eventsByStore[i] ?? []) eventOf.set(key(storeId, e.id), e);
+    });
+    // An endpoint deleted, or an event gone with its erased customer: nothing to send.
+    return due.map((d) => ({
+      d,
+      endpoint: endpointOf.get(key(d.store_id, d.endpoint_id)),
+      event: eventOf.get(key(d.store_id, d.event_id)),
+    }));
+  }
 
-    const attempts: Parameters<typeof deliveries.logAttempts>[1] = [];
-    const settled: Parameters<typeof deliveries.settleDeliveries>[1] = [];
+  /**
+   * Records finished sends in a few statements: their attempts and outcomes written
+   * together, and each endpoint's failing streak where it changed.
+   */
+  private async record(sent: Sent[]): Promise<void> {
+    const attempts: Parameters<typeof deliveries.recordAttempts>[1] = [];
+    const settled: Parameters<typeof deliveries.recordAttempts>[2] = [];
     const gone = new Set<string>();
-    const okByEndpoint = new Map<string, { storeId: string; id: string; ok: boolean }>();
-    for (const { d, event, outcome } of sent) {
-      if (!event || !outcome) {
-        settled.push({ storeId: d.store_id, id: d.id, status: 'discarded', retryAt: null });
+    const byEndpoint = new Map<
+      string,
+      { storeId: string; id: string; ok: boolean; failing: boolean }
+    >();
+    for (const { d, endpoint, event, outcome } of sent) {
+      if (!endpoint || !event || !outcome) {
+        settled.push({ storeId: d.store_id, id: d.id, retryAt: null });
         continue;
       }
       attempts.push({
@@ -167,26 +256,22 @@ export class WebhookSender {
       const ok = outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
       const retryAt =
         ok || outcome.status === 410 ? null : nextAttemptAt(d.attempts, this.schedule);
-      settled.push({
-        storeId: d.store_id,
-        id: d.id,
-        status: ok ? 'succeeded' : retryAt ? 'pending' : 'failed',
-        retryAt,
-      });
-      if (outcome.status === 410) gone.add(key(d.store_id, d.endpoint_id));
+      // Done when it succeeded, was refused for good (410) or ran out of retries.
+      settled.push({ storeId: d.store_id, id: d.id, retryAt });
       const k = key(d.store_id, d.endpoint_id);
+      if (outcome.status === 410) gone.add(k);
       // The endpoint's streak: broken by any success of the round.
-      okByEndpoint.set(k, {
+      byEndpoint.set(k, {
         storeId: d.store_id,
         id: d.endpoint_id,
-        ok: ok || (okByEndpoint.get(k)?.ok ?? false),
+        ok: ok || (byEndpoint.get(k)?.ok ?? false),
+        failing: endpoint.failing_since !== null,
       });
     }
-    await deliveries.logAttempts(this.db, attempts);
-    await deliveries.settleDeliveries(this.db, settled);
-    for (const [k, e] of okByEndpoint) {
+    await deliveries.recordAttempts(this.db, attempts, settled);
+    for (const [k, e] of byEndpoint) {
       // A success where no failing streak runs changes nothing: no statement for it.
-      if (e.ok && !gone.has(k) && !endpointOf.get(k)?.failing_since) continue;
+      if (e.ok && !gone.has(k) && !e.failing) continue;
       if (gone.has(k)) {
         await endpoints.disableEndpoint(this.db, e.storeId, e.id, 'the receiver answered 410 Gone');
         continue;
