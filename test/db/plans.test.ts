@@ -58,8 +58,10 @@ it('plans the identifier look-up as one probe per key, even on empty tables', as
 it("reads a customer's history newest first through the events' primary key", async () => {
   const { rows: indexes } = await sql<{ indexdef: string }>`
     SELECT indexdef FROM pg_indexes WHERE tablename = 'customer_events'`.execute(clientele.db);
-  // The key, and the feed's order within a store (migration 0011).
+  // The key, an event by its id (migration 0015), and the feed's order within a store
+  // (migration 0011).
   expect(indexes.map((i) => i.indexdef).sort()).toEqual([
+    expect.stringMatching(/customer_events_by_id .*\(id, store_id\)$/),
     expect.stringMatching(/customer_events_in_order .*\(store_id, tx, "?position"?\)$/),
     expect.stringMatching(/customer_events_pkey .*\(store_id, customer_id, id\)$/),
   ]);
@@ -126,5 +128,31 @@ it('leases webhook deliveries by index probes alone, whatever the statistics say
   // The check that no older delivery of the customer is pending: one probe of its key.
   expect(plan).toMatch(
     /webhook_deliveries_by_customer on webhook_deliveries p\n\s*Index Cond: \(\(store_id = c\.store_id\) AND \(endpoint_id = c\.endpoint_id\) AND \(customer_id = c\.customer_id\) AND \(seq < c\.seq\)\)/,
+  );
+});
+
+it('finds an event by its id through its own index, not through the store’s history', async () => {
+  // A store of 20,000 events (the planner knows no store's size: migration 0004), in a
+  // transaction rolled back after.
+  const plan = await clientele.db.connection().execute(async (conn) => {
+    await sql`BEGIN`.execute(conn);
+    try {
+      await sql`
+        INSERT INTO customer_events (store_id, id, customer_id, type, api, changes, created_at,
+          version, position, tx)
+        SELECT 'sto_x', 'evt_' || g, 'cust_' || (g % 5000), 'updated', 'native', '{}', now(), 1, g,
+          pg_current_xact_id()
+        FROM generate_series(1, 20000) AS g`.execute(conn);
+      await sql`ANALYZE customer_events`.execute(conn);
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        EXPLAIN (COSTS OFF) SELECT tx, position FROM customer_events
+        WHERE store_id = 'sto_x' AND id IN ('evt_1', 'evt_2')`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`ROLLBACK`.execute(conn);
+    }
+  });
+  expect(plan).toMatch(
+    /Index Scan using customer_events_by_id[^\n]*\n\s*Index Cond: \(\(id = ANY \([^)]*\)\) AND \(store_id = /,
   );
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { Clientele, type ClienteleOptions } from '../../src/core/clientele.js';
 
@@ -64,4 +65,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await c.end();
     },
   };
+}
+
+/**
+ * Waits until the event feed shows every write acknowledged so far. The feed shows a
+ * change once every transaction older than it has ended, and on PostgreSQL transaction
+ * ids are the server's: another test file's transaction, in another database, holds
+ * the feed back while it runs. Once every transaction older than one begun now has
+ * ended, nothing acknowledged before is held back.
+ */
+export async function feedCaughtUp(db: Clientele['db']): Promise<void> {
+  const { rows } = await sql<{ now: string }>`SELECT pg_current_xact_id()::text AS now`.execute(db);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { rows: caught } = await sql<{ ok: boolean }>`
+      SELECT pg_snapshot_xmin(pg_current_snapshot()) > ${rows[0]!.now}::xid8 AS ok`.execute(db);
+    if (caught[0]?.ok) return;
+    if (Date.now() > deadline) throw new Error('the feed did not catch up within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -14,6 +14,7 @@ import * as m0011 from './migrations/0011_event_feed.js';
 import * as m0012 from './migrations/0012_webhooks.js';
 import * as m0013 from './migrations/0013_event_streams.js';
 import * as m0014 from './migrations/0014_lease_deliveries.js';
+import * as m0015 from './migrations/0015_events_by_id.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '0012_webhooks': m0012,
   '0013_event_streams': m0013,
   '0014_lease_deliveries': m0014,
+  '0015_events_by_id': m0015,
 };
 
 const provider: MigrationProvider = {

@@ -41,25 +41,78 @@ interface Sent extends Job {
 const key = (storeId: string, id: string) => `${storeId} ${id}`;
 
 /**
+ * A loop that runs `round` again at once while it finds work, and otherwise sleeps
+ * `idleMs` or until woken.
+ */
+class Loop {
+  private running = false;
+  private done: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+
+  constructor(
+    private readonly round: () => Promise<boolean>,
+    private readonly idleMs: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.done = (async () => {
+      while (this.running) {
+        this.woken = false;
+        let progressed = false;
+        try {
+          progressed = await this.round();
+        } catch (error) {
+          this.onError(error);
+        }
+        // Woken while the round ran: there may be work it did not see.
+        if (progressed || this.woken || !this.running) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.idleMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    })();
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.done;
+  }
+}
+
+/**
  * The delivery worker every server process runs: turns new events of the feed into
  * deliveries (each endpoint fanned out by one process at a time), leases due
  * deliveries no other process holds, sends them signed, and records each attempt.
  *
- * Its loop never waits for a send: while sends are in flight it goes on fanning out,
- * leasing (up to WINDOW in flight) and recording the sends that have finished, a few
- * statements for many deliveries. A customer's next delivery to an endpoint is leased
- * only once the one before it is recorded, so order holds however the sends overlap.
+ * Three loops do it side by side, each on its own connection: fanning out, leasing
+ * (up to WINDOW sends in flight), and recording the sends that have finished, many in
+ * one statement; none waits for a send. A customer's next delivery to an endpoint is
+ * leased only once the one before it is recorded, so order holds however sends overlap.
  */
 export class WebhookSender {
-  private running = false;
-  /** Whether the last round found endpoints to fan out or deliveries to send. */
+  /** Whether the last rounds found endpoints to fan out or deliveries to send. */
   private active = false;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private loops: { fanOut: Loop; lease: Loop; record: Loop } | undefined;
   private recordSoon: ReturnType<typeof setTimeout> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   /** Sends that have finished and are not yet recorded. */
   private finished: Sent[] = [];
+  /** Opened signing secrets, by their sealed form (opening one costs more than a send's HMAC). */
+  private readonly opened = new Map<string, string>();
   private readonly leaseMs: number;
   private readonly schedule: readonly number[];
   private readonly idleMs: number;
@@ -76,23 +129,37 @@ export class WebhookSender {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        let progressed = false;
-        try {
-          progressed = await this.step(WINDOW);
-        } catch (error) {
-          this.options.log?.warn({ err: error }, 'webhook delivery round failed');
-        }
-        // Sends that finished while the round ran are recorded at once.
-        if (!progressed && this.running && this.finished.length === 0) {
-          await this.sleep(this.idleMs);
-        }
-      }
-      await this.drain();
-    })();
+    if (this.loops) return;
+    const onError = (error: unknown) =>
+      this.options.log?.warn({ err: error }, 'webhook delivery round failed');
+    const loops = {
+      fanOut: new Loop(
+        async () => {
+          const made = await this.fanOut();
+          if (made > 0) loops.lease.wake();
+          return made > 0;
+        },
+        this.idleMs,
+        onError,
+      ),
+      lease: new Loop(
+        async () => (await this.lease(Math.min(LEASE_AT_ONCE, WINDOW - this.inFlight.size))) > 0,
+        this.idleMs,
+        onError,
+      ),
+      record: new Loop(
+        async () => {
+          const recorded = await this.recordFinished();
+          // Room in the window, and each customer's next delivery free to go.
+          if (recorded > 0) loops.lease.wake();
+          return recorded > 0;
+        },
+        this.idleMs,
+        onError,
+      ),
+    };
+    this.loops = loops;
+    for (const loop of Object.values(loops)) loop.start();
   }
 
   /**
@@ -100,58 +167,46 @@ export class WebhookSender {
    * last round found any endpoint to deliver to (with none, a write costs nothing here).
    */
   poke(): void {
-    if (this.active) this.wake?.();
+    if (this.active) this.loops?.fanOut.wake();
   }
 
   /** Stops taking work, and waits for the sends in flight (recording them). */
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+    const loops = this.loops;
+    this.loops = undefined;
+    if (!loops) return;
+    await Promise.all([loops.fanOut.stop(), loops.lease.stop()]);
+    await loops.record.stop();
+    await this.drain();
   }
 
   /**
    * One whole round, waiting for its sends and recording them (what tests step
-   * through; the running loop does not wait). How many deliveries it sent.
+   * through; the running loops do not wait). How many deliveries it sent.
    */
   async tick(): Promise<number> {
+    await this.fanOut();
     const leased = await this.lease(LEASE_AT_ONCE);
     await this.drain();
     return leased;
   }
 
-  /** Fans out, leases up to `window` in flight, records what finished: whether it did any. */
-  private async step(window: number): Promise<boolean> {
-    const leased = await this.lease(Math.min(LEASE_AT_ONCE, window - this.inFlight.size));
-    const done = this.finished.splice(0);
-    if (done.length > 0) await this.record(done);
-    this.active ||= this.inFlight.size > 0;
-    return leased > 0 || done.length > 0;
-  }
-
   /** Waits for every send in flight, and records them. */
   private async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    await this.recordFinished();
+  }
+
+  private async recordFinished(): Promise<number> {
     const done = this.finished.splice(0);
     if (done.length > 0) await this.record(done);
+    return done.length;
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        this.wake = undefined;
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  /** Fans out new events, then leases up to `room` due deliveries and starts sending them. */
+  /** Leases up to `room` due deliveries and starts sending them; how many it leased. */
   private async lease(room: number): Promise<number> {
-    const endpointsTaken = await this.fanOut();
     const due = room > 0 ? await deliveries.leaseDue(this.db, room, this.leaseMs) : [];
-    this.active = endpointsTaken > 0 || due.length > 0;
+    if (due.length > 0) this.active = true;
     for (const job of await this.prepare(due)) {
       const sending: Promise<void> = (
         job.endpoint && job.event
@@ -170,7 +225,7 @@ export class WebhookSender {
         // Recorded with the others that finish about now, in one round.
         this.recordSoon ??= setTimeout(() => {
           this.recordSoon = undefined;
-          this.wake?.();
+          this.loops?.record.wake();
         }, RECORD_AFTER_MS);
       });
       this.inFlight.add(sending);
@@ -178,17 +233,20 @@ export class WebhookSender {
     return due.length;
   }
 
-  /** Records deliveries for new events; how many endpoints it fanned out. */
+  /** Records deliveries for new events; how many it made. */
   private async fanOut(): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       const taken = await deliveries.takeEndpointsToFanOut(trx, FAN_OUT_ENDPOINTS);
+      let made = 0;
       for (const endpoint of taken) {
         const types = endpoint.events.includes('*')
           ? null
           : endpoint.events.map((t) => eventTypes[t as keyof typeof eventTypes]).filter(Boolean);
-        await deliveries.fanOutEndpoint(trx, endpoint, types, FAN_OUT_EVENTS);
+        made += await deliveries.fanOutEndpoint(trx, endpoint, types, FAN_OUT_EVENTS);
       }
-      return taken.length;
+      // With no endpoint to fan out, a write need not wake the sender.
+      this.active = taken.length > 0 || this.inFlight.size > 0;
+      return made;
     });
   }
 
@@ -288,16 +346,25 @@ export class WebhookSender {
     }
   }
 
+  private open(sealed: string): string {
+    let secret = this.opened.get(sealed);
+    if (secret === undefined) {
+      if (this.opened.size >= 10_000) this.opened.clear();
+      secret = this.box().open(sealed);
+      this.opened.set(sealed, secret);
+    }
+    return secret;
+  }
+
   /** Sends one event to an endpoint, signed with its secrets (both, during a rotation). */
   async send(endpoint: endpoints.EndpointRow, event: Event | PingEvent): Promise<PostOutcome> {
-    const box = this.box();
-    const secrets = [box.open(endpoint.secret)];
+    const secrets = [this.open(endpoint.secret)];
     if (
       endpoint.previous_secret &&
       endpoint.previous_secret_until &&
       endpoint.previous_secret_until.getTime() > Date.now()
     ) {
-      secrets.push(box.open(endpoint.previous_secret));
+      secrets.push(this.open(endpoint.previous_secret));
     }
     const body = JSON.stringify(event);
     const timestamp = Math.floor(Date.now() / 1000);
