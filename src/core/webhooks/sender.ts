@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { DB } from '../db/database.js';
 import { type Event, type Events, eventTypes } from '../events/events.js';
 import { newId } from '../ids.js';
@@ -26,6 +27,15 @@ const LEASE_AT_ONCE = 256;
 const WINDOW = 512;
 /** How long a finished send waits to be recorded with others, ms. */
 const RECORD_AFTER_MS = 2;
+/**
+ * While writes keep the process busy (its event loop over BUSY of the time, and a write
+ * within the last BUSY_WINDOW_MS), deliveries yield to them: at most YIELD_LEASE every
+ * YIELD_MS (320 a second), the rest waiting until the writes ease off.
+ */
+const BUSY = 0.9;
+const BUSY_WINDOW_MS = 250;
+const YIELD_LEASE = 8;
+const YIELD_MS = 25;
 
 type Delivery = deliveries.DeliveryRow;
 /** A leased delivery with what it needs to be sent (none when its endpoint or event went). */
@@ -111,6 +121,9 @@ export class WebhookSender {
   private readonly inFlight = new Set<Promise<void>>();
   /** Sends that have finished and are not yet recorded. */
   private finished: Sent[] = [];
+  private lastWrite = 0;
+  private utilization = 0;
+  private sampler: ReturnType<typeof setInterval> | undefined;
   /** Opened signing secrets, by their sealed form (opening one costs more than a send's HMAC). */
   private readonly opened = new Map<string, string>();
   private readonly leaseMs: number;
@@ -143,7 +156,13 @@ export class WebhookSender {
         onError,
       ),
       lease: new Loop(
-        async () => (await this.lease(Math.min(LEASE_AT_ONCE, WINDOW - this.inFlight.size))) > 0,
+        async () => {
+          const room = WINDOW - this.inFlight.size;
+          if (!this.yieldsToWrites()) return (await this.lease(Math.min(LEASE_AT_ONCE, room))) > 0;
+          await this.lease(Math.min(YIELD_LEASE, room));
+          await new Promise((resolve) => setTimeout(resolve, YIELD_MS));
+          return true;
+        },
         this.idleMs,
         onError,
       ),
@@ -160,6 +179,18 @@ export class WebhookSender {
     };
     this.loops = loops;
     for (const loop of Object.values(loops)) loop.start();
+    let last = performance.eventLoopUtilization();
+    this.sampler = setInterval(() => {
+      const now = performance.eventLoopUtilization();
+      this.utilization = performance.eventLoopUtilization(now, last).utilization;
+      last = now;
+    }, 100);
+    this.sampler.unref();
+  }
+
+  /** Whether writes keep this process busy (see BUSY). */
+  private yieldsToWrites(): boolean {
+    return this.utilization > BUSY && performance.now() - this.lastWrite < BUSY_WINDOW_MS;
   }
 
   /**
@@ -167,6 +198,7 @@ export class WebhookSender {
    * last round found any endpoint to deliver to (with none, a write costs nothing here).
    */
   poke(): void {
+    this.lastWrite = performance.now();
     if (this.active) this.loops?.fanOut.wake();
   }
 
@@ -175,6 +207,7 @@ export class WebhookSender {
     const loops = this.loops;
     this.loops = undefined;
     if (!loops) return;
+    clearInterval(this.sampler);
     await Promise.all([loops.fanOut.stop(), loops.lease.stop()]);
     await loops.record.stop();
     await this.drain();
