@@ -156,3 +156,38 @@ it('finds an event by its id through its own index, not through the store’s hi
     /Index Scan using customer_events_by_id[^\n]*\n\s*Index Cond: \(\(id = ANY \([^)]*\)\) AND \(store_id = /,
   );
 });
+
+it('fans out from each endpoint’s place through the feed’s index, in order, with no sort', async () => {
+  const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_fan_out'`.execute(
+    clientele.db,
+  );
+  const [fn] = rows;
+  expect(fn?.proconfig).toEqual(
+    expect.arrayContaining(['enable_seqscan=off', 'enable_bitmapscan=off']),
+  );
+  const query = fn!.prosrc
+    .replaceAll('p_endpoints', '50')
+    .replaceAll('p_per_endpoint', '1000')
+    .replaceAll('p_events', "'{customer.created}'::text[]")
+    .replaceAll('p_records', "'{created}'::text[]");
+  const plan = await clientele.db.connection().execute(async (conn) => {
+    for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
+    try {
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`RESET ALL`.execute(conn);
+    }
+  });
+  expect(plan).not.toMatch(/Seq Scan|Bitmap/);
+  expect(plan).toMatch(/Index Scan using webhook_endpoints_to_fan_out on webhook_endpoints/);
+  // Each endpoint's next events: read in the index's order from its place, no more and
+  // no sort (the one sort is of the deliveries made, to insert them in order).
+  const taken = plan.slice(plan.indexOf('CTE taken'), plan.indexOf('CTE made'));
+  expect(taken).toMatch(
+    /Index Scan using customer_events_in_order on customer_events e\n\s*Index Cond: \(\(store_id = ep\.store_id\) AND \(tx < /,
+  );
+  expect(taken).not.toMatch(/Sort/);
+});

@@ -268,19 +268,15 @@ export class WebhookSender {
 
   /** Records deliveries for new events; how many it made. */
   private async fanOut(): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      const taken = await deliveries.takeEndpointsToFanOut(trx, FAN_OUT_ENDPOINTS);
-      let made = 0;
-      for (const endpoint of taken) {
-        const types = endpoint.events.includes('*')
-          ? null
-          : endpoint.events.map((t) => eventTypes[t as keyof typeof eventTypes]).filter(Boolean);
-        made += await deliveries.fanOutEndpoint(trx, endpoint, types, FAN_OUT_EVENTS);
-      }
-      // With no endpoint to fan out, a write need not wake the sender.
-      this.active = taken.length > 0 || this.inFlight.size > 0;
-      return made;
-    });
+    const { endpoints, made } = await deliveries.fanOut(
+      this.db,
+      eventTypes,
+      FAN_OUT_ENDPOINTS,
+      FAN_OUT_EVENTS,
+    );
+    // With no endpoint to fan out, a write need not wake the sender.
+    this.active = endpoints > 0 || this.inFlight.size > 0;
+    return made;
   }
 
   /** The endpoints and events of leased deliveries, read together. */
