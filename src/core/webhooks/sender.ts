@@ -1,6 +1,7 @@
 import type { DB } from '../db/database.js';
 import { type Event, type Events, eventTypes } from '../events/events.js';
 import { newId } from '../ids.js';
+import { PollLoop } from '../poll-loop.js';
 import type { OutboundPolicy } from './address.js';
 import * as deliveries from './deliveries.repository.js';
 import * as endpoints from './endpoints.repository.js';
@@ -29,14 +30,11 @@ const LEASE_AT_ONCE = 256;
  * deliveries no other process holds, sends them signed, and records each attempt.
  */
 export class WebhookSender {
-  private running = false;
   /** Whether the last round found endpoints to fan out or deliveries to send. */
   private active = false;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly loop: PollLoop;
   private readonly leaseMs: number;
   private readonly schedule: readonly number[];
-  private readonly idleMs: number;
 
   constructor(
     private readonly db: DB,
@@ -46,31 +44,15 @@ export class WebhookSender {
   ) {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.schedule = options.schedule ?? retrySchedule;
-    this.idleMs = options.idleMs ?? 100;
+    this.loop = new PollLoop(
+      async () => (await this.tick()) > 0,
+      options.idleMs ?? 100,
+      (error) => this.options.log?.warn({ err: error }, 'webhook delivery round failed'),
+    );
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        let busy = false;
-        try {
-          busy = (await this.tick()) > 0;
-        } catch (error) {
-          this.options.log?.warn({ err: error }, 'webhook delivery round failed');
-        }
-        if (!busy && this.running) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, this.idleMs);
-            this.wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-        }
-      }
-    })();
+    this.loop.start();
   }
 
   /**
@@ -78,14 +60,12 @@ export class WebhookSender {
    * last round found any endpoint to deliver to (with none, a write costs nothing here).
    */
   poke(): void {
-    if (this.active) this.wake?.();
+    if (this.active) this.loop.wake();
   }
 
   /** Stops taking work, and waits for the sends in flight. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One round: fan out, lease, send. How many deliveries it sent. */

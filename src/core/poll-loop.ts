@@ -1,0 +1,58 @@
+/**
+ * A background worker's loop: runs `round` until stopped, and after a round that found
+ * nothing to do waits `idleMs`, or less when woken (`wake`). A round that fails is
+ * reported and the loop goes on.
+ */
+export class PollLoop {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private waking: (() => void) | undefined;
+
+  constructor(
+    /** One round; true when it found work (the next round follows at once). */
+    private readonly round: () => Promise<boolean>,
+    private readonly idleMs: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Whether the loop is meant to be running (false once `stop` is called). */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        let busy = false;
+        try {
+          busy = await this.round();
+        } catch (error) {
+          this.onError(error);
+        }
+        if (!busy && this.running) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.idleMs);
+            this.waking = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+      }
+    })();
+  }
+
+  /** Ends the wait between rounds now. */
+  wake(): void {
+    this.waking?.();
+  }
+
+  /** Stops after the round in flight, and waits for it. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.waking?.();
+    await this.loop;
+  }
+}
