@@ -433,12 +433,12 @@ describe('export', () => {
 
   it('streams a store larger than one page', async () => {
     const store = await t.createStore();
-    const rows = Array.from({ length: 2500 }, (_, i) => ({ externalId: `x${i}` }));
+    const rows = Array.from({ length: 2050 }, (_, i) => ({ externalId: `x${i}` }));
     const job = await importFile(store, ndjson(rows));
-    expect(job.created).toBe(2500);
+    expect(job.created).toBe(2050);
     const res = await t.as(store).get('/customers/export');
     const lines = res.body.trim().split('\n');
-    expect(lines).toHaveLength(2500);
-    expect(new Set(lines).size).toBe(2500);
-  });
+    expect(lines).toHaveLength(2050);
+    expect(new Set(lines).size).toBe(2050);
+  }, 120_000);
 });

@@ -29,7 +29,7 @@ beforeEach(async () => {
     CLIENTELE_SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789',
     // Small batches and a short lease: many checkpoints, and a quick takeover.
     CLIENTELE_IMPORT_BATCH_ROWS: '20',
-    CLIENTELE_IMPORT_LEASE_MS: '1000',
+    CLIENTELE_IMPORT_LEASE_MS: '3000',
   };
 });
 afterEach(async () => {
@@ -89,14 +89,14 @@ async function untilEnded(
 }
 
 /** Every customer was written once per round, and ended at the last round. */
-async function expectEachRowOnce(get: ReturnType<typeof api>, storeId: string) {
+async function expectEachRowOnce(get: ReturnType<typeof api>, storeId: string, files = 1) {
   for (let c = 0; c < CUSTOMERS; c++) {
     const { body: customer } = await get(`/v1/stores/${storeId}/customers?email=r${c}@example.com`);
     expect(customer.customFields.n).toBe(ROUNDS - 1);
     const { body: events } = await get(
       `/v1/stores/${storeId}/customers/${customer.id}/events?limit=100`,
     );
-    expect(events.data).toHaveLength(ROUNDS);
+    expect(events.data).toHaveLength(ROUNDS * files);
     expect(new Set(events.data.map((e: { api: string }) => e.api))).toEqual(new Set(['import']));
   }
 }

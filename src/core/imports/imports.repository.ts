@@ -37,6 +37,8 @@ export interface ImportErrorRow {
   row_text: string;
 }
 
+// Leases run from clock_timestamp(), the moment they are written, not now(), the start of
+// their transaction: a batch's transaction can take a good part of a lease.
 const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000})`;
 
 export async function insertChunk(
@@ -126,7 +128,9 @@ export async function leaseNext(
   // connection of its own (on PGlite, the one connection the transaction would hold).
   const { rows: stores } = await sql<{ store_id: string }>`
     SELECT DISTINCT store_id FROM imports
-    WHERE status = 'queued' OR (status = 'running' AND leased_until < now())`.execute(db);
+    WHERE status = 'queued' OR (status = 'running' AND leased_until < clock_timestamp())`.execute(
+    db,
+  );
   if (stores.length === 0) return undefined;
   const limits = new Map<string, number>();
   for (const { store_id } of stores) limits.set(store_id, await limitOf(store_id));
@@ -135,16 +139,16 @@ export async function leaseNext(
     const { rows: candidates } = await sql<{ store_id: string; id: string; running: number }>`
       SELECT i.store_id, i.id,
         (SELECT count(*)::int FROM imports r WHERE r.store_id = i.store_id
-           AND r.status = 'running' AND r.leased_until >= now()) AS running
+           AND r.status = 'running' AND r.leased_until >= clock_timestamp()) AS running
       FROM imports i
-      WHERE i.status = 'queued' OR (i.status = 'running' AND i.leased_until < now())
+      WHERE i.status = 'queued' OR (i.status = 'running' AND i.leased_until < clock_timestamp())
       ORDER BY i.created_at LIMIT 20
       FOR UPDATE OF i SKIP LOCKED`.execute(trx);
     for (const c of candidates) {
       if (c.running >= (limits.get(c.store_id) ?? 1)) continue;
       const { rows } = await sql<ImportRow>`
         UPDATE imports SET status = 'running', lease_owner = ${owner},
-          leased_until = now() + ${interval(leaseMs)}, started_at = coalesce(started_at, now()),
+          leased_until = clock_timestamp() + ${interval(leaseMs)}, started_at = coalesce(started_at, now()),
           updated_at = now()
         WHERE store_id = ${c.store_id} AND id = ${c.id}
         RETURNING *`.execute(trx);
@@ -161,7 +165,8 @@ export async function renewLease(
   owner: string,
   leaseMs: number,
 ): Promise<boolean> {
-  const result = await sql`UPDATE imports SET leased_until = now() + ${interval(leaseMs)}
+  const result =
+    await sql`UPDATE imports SET leased_until = clock_timestamp() + ${interval(leaseMs)}
     WHERE store_id = ${row.store_id} AND id = ${row.id} AND lease_owner = ${owner}
       AND status = 'running'`.execute(db);
   return Number(result.numAffectedRows ?? 0) > 0;
@@ -183,7 +188,7 @@ export async function recordProgress(
   await sql`UPDATE imports SET processed = ${progress.processed},
       created = created + ${progress.created}, updated = updated + ${progress.updated},
       unchanged = unchanged + ${progress.unchanged}, failed = failed + ${progress.failed},
-      leased_until = now() + ${interval(progress.leaseMs)}, updated_at = now()
+      leased_until = clock_timestamp() + ${interval(progress.leaseMs)}, updated_at = now()
     WHERE store_id = ${row.store_id} AND id = ${row.id}`.execute(trx);
 }
 

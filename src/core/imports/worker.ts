@@ -109,11 +109,24 @@ export class ImportWorker {
       let applied = job.processed;
       let batch: ImportRowItem[] = [];
       let seen = 0;
+      // A row naming a field not declared yet runs alone (its declaration is a write of
+      // its own), and so do the rows after it until that commits: its batch ends with it.
+      const named = new Set<string>();
+      const declares = (item: ImportRowItem) => {
+        let fresh = false;
+        for (const name of Object.keys(item.input?.customFields ?? {})) {
+          if (!known.has(name) && !named.has(name)) {
+            named.add(name);
+            fresh = true;
+          }
+        }
+        return fresh;
+      };
       for await (const item of rows) {
         seen++;
         if (seen <= applied) continue; // applied before a restart
         batch.push(item);
-        if (batch.length >= this.options.batchRows) {
+        if (batch.length >= this.options.batchRows || declares(item)) {
           if (lost || !this.loop.isRunning) throw new LeaseLost();
           applied = await this.apply(job, settings, batch, applied);
           batch = [];
