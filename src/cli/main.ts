@@ -142,7 +142,8 @@ async function transfer(
   positionals: string[],
   values: ReturnType<typeof parseOptions>['values'],
 ): Promise<number> {
-  const storeId = values.store ?? requireArg('--store');
+  if (!values.store) throw new UsageError(`Missing --store <storeId>.\n\n${usage}`);
+  const storeId = values.store;
   const key = values.key ?? process.env.CLIENTELE_API_KEY;
   if (values.url && !key) throw new UsageError(`--url needs --key.\n\n${usage}`);
   const remote = values.url && key ? { url: values.url, key } : undefined;
