@@ -31,7 +31,7 @@ async function importFile(store: TestStore, body: string, type?: string, query?:
 }
 
 async function waitFor(store: TestStore, id: string) {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 100_000;
   for (;;) {
     const job = (await t.as(store).get(`/imports/${id}`)).json();
     if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
@@ -255,7 +255,7 @@ describe('imports: NDJSON', () => {
     } finally {
       await small.close();
     }
-  });
+  }, 120_000);
 
   it('refuses another media type, an empty file and a bad option', async () => {
     const store = await t.createStore();
