@@ -73,6 +73,11 @@ export async function startServer(
     natsUrl: config.natsUrl,
     secretKey:
       config.secretKey ?? (config.databaseUrl ? undefined : () => localSecretKey(config.dataDir)),
+    imports: {
+      maxBytes: config.importMaxBytes,
+      leaseMs: config.importLeaseMs,
+      batchRows: config.importBatchRows,
+    },
     webhooks: {
       allowPrivate: config.webhookAllowPrivate,
       allowHttp: config.webhookAllowHttp,
@@ -128,6 +133,8 @@ export async function startServer(
   purge.unref();
   // Every process delivers webhooks (each delivery is leased by one process).
   clientele.webhooks.startSending();
+  // Every process runs imports (each job is leased by one process at a time).
+  clientele.imports.startWorking();
   if (clientele.stream) {
     await clientele.stream.start();
     print(`Publishing events to NATS JetStream at ${config.natsUrl}`);

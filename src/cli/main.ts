@@ -3,6 +3,7 @@ import { Clientele, collisionsNotice } from '../core/clientele.js';
 import { loadConfig } from '../core/config.js';
 import { ClienteleError, SetupError } from '../core/errors.js';
 import { startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
+import { runExport, runImport } from './transfer.js';
 
 const usage = `Usage: clientele <command>
 
@@ -14,6 +15,16 @@ Commands:
   keys create <storeId> [name]   create an API key for a store, optionally named
   keys list <storeId>            list a store's API keys (never their secrets)
   keys revoke <storeId> <keyId>  revoke an API key at once
+  import <file> --store <id>     import customers from a .csv or .ndjson file, showing
+                                 progress; refused rows go to --errors (<file>.errors.ndjson);
+                                 exits 1 when any row was refused
+      [--url <server> --key <apiKey>] [--format csv|ndjson] [--mode upsert|create_only|update_only]
+      [--dry-run] [--errors <file>]
+  export --store <id> [--format ndjson|csv] [--url <server> --key <apiKey>]
+                                 every customer of the store, on standard output
+
+Without --url, import and export work on the database directly (CLIENTELE_API_KEY may
+stand in for --key).
 
 The database is DATABASE_URL (PostgreSQL) or, without it, PGlite in CLIENTELE_DATA_DIR (./data).`;
 
@@ -66,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage);
     return command || values.help ? 0 : 1;
   }
+
+  if (command === 'import' || command === 'export') return transfer(command, positionals, values);
 
   switch (`${command} ${sub ?? ''}`.trim()) {
     case 'serve': {
@@ -123,13 +136,53 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `import` and `export`, against a server (--url) or the configured database. */
+async function transfer(
+  command: 'import' | 'export',
+  positionals: string[],
+  values: ReturnType<typeof parseOptions>['values'],
+): Promise<number> {
+  if (!values.store) throw new UsageError(`Missing --store <storeId>.\n\n${usage}`);
+  const storeId = values.store;
+  const key = values.key ?? process.env.CLIENTELE_API_KEY;
+  if (values.url && !key) throw new UsageError(`--url needs --key.\n\n${usage}`);
+  const remote = values.url && key ? { url: values.url, key } : undefined;
+  const run = (clientele?: Clientele) =>
+    command === 'import'
+      ? runImport(positionals[1] ?? requireArg('file'), {
+          storeId,
+          remote,
+          clientele,
+          format: values.format,
+          mode: values.mode,
+          dryRun: values['dry-run'],
+          errorsFile: values.errors,
+        })
+      : runExport({
+          storeId,
+          remote,
+          clientele,
+          format: values.format === 'csv' ? 'csv' : 'ndjson',
+        });
+  return remote ? run() : withClientele(run);
+}
+
 /** The command line, or a usage error naming what it does not take (`--name` for a positional, say). */
 function parseOptions(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' } },
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        store: { type: 'string' },
+        url: { type: 'string' },
+        key: { type: 'string' },
+        format: { type: 'string' },
+        mode: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        errors: { type: 'string' },
+      },
     });
   } catch (error) {
     // node:util's own wording, without its advice on positionals that start with '-'.

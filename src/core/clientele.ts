@@ -7,6 +7,7 @@ import { EventStream } from './events/stream.js';
 import { Fields } from './fields/fields.js';
 import { Idempotency } from './idempotency.js';
 import { purgeExpired } from './idempotency.repository.js';
+import { type ImportOptions, Imports } from './imports/imports.js';
 import { Keys } from './stores/keys.js';
 import { Stores } from './stores/stores.js';
 import { type WebhookOptions, Webhooks } from './webhooks/webhooks.js';
@@ -25,6 +26,8 @@ export interface ClienteleOptions extends DatabaseOptions {
   secretKey?: WebhookOptions['secretKey'];
   /** NATS with JetStream to publish every event to (CLIENTELE_NATS_URL). */
   natsUrl?: string | undefined;
+  /** Imports: the largest file, the worker's lease and batch (defaults: config.ts). */
+  imports?: Partial<ImportOptions>;
   /** Where webhooks may go beyond public https, and the delivery worker's timings. */
   webhooks?: Partial<Omit<WebhookOptions, 'secretKey' | 'log'>>;
 }
@@ -42,6 +45,7 @@ export class Clientele {
   readonly idempotency: Idempotency;
   readonly events: Events;
   readonly webhooks: Webhooks;
+  readonly imports: Imports;
   /** The publisher of events to NATS, when one is configured; the server starts it. */
   readonly stream: EventStream | undefined;
 
@@ -81,6 +85,13 @@ export class Clientele {
           'a batch of upserts failed to write; each runs alone',
         ),
     });
+    this.imports = new Imports(db, this.fields.cache, (id) => this.stores.settingsOf(id), {
+      maxBytes: 1024 ** 3,
+      leaseMs: 30_000,
+      batchRows: 500,
+      ...options.imports,
+      ...(options.log ? { log: options.log } : {}),
+    });
   }
 
   static async open(options: ClienteleOptions): Promise<Clientele> {
@@ -105,6 +116,7 @@ export class Clientele {
   }
 
   async close(): Promise<void> {
+    await this.imports.stopWorking();
     await this.webhooks.stopSending();
     await this.stream?.stop();
     await this.keys.close();

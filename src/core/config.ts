@@ -29,6 +29,12 @@ export interface Config {
   webhookLeaseMs: number;
   /** NATS (with JetStream) to publish every event to as well; none: no stream. */
   natsUrl: string | undefined;
+  /** The largest file an import takes, in bytes. */
+  importMaxBytes: number;
+  /** How long a process holds an import it runs before another may take it over. */
+  importLeaseMs: number;
+  /** Rows an import applies per transaction (and per checkpoint). */
+  importBatchRows: number;
 }
 
 export class ConfigError extends SetupError {
@@ -106,6 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Longer than a send can take (10 s) with room to record it.
     webhookLeaseMs: integer('CLIENTELE_WEBHOOK_LEASE_MS', 30_000, 1000, 600_000),
     natsUrl,
+    // 1 GiB: a million customers of NDJSON is about 250 MB.
+    importMaxBytes: integer('CLIENTELE_IMPORT_MAX_BYTES', 1024 ** 3, 1, 2 ** 40),
+    importLeaseMs: integer('CLIENTELE_IMPORT_LEASE_MS', 30_000, 1000, 600_000),
+    // 500 rows: one statement's worth of the batched write, well under a second a batch.
+    importBatchRows: integer('CLIENTELE_IMPORT_BATCH_ROWS', 500, 1, 10_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

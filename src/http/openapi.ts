@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** False on a write route that does not honour Idempotency-Key (no store known before it runs). */
     idempotencyKey?: boolean;
+    /** A body the route streams itself (not parsed): its media types, each with an example. */
+    fileBody?: Record<string, string>;
   }
 }
 
@@ -221,6 +223,18 @@ function documentRoute({
   next.summary ??= dialectSummaries[id];
   const example = bodyExamples[id];
   if (example !== undefined && own.body) next.body = { ...own.body, examples: [example] };
+  // A body streamed past the parser (an import's file): described by its media types.
+  const files = route.config?.fileBody;
+  if (files) {
+    next.body = {
+      content: Object.fromEntries(
+        Object.entries(files).map(([type, text]) => [
+          type,
+          { schema: { type: 'string', examples: [text] } },
+        ]),
+      ),
+    };
+  }
   return { schema: next, url };
 }
 

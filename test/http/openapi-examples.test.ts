@@ -18,7 +18,7 @@ let t: TestApp;
 let store: TestStore;
 let document: { paths: Record<string, Record<string, Operation>> };
 /** Ids the writes before a write left, for the paths of the ones after it. */
-const made: { keyId?: string; endpointId?: string } = {};
+const made: { keyId?: string; endpointId?: string; importId?: string } = {};
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -75,6 +75,11 @@ const requests: Record<string, () => { url: string; headers: Record<string, stri
     url: '/compat/voucherify/v1/customers/source_123',
     headers: app(),
   }),
+  createImport: () => ({ url: `/v1/stores/${store.id}/imports`, headers: bearer() }),
+  cancelImport: () => ({
+    url: `/v1/stores/${store.id}/imports/${made.importId}/cancel`,
+    headers: bearer(),
+  }),
   voucherifyDeleteCustomer: () => ({
     url: '/compat/voucherify/v1/customers/source_123',
     headers: app(),
@@ -92,7 +97,11 @@ const app = () => ({ 'x-app-id': store.id, 'x-app-token': store.apiKey });
  */
 async function bodyOf(operation: Operation): Promise<unknown> {
   const example = operation.requestBody?.content['application/json']?.example;
-  if (example === undefined) return undefined;
+  if (example === undefined) {
+    // A file (an import's): its first media type's example, as it is.
+    const [type, file] = Object.entries(operation.requestBody?.content ?? {})[0] ?? [];
+    return type && typeof file?.example === 'string' ? { type, text: file.example } : undefined;
+  }
   const events = (await t.as(store).get('/events')).json().data as { id: string }[];
   const real: Record<string, string> = {
     'ck_…': store.apiKey,
@@ -130,16 +139,22 @@ describe('the reference, tried', () => {
       }
       const { url, headers } = requests[id]?.() ?? { url: '', headers: {} };
       const body = await bodyOf(write.operation);
+      const file = body as { type?: string; text?: string } | undefined;
       const send = (): Promise<LightMyRequestResponse> =>
         t.app.inject({
           method: write.method as 'POST',
           url,
-          headers: { ...headers, 'idempotency-key': `example-${id}` },
-          ...(body === undefined ? {} : { payload: body as object }),
+          headers: {
+            ...headers,
+            'idempotency-key': `example-${id}`,
+            ...(file?.type ? { 'content-type': file.type } : {}),
+          },
+          ...(body === undefined ? {} : { payload: (file?.text ?? body) as object }),
         });
       const first = await send();
       expect(first.statusCode, `${id}: ${first.body}`).toBeLessThan(300);
       if (id === 'createWebhookEndpoint') made.endpointId = first.json().id;
+      if (id === 'createImport') made.importId = first.json().id;
       const again = await send();
       const documented = (write.operation.parameters ?? []).some(
         (p) => p.in === 'header' && p.name === 'Idempotency-Key',

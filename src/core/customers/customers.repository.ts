@@ -171,20 +171,24 @@ export async function findCustomerByKey(
   return row ? rowToStored(row) : undefined;
 }
 
-/** Newest first, by id; ids only grow, so a cursor never repeats or skips a customer. */
+/**
+ * Newest first by id (or oldest first, `asc`: an export's pages), past the cursor id;
+ * ids only grow, so a cursor never repeats or skips a customer.
+ */
 export async function listCustomers(
   db: DB,
   storeId: string,
   limit: number,
-  before: string | undefined,
+  cursor: string | undefined,
+  direction: 'asc' | 'desc' = 'desc',
 ): Promise<StoredCustomer[]> {
   let q = db
     .selectFrom('customers')
     .selectAll()
     .where('store_id', '=', storeId)
     .where('merged_into', 'is', null);
-  if (before) q = q.where('id', '<', before);
-  const rows = await q.orderBy('id', 'desc').limit(limit).execute();
+  if (cursor) q = q.where('id', direction === 'desc' ? '<' : '>', cursor);
+  const rows = await q.orderBy('id', direction).limit(limit).execute();
   return rows.map(rowToStored);
 }
 

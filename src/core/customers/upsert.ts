@@ -55,7 +55,20 @@ export async function upsertCustomer(
   raw: CustomerInput,
   options: UpsertOptions = {},
 ): Promise<UpsertResult> {
-  const settings = await deps.settingsOf(ctx.storeId);
+  const request = prepareUpsert(ctx, raw, await deps.settingsOf(ctx.storeId), options);
+  if (deps.batcher && batchable(request.input, deps.fieldCache.typesOf(ctx.storeId))) {
+    return deps.batcher.submit(request);
+  }
+  return upsertAlone(deps, request);
+}
+
+/** An upsert checked by every rule that needs no database, ready to plan (or a 4xx). */
+export function prepareUpsert(
+  ctx: WriteContext,
+  raw: CustomerInput,
+  settings: StoreSettings,
+  options: UpsertOptions = {},
+): UpsertRequest {
   const input = normalizeInput(withExtendedFields(raw, settings), options.phoneCheck ?? 'exists');
   if ((options.requireIdentifier ?? true) && !hasIdentifier(input)) throw identifierRequired();
   const { mode, lookupBy, expectedVersions } = options;
@@ -63,30 +76,40 @@ export async function upsertCustomer(
   if (mode !== undefined) planOptions.mode = mode;
   if (lookupBy !== undefined) planOptions.lookupBy = lookupBy;
   if (expectedVersions !== undefined) planOptions.expectedVersions = expectedVersions;
-  const request = { ctx, input, options: planOptions, settings };
-  if (deps.batcher && batchable(input, deps.fieldCache.typesOf(ctx.storeId))) {
-    return deps.batcher.submit(request);
-  }
-  return upsertAlone(deps, request);
+  return { ctx, input, options: planOptions, settings };
 }
 
 /** One upsert in a transaction of its own, retried: locked read, plan, write. */
 export async function upsertAlone(deps: UpsertDeps, request: UpsertRequest): Promise<UpsertResult> {
-  const { storeId } = request.ctx;
   const { result, declared, tracked } = await withRetry(() =>
     deps.db.transaction().execute((trx) => upsertInTransaction(trx, deps.fieldCache, request)),
   );
   // Only now, with the transaction committed, is what it declared safe to remember.
-  const types = deps.fieldCache.typesOf(storeId);
-  for (const [name, type] of declared) types.set(name, type);
-  for (const o of tracked.options) deps.fieldCache.rememberOption(storeId, o.field, o.value);
-  for (const field of tracked.full) {
-    deps.fieldCache.rememberFull(storeId, field, request.settings.customFieldOptionsLimit);
-  }
+  rememberWritten(deps.fieldCache, request, declared, tracked);
   return result;
 }
 
-async function upsertInTransaction(
+/** What a committed upsert declared and tracked, remembered by the process's field cache. */
+export function rememberWritten(
+  fieldCache: FieldCache,
+  request: UpsertRequest,
+  declared: Map<string, FieldType>,
+  tracked: { options: { field: string; value: string }[]; full: string[] },
+): void {
+  const { storeId } = request.ctx;
+  const types = fieldCache.typesOf(storeId);
+  for (const [name, type] of declared) types.set(name, type);
+  for (const o of tracked.options) fieldCache.rememberOption(storeId, o.field, o.value);
+  for (const field of tracked.full) {
+    fieldCache.rememberFull(storeId, field, request.settings.customFieldOptionsLimit);
+  }
+}
+
+/**
+ * The locked read, the plan and the write of one upsert, in the caller's transaction.
+ * What it declared and tracked may be remembered (rememberWritten) once that commits.
+ */
+export async function upsertInTransaction(
   trx: DB,
   fieldCache: FieldCache,
   { ctx, input, options, settings }: UpsertRequest,

@@ -15,6 +15,7 @@ import * as m0012 from './migrations/0012_webhooks.js';
 import * as m0013 from './migrations/0013_event_streams.js';
 import * as m0014 from './migrations/0014_lease_deliveries.js';
 import * as m0015 from './migrations/0015_events_by_id.js';
+import * as m0016 from './migrations/0016_imports.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '0013_event_streams': m0013,
   '0014_lease_deliveries': m0014,
   '0015_events_by_id': m0015,
+  '0016_imports': m0016,
 };
 
 const provider: MigrationProvider = {

@@ -22,6 +22,8 @@ export interface StoreSettings {
   extendedFields: Record<string, FieldType>;
   /** How many days the store's event feed reaches back (GET /v1/stores/{id}/events). */
   eventRetentionDays: number;
+  /** How many of the store's imports run at once, across every process (the rest wait queued). */
+  importsAtOnce: number;
 }
 
 export const defaultSettings: StoreSettings = {
@@ -30,6 +32,7 @@ export const defaultSettings: StoreSettings = {
   aliases: {},
   extendedFields: {},
   eventRetentionDays: 30,
+  importsAtOnce: 1,
 };
 
 /** Applies a partial settings change to the current settings, or throws naming each bad key. */
@@ -56,6 +59,10 @@ export function mergeSettings(
       if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 365) {
         next.eventRetentionDays = value as number;
       } else problems.push({ path, message: 'must be a whole number of days from 1 to 365' });
+    } else if (key === 'importsAtOnce') {
+      if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 16) {
+        next.importsAtOnce = value as number;
+      } else problems.push({ path, message: 'must be a whole number from 1 to 16' });
     } else if (key === 'aliases') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         problems.push({ path, message: 'must be an object of platform to id' });

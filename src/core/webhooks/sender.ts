@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { DB } from '../db/database.js';
 import { type Event, type Events, eventTypes } from '../events/events.js';
 import { newId } from '../ids.js';
+import { PollLoop } from '../poll-loop.js';
 import type { OutboundPolicy } from './address.js';
 import * as deliveries from './deliveries.repository.js';
 import * as endpoints from './endpoints.repository.js';
@@ -51,59 +52,6 @@ interface Sent extends Job {
 const key = (storeId: string, id: string) => `${storeId} ${id}`;
 
 /**
- * A loop that runs `round` again at once while it finds work, and otherwise sleeps
- * `idleMs` or until woken.
- */
-class Loop {
-  private running = false;
-  private done: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
-
-  constructor(
-    private readonly round: () => Promise<boolean>,
-    private readonly idleMs: number,
-    private readonly onError: (error: unknown) => void,
-  ) {}
-
-  start(): void {
-    this.running = true;
-    this.done = (async () => {
-      while (this.running) {
-        this.woken = false;
-        let progressed = false;
-        try {
-          progressed = await this.round();
-        } catch (error) {
-          this.onError(error);
-        }
-        // Woken while the round ran: there may be work it did not see.
-        if (progressed || this.woken || !this.running) continue;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.idleMs);
-          this.wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeUp = undefined;
-      }
-    })();
-  }
-
-  wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.done;
-  }
-}
-
-/**
  * The delivery worker every server process runs: turns new events of the feed into
  * deliveries (each endpoint fanned out by one process at a time), leases due
  * deliveries no other process holds, sends them signed, and records each attempt.
@@ -116,7 +64,7 @@ class Loop {
 export class WebhookSender {
   /** Whether the last rounds found endpoints to fan out or deliveries to send. */
   private active = false;
-  private loops: { fanOut: Loop; lease: Loop; record: Loop } | undefined;
+  private loops: { fanOut: PollLoop; lease: PollLoop; record: PollLoop } | undefined;
   private recordSoon: ReturnType<typeof setTimeout> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   /** Sends that have finished and are not yet recorded. */
@@ -146,7 +94,7 @@ export class WebhookSender {
     const onError = (error: unknown) =>
       this.options.log?.warn({ err: error }, 'webhook delivery round failed');
     const loops = {
-      fanOut: new Loop(
+      fanOut: new PollLoop(
         async () => {
           const made = await this.fanOut();
           if (made > 0) loops.lease.wake();
@@ -155,7 +103,7 @@ export class WebhookSender {
         this.idleMs,
         onError,
       ),
-      lease: new Loop(
+      lease: new PollLoop(
         async () => {
           const room = WINDOW - this.inFlight.size;
           if (!this.yieldsToWrites()) return (await this.lease(Math.min(LEASE_AT_ONCE, room))) > 0;
@@ -166,7 +114,7 @@ export class WebhookSender {
         this.idleMs,
         onError,
       ),
-      record: new Loop(
+      record: new PollLoop(
         async () => {
           const recorded = await this.recordFinished();
           // Room in the window, and each customer's next delivery free to go.

@@ -3,7 +3,7 @@ import type { Clientele } from '../../core/clientele.js';
 import { ClienteleError, fail } from '../../core/errors.js';
 import { secretsEqual } from '../../core/stores/api-keys.js';
 import type { Caller } from '../../core/stores/stores.repository.js';
-import { checkText } from './text.js';
+import { checkText } from '../../core/text.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,61 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../../core/db/availability.js';
-import { ClienteleError, type FieldProblem, fail } from '../../core/errors.js';
+import { ClienteleError, fail } from '../../core/errors.js';
+import { type AjvError, validationError } from '../../core/validation.js';
 import { sendProblem } from '../problem.js';
 import { unrouted } from './methods.js';
-
-/** Fields a client may read but never write: refused by name. */
-const readOnlyFields = new Set([
-  'storeId',
-  'version',
-  'createdAt',
-  'updatedAt',
-  'displayName',
-  'seq',
-]);
-
-interface AjvError {
-  keyword: string;
-  instancePath: string;
-  message?: string;
-  params: Record<string, unknown>;
-}
-
-/** How a problem's path begins for each part of a request: a body's is a bare JSON Pointer. */
-const partPaths: Record<string, string> = {
-  querystring: '/query',
-  params: '/path',
-  headers: '/header',
-};
-
-function describeValidation(errors: AjvError[], context: string | undefined): FieldProblem[] {
-  const where = (context !== undefined && partPaths[context]) || '';
-  const seen = new Set<string>();
-  const problems: FieldProblem[] = [];
-  for (const e of errors) {
-    let path = where + e.instancePath;
-    let message = e.message ?? 'is invalid';
-    if (e.keyword === 'additionalProperties') {
-      const name = String(e.params.additionalProperty);
-      path = `${path}/${name}`;
-      message = readOnlyFields.has(name)
-        ? 'is read-only and cannot be written'
-        : 'is not a field of this object';
-    } else if (e.keyword === 'required') {
-      path = `${path}/${String(e.params.missingProperty)}`;
-      message = 'is required';
-    } else if (e.keyword === 'type') {
-      message = `must be of type ${String(e.params.type).replaceAll(',', ' or ')}`;
-    } else if (e.keyword === 'maxProperties') {
-      message = `at most ${String(e.params.limit)} entries per request`;
-    }
-    const key = `${path}\u0000${message}`;
-    if (!seen.has(key)) problems.push({ path, message });
-    seen.add(key);
-  }
-  return problems;
-}
 
 /**
  * Any error a request can end in, as a ClienteleError: ours as they are, Fastify's (bad
@@ -66,17 +15,7 @@ function describeValidation(errors: AjvError[], context: string | undefined): Fi
 export function toClienteleError(error: unknown, request: FastifyRequest): ClienteleError {
   if (error instanceof ClienteleError) return error;
   const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
-  if (fe.validation) {
-    const problems = describeValidation(fe.validation, fe.validationContext);
-    const limit = fe.validation.some(
-      (v) => v.keyword === 'maxProperties' || v.keyword === 'maxItems',
-    );
-    return new ClienteleError(
-      limit ? 'limit_exceeded' : 'validation_failed',
-      problems.map((p) => `${p.path || 'body'}: ${p.message}`).join('; '),
-      problems,
-    );
-  }
+  if (fe.validation) return validationError(fe.validation, fe.validationContext);
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

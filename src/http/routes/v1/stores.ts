@@ -9,6 +9,7 @@ const Settings = Type.Object({
   identityConflict: Type.Union([Type.Literal('reject'), Type.Literal('merge')]),
   customFieldOptionsLimit: Type.Integer(),
   eventRetentionDays: Type.Integer(),
+  importsAtOnce: Type.Integer(),
   aliases: Type.Record(Type.String(), Type.String()),
   extendedFields: Type.Record(Type.String(), Type.String()),
 });
@@ -129,7 +130,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
         operationId: 'updateStore',
         summary: "Change a store's name or settings",
         description:
-          'settings: identityConflict (reject | merge), customFieldOptionsLimit, eventRetentionDays (1-365), aliases ({platform: id}; null removes one; 409 alias_taken for a name another store is known by on that platform, its id included).',
+          'settings: identityConflict (reject | merge), customFieldOptionsLimit, eventRetentionDays (1-365), importsAtOnce (1-16: imports of the store running at once), aliases ({platform: id}; null removes one; 409 alias_taken for a name another store is known by on that platform, its id included).',
         security,
         params: StoreIdParams,
         body: Type.Object(
