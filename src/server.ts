@@ -128,6 +128,8 @@ export async function startServer(
   purge.unref();
   // Every process delivers webhooks (each delivery is leased by one process).
   clientele.webhooks.startSending();
+  // Every process moves relative-date segments with the clock (each segment is leased).
+  clientele.segmentClock.start();
   if (clientele.stream) {
     await clientele.stream.start();
     print(`Publishing events to NATS JetStream at ${config.natsUrl}`);

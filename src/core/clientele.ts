@@ -7,6 +7,8 @@ import { EventStream } from './events/stream.js';
 import { Fields } from './fields/fields.js';
 import { Idempotency } from './idempotency.js';
 import { purgeExpired } from './idempotency.repository.js';
+import { SegmentClock, type SegmentClockOptions } from './segments/clock.js';
+import { Segments } from './segments/segments.js';
 import { Keys } from './stores/keys.js';
 import { Stores } from './stores/stores.js';
 import { type WebhookOptions, Webhooks } from './webhooks/webhooks.js';
@@ -27,6 +29,8 @@ export interface ClienteleOptions extends DatabaseOptions {
   natsUrl?: string | undefined;
   /** Where webhooks may go beyond public https, and the delivery worker's timings. */
   webhooks?: Partial<Omit<WebhookOptions, 'secretKey' | 'log'>>;
+  /** How often relative-date segments are re-evaluated (defaults: clock.ts). */
+  segmentClock?: Omit<SegmentClockOptions, 'log'>;
 }
 
 /**
@@ -42,6 +46,9 @@ export class Clientele {
   readonly idempotency: Idempotency;
   readonly events: Events;
   readonly webhooks: Webhooks;
+  readonly segments: Segments;
+  /** Moves relative-date segments with the clock; the server starts it. */
+  readonly segmentClock: SegmentClock;
   /** The publisher of events to NATS, when one is configured; the server starts it. */
   readonly stream: EventStream | undefined;
 
@@ -70,8 +77,14 @@ export class Clientele {
     this.stream = options.natsUrl
       ? new EventStream(db, this.events, { url: options.natsUrl, log: options.log })
       : undefined;
+    this.segments = new Segments(db, (id) => this.stores.settingsOf(id));
+    this.segmentClock = new SegmentClock(db, this.segments, {
+      ...options.segmentClock,
+      ...(options.log ? { log: options.log } : {}),
+    });
     this.customers = new Customers({
       db,
+      segments: this.segments,
       fieldCache: this.fields.cache,
       settingsOf: (id) => this.stores.settingsOf(id),
       onWritten: () => this.webhooks.sender.poke(),
@@ -106,6 +119,7 @@ export class Clientele {
 
   async close(): Promise<void> {
     await this.webhooks.stopSending();
+    await this.segmentClock.stop();
     await this.stream?.stop();
     await this.keys.close();
     await this.database.close();

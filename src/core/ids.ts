@@ -5,7 +5,17 @@ import { monotonicFactory } from 'ulidx';
  * Prefixed, time-sortable ids (`cust_01JD…`). The ULID part sorts by creation time, and
  * within one process it is monotonic, so keyset pagination by id is newest-first.
  */
-export type IdPrefix = 'cust' | 'sto' | 'key' | 'evt' | 'req' | 'tok' | 'whe' | 'whd' | 'wha';
+export type IdPrefix =
+  | 'cust'
+  | 'sto'
+  | 'key'
+  | 'evt'
+  | 'req'
+  | 'tok'
+  | 'whe'
+  | 'whd'
+  | 'wha'
+  | 'seg';
 
 // ulidx draws one random number per character; drawing them from a pooled buffer of
 // crypto randomness spares a system call for each.

@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health.js';
 import { customFieldRoutes } from './routes/v1/custom-fields.js';
 import { customerRoutes } from './routes/v1/customers.js';
 import { eventRoutes } from './routes/v1/events.js';
+import { segmentRoutes } from './routes/v1/segments.js';
 import { storeRoutes } from './routes/v1/stores.js';
 import { webhookRoutes } from './routes/v1/webhooks.js';
 
@@ -112,6 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(customFieldRoutes, { clientele });
   await app.register(eventRoutes, { clientele });
   await app.register(webhookRoutes, { clientele });
+  await app.register(segmentRoutes, { clientele });
   await registerDialects(app, clientele);
   return app;
 }

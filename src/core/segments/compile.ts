@@ -52,7 +52,8 @@ function leafSql(field: FieldRef, test: Test, now: number): RawBuilder<boolean> 
       })`;
     case 'custom': {
       const column = sql.ref(`v.${valueColumn[field.type]}`);
-      let filter = test.op === 'is_set' ? sql`` : sql` AND ${testSql(field.type, column, test, now)}`;
+      let filter =
+        test.op === 'is_set' ? sql`` : sql` AND ${testSql(field.type, column, test, now)}`;
       // The index on a STRING value holds its first characters: equality names them too.
       if (field.type === 'STRING' && test.op === 'eq') {
         filter = sql` AND left(v.txt, ${sql.lit(INDEXED_PREFIX)}) = left(${test.value}::text, ${sql.lit(INDEXED_PREFIX)})${filter}`;
@@ -66,7 +67,10 @@ function leafSql(field: FieldRef, test: Test, now: number): RawBuilder<boolean> 
 
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
 
-function literal(type: FieldType, value: string | number | boolean | number[]): RawBuilder<unknown> {
+function literal(
+  type: FieldType,
+  value: string | number | boolean | number[],
+): RawBuilder<unknown> {
   if (type === 'NUMBER') return sql`${value}::float8`;
   if (type === 'BOOLEAN') return sql`${value}::boolean`;
   if (type === 'DATE') return at(value as number);

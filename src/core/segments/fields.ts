@@ -95,10 +95,8 @@ const profile: Record<string, Omit<FieldRef, 'name'>> = {
     sql`(SELECT e ->> 'type' AS x FROM jsonb_array_elements(c.identifiers) AS e) AS p`,
     (s) => s.state.identifiers.map((i) => i.type),
   ),
-  'channels.type': list(
-    'STRING',
-    sql`(SELECT e ->> 'type' AS x FROM ${channels}) AS p`,
-    (s) => s.state.channels.map((ch) => ch.type),
+  'channels.type': list('STRING', sql`(SELECT e ->> 'type' AS x FROM ${channels}) AS p`, (s) =>
+    s.state.channels.map((ch) => ch.type),
   ),
   'channels.subscribedType': list(
     'STRING',

@@ -84,7 +84,12 @@ export const operators: Record<FieldType, readonly string[]> = {
   ],
 };
 
-const relative = new Set(['in_the_last', 'more_than_ago', 'in_the_next', 'anniversary_in_the_next']);
+const relative = new Set([
+  'in_the_last',
+  'more_than_ago',
+  'in_the_next',
+  'anniversary_in_the_next',
+]);
 const MAX_LIST = 100;
 const MAX_STRING = 2048;
 
@@ -114,7 +119,10 @@ export function validateFilter(
       return undefined;
     }
     if (!isObject(v)) {
-      problems.push({ path, message: 'must be an object: {and}, {or}, {not} or {field, op, value}' });
+      problems.push({
+        path,
+        message: 'must be an object: {and}, {or}, {not} or {field, op, value}',
+      });
       return undefined;
     }
     const keys = Object.keys(v);
@@ -126,7 +134,10 @@ export function validateFilter(
       }
       const list = v[kind];
       if (!Array.isArray(list) || list.length === 0) {
-        problems.push({ path: `${path}/${kind}`, message: 'must be a non-empty array of conditions' });
+        problems.push({
+          path: `${path}/${kind}`,
+          message: 'must be a non-empty array of conditions',
+        });
         return undefined;
       }
       const of = list.map((c, i) => node(c, `${path}/${kind}/${i}`, depth + 1));
@@ -159,7 +170,10 @@ export function validateFilter(
     if (typeof field === 'string') return bad('/field', field);
     const ops = operators[field.type];
     if (typeof v.op !== 'string' || !ops.includes(v.op)) {
-      return bad('/op', `must be one of ${ops.join(', ')} for ${field.name}, a ${field.type} field`);
+      return bad(
+        '/op',
+        `must be one of ${ops.join(', ')} for ${field.name}, a ${field.type} field`,
+      );
     }
     const negate = v.op in negations;
     const op = negations[v.op] ?? v.op;
@@ -221,7 +235,8 @@ function testOf(
         const pair = numberPair(value);
         return pair ?? bad('must be [low, high], two finite numbers with low ≤ high');
       }
-      if (typeof value !== 'number' || !Number.isFinite(value)) return bad('must be a finite number');
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        return bad('must be a finite number');
       return { op: op as 'eq' | 'gt', value };
     }
     case 'BOOLEAN':

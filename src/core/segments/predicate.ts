@@ -1,5 +1,5 @@
-import { anniversaryDays, type Condition, relativeBounds, type Test } from './filter.js';
 import type { FilterSubject } from './fields.js';
+import { anniversaryDays, type Condition, relativeBounds, type Test } from './filter.js';
 
 /**
  * The in-memory reading of a filter: whether a customer, as a write leaves it, is a
