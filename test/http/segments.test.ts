@@ -222,14 +222,28 @@ describe('segments: happy paths', () => {
     const c = (await api.upsert({ email: 'ev@example.com', customFields: { tier: 'gold' } })).json()
       .customer;
     await api.upsert({ email: 'ev@example.com', customFields: { tier: 'bronze' } });
-    const feed = (await api.get('/events?types=segment.entered,segment.exited')).json();
+    // The feed serves transactions older than the oldest one running on the server
+    // (another test's, on a shared PostgreSQL): wait for it to pass ours.
+    let feed = {
+      data: [] as {
+        type: string;
+        data: {
+          segment: { id: string };
+          customer: { id: string; customFields: Record<string, unknown> };
+        };
+      }[],
+    };
+    for (let i = 0; i < 200 && feed.data.length < 2; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      feed = (await api.get('/events?types=segment.entered,segment.exited')).json();
+    }
     expect(feed.data.map((e: { type: string }) => e.type)).toEqual([
       'segment.entered',
       'segment.exited',
     ]);
-    expect(feed.data[0].data.segment).toEqual({ id: segment.id });
-    expect(feed.data[0].data.customer.id).toBe(c.id);
-    expect(feed.data[0].data.customer.customFields.tier).toBe('gold');
+    expect(feed.data[0]!.data.segment).toEqual({ id: segment.id });
+    expect(feed.data[0]!.data.customer.id).toBe(c.id);
+    expect(feed.data[0]!.data.customer.customFields.tier).toBe('gold');
     // The customer's own history stays its writes.
     const history = (await api.get(`/customers/${c.id}/events`)).json();
     expect(history.data.map((e: { type: string }) => e.type)).toEqual(['updated', 'created']);
