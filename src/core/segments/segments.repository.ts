@@ -303,3 +303,16 @@ export async function countsOf(
     FROM segments s WHERE s.store_id = ${storeId} AND s.id = ${segmentId}`.execute(db);
   return { counter: Number(rows[0]?.counter ?? 0), members: Number(rows[0]?.members ?? 0) };
 }
+
+/** PostgreSQL's plan for counting what a condition holds for: for the benchmark and docs. */
+export async function explainCount(
+  db: DB,
+  storeId: string,
+  condition: Condition,
+  now: number,
+): Promise<string[]> {
+  const { rows } = await sql<{ 'QUERY PLAN': string }>`
+    EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)
+    SELECT count(*) FROM (${matching(storeId, condition, now)}) AS t`.execute(db);
+  return rows.map((r) => r['QUERY PLAN']);
+}
