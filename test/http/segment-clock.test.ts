@@ -89,3 +89,32 @@ it('several processes share the rounds: each due segment is evaluated once, coun
     expect(counts.members).toBe(Math.max(0, Math.min(30, 10 + 2 * (h + 1)) - 10));
   }
 });
+
+it('a segment built while writes race it on two processes holds exactly its members', async () => {
+  const { store } = fleet;
+  const [a, b] = [fleet.clients[0]!, fleet.clients.at(-1)!];
+  for (let i = 0; i < 20; i++) {
+    await a.upsert({ email: `race${i}@example.com`, customFields: { score: i } });
+  }
+  const writes = Array.from({ length: 80 }, (_, k) =>
+    (k % 2 ? a : b).upsert({
+      email: `race${k % 20}@example.com`,
+      customFields: { score: (k * 13) % 40 },
+    }),
+  );
+  const created = a.request('POST', `/v1/stores/${store.id}/segments`, {
+    name: 'high scores',
+    filter: { field: 'customFields.score', op: 'gte', value: 20 },
+  });
+  const [segment, ...answers] = await Promise.all([created, ...writes]);
+  for (const w of answers) expect(w.statusCode, w.body).toBeLessThan(300);
+  expect(segment.statusCode, segment.body).toBe(201);
+  const id = segment.json().id;
+  const db = fleet.instances[0]!.clientele.db;
+  const counts = await countsOf(db, store.id, id);
+  expect(counts.counter).toBe(counts.members);
+  const preview = await a.request('POST', `/v1/stores/${store.id}/segments/preview`, {
+    filter: { field: 'customFields.score', op: 'gte', value: 20 },
+  });
+  expect(preview.json().count).toBe(counts.members);
+});
