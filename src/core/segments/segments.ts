@@ -48,20 +48,24 @@ const unlimited = { leaves: Number.POSITIVE_INFINITY, depth: Number.POSITIVE_INF
  * segment made by another process reaches this one at its first write after.
  */
 export class Segments implements Segmenting {
-  private readonly views = new Map<string, Promise<SegmentView>>();
+  private readonly views = new Map<string, SegmentView>();
 
   constructor(
     private readonly db: DB,
     private readonly settingsOf: (storeId: string) => Promise<StoreSettings>,
   ) {}
 
-  viewOf(storeId: string, db: DB = this.db): Promise<SegmentView> {
-    let view = this.views.get(storeId);
-    if (!view) {
-      view = this.loadView(storeId, db);
-      this.views.set(storeId, view);
-      view.catch(() => this.views.delete(storeId));
-    }
+  /**
+   * Each caller loads a missing view through its own handle (a load is never shared:
+   * one made in a transaction that fails must not fail another's write). A view kept
+   * after a change it missed is harmless: it carries the version it was read at, which
+   * the write states.
+   */
+  async viewOf(storeId: string, db: DB = this.db): Promise<SegmentView> {
+    const known = this.views.get(storeId);
+    if (known) return known;
+    const view = await this.loadView(storeId, db);
+    this.views.set(storeId, view);
     return view;
   }
 
