@@ -135,6 +135,8 @@ export async function startServer(
   clientele.webhooks.startSending();
   // Every process runs imports (each job is leased by one process at a time).
   clientele.imports.startWorking();
+  // Every process moves relative-date segments with the clock (each segment is leased).
+  clientele.segmentClock.start();
   if (clientele.stream) {
     await clientele.stream.start();
     print(`Publishing events to NATS JetStream at ${config.natsUrl}`);

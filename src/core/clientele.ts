@@ -8,6 +8,8 @@ import { Fields } from './fields/fields.js';
 import { Idempotency } from './idempotency.js';
 import { purgeExpired } from './idempotency.repository.js';
 import { type ImportOptions, Imports } from './imports/imports.js';
+import { SegmentClock, type SegmentClockOptions } from './segments/clock.js';
+import { Segments } from './segments/segments.js';
 import { Keys } from './stores/keys.js';
 import { Stores } from './stores/stores.js';
 import { type WebhookOptions, Webhooks } from './webhooks/webhooks.js';
@@ -30,6 +32,8 @@ export interface ClienteleOptions extends DatabaseOptions {
   imports?: Partial<ImportOptions>;
   /** Where webhooks may go beyond public https, and the delivery worker's timings. */
   webhooks?: Partial<Omit<WebhookOptions, 'secretKey' | 'log'>>;
+  /** How often relative-date segments are re-evaluated (defaults: clock.ts). */
+  segmentClock?: Omit<SegmentClockOptions, 'log'>;
 }
 
 /**
@@ -46,6 +50,9 @@ export class Clientele {
   readonly events: Events;
   readonly webhooks: Webhooks;
   readonly imports: Imports;
+  readonly segments: Segments;
+  /** Moves relative-date segments with the clock; the server starts it. */
+  readonly segmentClock: SegmentClock;
   /** The publisher of events to NATS, when one is configured; the server starts it. */
   readonly stream: EventStream | undefined;
 
@@ -74,8 +81,14 @@ export class Clientele {
     this.stream = options.natsUrl
       ? new EventStream(db, this.events, { url: options.natsUrl, log: options.log })
       : undefined;
+    this.segments = new Segments(db, (id) => this.stores.settingsOf(id));
+    this.segmentClock = new SegmentClock(db, this.segments, {
+      ...options.segmentClock,
+      ...(options.log ? { log: options.log } : {}),
+    });
     this.customers = new Customers({
       db,
+      segments: this.segments,
       fieldCache: this.fields.cache,
       settingsOf: (id) => this.stores.settingsOf(id),
       onWritten: () => this.webhooks.sender.poke(),
@@ -85,13 +98,19 @@ export class Clientele {
           'a batch of upserts failed to write; each runs alone',
         ),
     });
-    this.imports = new Imports(db, this.fields.cache, (id) => this.stores.settingsOf(id), {
-      maxBytes: 1024 ** 3,
-      leaseMs: 30_000,
-      batchRows: 500,
-      ...options.imports,
-      ...(options.log ? { log: options.log } : {}),
-    });
+    this.imports = new Imports(
+      db,
+      this.fields.cache,
+      this.segments,
+      (id) => this.stores.settingsOf(id),
+      {
+        maxBytes: 1024 ** 3,
+        leaseMs: 30_000,
+        batchRows: 500,
+        ...options.imports,
+        ...(options.log ? { log: options.log } : {}),
+      },
+    );
   }
 
   static async open(options: ClienteleOptions): Promise<Clientele> {
@@ -118,6 +137,7 @@ export class Clientele {
   async close(): Promise<void> {
     await this.imports.stopWorking();
     await this.webhooks.stopSending();
+    await this.segmentClock.stop();
     await this.stream?.stop();
     await this.keys.close();
     await this.database.close();

@@ -15,7 +15,8 @@ export type IdPrefix =
   | 'whe'
   | 'whd'
   | 'wha'
-  | 'imp';
+  | 'imp'
+  | 'seg';
 
 // ulidx draws one random number per character; drawing them from a pooled buffer of
 // crypto randomness spares a system call for each.

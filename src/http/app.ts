@@ -24,6 +24,7 @@ import { customFieldRoutes } from './routes/v1/custom-fields.js';
 import { customerRoutes } from './routes/v1/customers.js';
 import { eventRoutes } from './routes/v1/events.js';
 import { importRoutes } from './routes/v1/imports.js';
+import { segmentRoutes } from './routes/v1/segments.js';
 import { storeRoutes } from './routes/v1/stores.js';
 import { webhookRoutes } from './routes/v1/webhooks.js';
 
@@ -114,6 +115,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(eventRoutes, { clientele });
   await app.register(webhookRoutes, { clientele });
   await app.register(importRoutes, { clientele });
+  await app.register(segmentRoutes, { clientele });
   await registerDialects(app, clientele);
   return app;
 }

@@ -37,6 +37,16 @@ const seedCustomFields = {
   signup_date: '2026-02-24T12:15:00.000Z',
 };
 
+/** Active Boston customers with more than 1,000 points who signed up in the last 30 days. */
+const segmentFilter = {
+  and: [
+    { field: 'customFields.status', op: 'eq', value: 'Active' },
+    { field: 'location.city', op: 'eq', value: 'Boston' },
+    { field: 'customFields.loyalty_points', op: 'gt', value: 1000 },
+    { field: 'createdAt', op: 'in_the_last', value: { amount: 30, unit: 'day' } },
+  ],
+};
+
 export const bodyExamples: Record<string, unknown> = {
   createStore: { name: 'Acme' },
   updateStore: {
@@ -63,6 +73,9 @@ export const bodyExamples: Record<string, unknown> = {
   updateWebhookEndpoint: { events: ['*'], enabled: true },
   redeliverWebhookEvent: { eventId: 'evt_01JD…' },
   replayWebhookEvents: { since: '2026-12-01T00:00:00Z' },
+  createSegment: { name: 'Boston loyalists', filter: segmentFilter },
+  updateSegment: { name: 'Boston loyalists, new this month' },
+  previewSegment: { filter: segmentFilter },
 
   redoUpsertCustomer: {
     email: 'jane@example.com',

@@ -102,6 +102,10 @@ const tags = [
     name: 'webhooks',
     description: 'Endpoints that receive the events, signed, and their deliveries.',
   },
+  {
+    name: 'segments',
+    description: 'Saved filters over profiles and custom fields, their members and counts, live.',
+  },
   { name: 'admin', description: 'Stores and their API keys (CLIENTELE_ADMIN_TOKEN).' },
   ...Object.values(dialectDocs).map(({ tag, description: text }) => ({
     name: tag,

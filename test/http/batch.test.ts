@@ -265,44 +265,51 @@ describe('upserts that arrive together', () => {
     await clients[0]!.upsert({ email: 'stale@example.com', firstName: 'Newer' }); // version 2
     const now = new Date();
     const other = 'cust_01ZZZZZZZZZZZZZZZZZZZZZZZZ';
-    const write = writeCustomers(instances[0]!.clientele.db, store.id, [
-      {
-        // A new customer, fine on its own...
-        id: other,
-        create: true,
-        version: 1,
-        readVersion: 0,
-        state: { ...customer, email: 'innocent@example.com', phoneNumbers: [] },
-        now,
-        addedKeys: [{ kind: 'email', value: 'innocent@example.com' }],
-        removedKeys: [],
-        events: [],
-      },
-      {
-        // ...beside an update computed from version 1, which is gone.
-        id: customer.id,
-        create: false,
-        version: 2,
-        readVersion: 1,
-        state: { ...customer, firstName: 'Stale', phoneNumbers: ['+12025550177'] },
-        now,
-        addedKeys: [{ kind: 'phone', value: '+12025550177' }],
-        removedKeys: [],
-        events: [
-          {
-            id: 'evt_01ZZZZZZZZZZZZZZZZZZZZZZZZ',
-            customerId: customer.id,
-            type: 'updated',
-            api: 'native',
-            keyId: null,
-            previousVersion: 1,
-            version: 2,
-            changes: {},
-            createdAt: now,
-          },
-        ],
-      },
-    ]);
+    const write = writeCustomers(
+      instances[0]!.clientele.db,
+      store.id,
+      [
+        {
+          // A new customer, fine on its own...
+          id: other,
+          create: true,
+          version: 1,
+          readVersion: 0,
+          state: { ...customer, email: 'innocent@example.com', phoneNumbers: [] },
+          now,
+          addedKeys: [{ kind: 'email', value: 'innocent@example.com' }],
+          removedKeys: [],
+          createdAt: now,
+          events: [],
+        },
+        {
+          // ...beside an update computed from version 1, which is gone.
+          id: customer.id,
+          create: false,
+          version: 2,
+          readVersion: 1,
+          state: { ...customer, firstName: 'Stale', phoneNumbers: ['+12025550177'] },
+          createdAt: new Date(customer.createdAt),
+          now,
+          addedKeys: [{ kind: 'phone', value: '+12025550177' }],
+          removedKeys: [],
+          events: [
+            {
+              id: 'evt_01ZZZZZZZZZZZZZZZZZZZZZZZZ',
+              customerId: customer.id,
+              type: 'updated',
+              api: 'native',
+              keyId: null,
+              previousVersion: 1,
+              version: 2,
+              changes: {},
+              createdAt: now,
+            },
+          ],
+        },
+      ],
+      instances[0]!.clientele.segments,
+    );
     await expect(write).rejects.toMatchObject({ code: '40001' });
 
     const after = (await clients[0]!.get('/customers?email=stale%40example.com')).json();

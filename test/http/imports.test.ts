@@ -50,6 +50,28 @@ async function customer(store: TestStore, email: string) {
 }
 
 describe('imports: NDJSON', () => {
+  it('keeps a saved segment current: the imported rows it matches are its members at once', async () => {
+    const store = await t.createStore();
+    const api = t.as(store);
+    await api.upsert({ email: 'seed@example.com', customFields: { tier: 'silver' } });
+    const made = await api.request('POST', `/v1/stores/${store.id}/segments`, {
+      name: 'gold',
+      filter: { field: 'customFields.tier', op: 'eq', value: 'gold' },
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const rows = Array.from({ length: 12 }, (_, i) => ({
+      email: `tier${i}@example.com`,
+      customFields: { tier: i % 3 === 0 ? 'gold' : 'silver' },
+    }));
+    const job = await importFile(store, ndjson(rows));
+    expect(job.status).toBe('completed');
+    const segment = (await api.get(`/segments/${made.json().id}`)).json();
+    expect(segment.count).toBe(4);
+    const members = (await api.get(`/segments/${made.json().id}/customers?limit=100`)).json();
+    expect(
+      members.data.map((m: { customer: { email: string } }) => m.customer.email).sort(),
+    ).toEqual(['tier0', 'tier3', 'tier6', 'tier9'].map((e) => `${e}@example.com`));
+  });
   it('creates and updates customers, counts each, and writes history as api "import"', async () => {
     const store = await t.createStore();
     await t.as(store).upsert({ email: 'old@example.com', firstName: 'Old' });

@@ -18,7 +18,7 @@ let t: TestApp;
 let store: TestStore;
 let document: { paths: Record<string, Record<string, Operation>> };
 /** Ids the writes before a write left, for the paths of the ones after it. */
-const made: { keyId?: string; endpointId?: string; importId?: string } = {};
+const made: { keyId?: string; endpointId?: string; importId?: string; segmentId?: string } = {};
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -50,6 +50,16 @@ const requests: Record<string, () => { url: string; headers: Record<string, stri
   redeliverWebhookEvent: () => ({ url: `${endpoint()}/redeliver`, headers: bearer() }),
   replayWebhookEvents: () => ({ url: `${endpoint()}/replay`, headers: bearer() }),
   deleteWebhookEndpoint: () => ({ url: endpoint(), headers: bearer() }),
+  createSegment: () => ({ url: `/v1/stores/${store.id}/segments`, headers: bearer() }),
+  previewSegment: () => ({ url: `/v1/stores/${store.id}/segments/preview`, headers: bearer() }),
+  updateSegment: () => ({
+    url: `/v1/stores/${store.id}/segments/${made.segmentId}`,
+    headers: bearer(),
+  }),
+  deleteSegment: () => ({
+    url: `/v1/stores/${store.id}/segments/${made.segmentId}`,
+    headers: bearer(),
+  }),
   redoUpsertCustomer: () => ({
     url: `/compat/redo/v2.2/stores/${store.id}/customers`,
     headers: bearer(),
@@ -155,6 +165,7 @@ describe('the reference, tried', () => {
       expect(first.statusCode, `${id}: ${first.body}`).toBeLessThan(300);
       if (id === 'createWebhookEndpoint') made.endpointId = first.json().id;
       if (id === 'createImport') made.importId = first.json().id;
+      if (id === 'createSegment') made.segmentId = first.json().id;
       const again = await send();
       const documented = (write.operation.parameters ?? []).some(
         (p) => p.in === 'header' && p.name === 'Idempotency-Key',

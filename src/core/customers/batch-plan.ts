@@ -104,6 +104,7 @@ export function planBatch<T extends UpsertRequest & { keys: IdentityKey[] }>(
       version: latest.version,
       readVersion: before?.version ?? 0,
       state: latest.state,
+      createdAt: latest.createdAt,
       now,
       addedKeys: added,
       removedKeys: removed,

@@ -10,7 +10,7 @@ import { keyOf, keysOfInput } from './identity.js';
 import { findsById } from './plan.js';
 import type { UpsertRequest, UpsertResult } from './result.js';
 import { rememberWritten, upsertInTransaction } from './upsert.js';
-import { findOwners, writeCustomers } from './write.repository.js';
+import { findOwners, type Segmenting, writeCustomers } from './write.repository.js';
 
 export interface WrittenUpserts {
   /** Each request's answer, or the error that refused it, in the requests' order. */
@@ -32,6 +32,7 @@ export interface WrittenUpserts {
 export async function upsertAllInTransaction(
   trx: DB,
   fieldCache: FieldCache,
+  segments: Segmenting,
   requests: UpsertRequest[],
   options: { dryRun?: boolean } = {},
 ): Promise<WrittenUpserts> {
@@ -48,7 +49,7 @@ export async function upsertAllInTransaction(
   const ids = batch.flatMap((b) => (findsById(b.input, b.options) ? [b.input.id] : []));
   const byId = ids.length > 0 ? await findCustomersById(trx, storeId, ids) : new Map();
   const plan = planBatch(fieldCache, batch, { ...owners, byId });
-  const seqs = await writeCustomers(trx, storeId, plan.writes);
+  const seqs = await writeCustomers(trx, storeId, plan.writes, segments);
 
   const outcomes: (UpsertResult | ClienteleError | undefined)[] = items.map((item) =>
     plan.answers.get(item)?.(seqs),
@@ -59,7 +60,7 @@ export async function upsertAllInTransaction(
     if (outcomes[i] !== undefined) continue;
     await sql`SAVEPOINT clientele_upsert`.execute(trx);
     try {
-      const done = await upsertInTransaction(trx, fieldCache, item);
+      const done = await upsertInTransaction(trx, fieldCache, segments, item);
       await sql`RELEASE SAVEPOINT clientele_upsert`.execute(trx);
       outcomes[i] = done.result;
       written.push([item, done.declared, done.tracked]);

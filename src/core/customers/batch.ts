@@ -89,6 +89,7 @@ export class UpsertBatcher {
     private readonly fieldCache: FieldCache,
     private readonly runAlone: RunAlone,
     private readonly options: BatcherOptions,
+    private readonly segments: repo.Segmenting,
   ) {}
 
   submit(request: UpsertRequest): Promise<UpsertResult> {
@@ -186,6 +187,7 @@ export class UpsertBatcher {
             storeOf(batch),
             plan.writes,
             keysOf(next),
+            this.segments,
           );
           for (const [item, answer] of plan.answers) written.set(item, answer(done.seqs));
           if (next.length > 0) nextFound = done.next;

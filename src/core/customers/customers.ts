@@ -13,6 +13,7 @@ import { type CustomerList, type CustomerListQuery, listCustomerPage } from './l
 import * as read from './read.js';
 import { withRetry } from './retry.js';
 import { type UpsertDeps, type UpsertOptions, upsertAlone, upsertCustomer } from './upsert.js';
+import { type Segmenting, writeDerived } from './write.repository.js';
 
 export interface CustomersOptions {
   db: DB;
@@ -22,6 +23,8 @@ export interface CustomersOptions {
   onBatchFailure?: (error: unknown, size: number) => void;
   /** Told after a write that changed a customer has committed (the webhook sender wakes). */
   onWritten?: () => void;
+  /** The store's segments, whose memberships every write keeps. */
+  segments: Segmenting;
 }
 
 /** `clientele.customers`: the upsert, reads, history and erasure. */
@@ -30,6 +33,7 @@ export class Customers {
   private readonly batcher: UpsertBatcher;
   private readonly deps: UpsertDeps;
   private readonly onWritten: (() => void) | undefined;
+  private readonly segments: Segmenting;
 
   constructor(options: CustomersOptions) {
     this.db = options.db;
@@ -48,13 +52,16 @@ export class Customers {
         maxSize: 256,
         ...(options.onBatchFailure ? { onFailure: options.onBatchFailure } : {}),
       },
+      options.segments,
     );
     this.deps = {
       db: options.db,
       fieldCache: options.fieldCache,
       settingsOf: options.settingsOf,
       batcher: this.batcher,
+      segments: options.segments,
     };
+    this.segments = options.segments;
   }
 
   /** Create or update a customer (every API's write comes here). */
@@ -140,6 +147,22 @@ export class Customers {
       this.db.transaction().execute(async (trx) => {
         const erased = await deleteCustomer(trx, ctx.storeId, customerId);
         if (erased) {
+          // It leaves every segment it was in: change records before the erasure's own.
+          await writeDerived(
+            trx,
+            ctx.storeId,
+            this.segments,
+            [],
+            [
+              {
+                id: customerId,
+                api: ctx.api,
+                keyId: ctx.keyId,
+                version: erased.version,
+                now: new Date(),
+              },
+            ],
+          );
           await insertRecord(
             trx,
             ctx.storeId,

@@ -15,7 +15,9 @@ export async function listEvents(
     .selectFrom('customer_events')
     .selectAll()
     .where('store_id', '=', storeId)
-    .where('customer_id', '=', customerId);
+    .where('customer_id', '=', customerId)
+    // Entering and leaving segments are the feed's, not the customer's history.
+    .where('segment_id', 'is', null);
   if (before) q = q.where('id', '<', before);
   const rows = await q.orderBy('id', 'desc').limit(limit).execute();
   return rows.map((r) => ({

@@ -27,7 +27,7 @@ import {
 import { type Found, findsById, type PlanOptions, planUpsert, RetryableConflict } from './plan.js';
 import { resultOf, type UpsertRequest, type UpsertResult } from './result.js';
 import { withRetry } from './retry.js';
-import { findOwners, writeCustomers } from './write.repository.js';
+import { findOwners, type Segmenting, writeCustomers } from './write.repository.js';
 
 export type { UpsertOutcome, UpsertRequest, UpsertResult } from './result.js';
 
@@ -43,6 +43,8 @@ export interface UpsertDeps {
   settingsOf: (storeId: string) => Promise<StoreSettings>;
   /** Writes the common case together with the upserts that arrive with it. */
   batcher?: UpsertBatcher;
+  /** The store's segments, whose memberships every write keeps (segments/derive.ts). */
+  segments: Segmenting;
 }
 
 /**
@@ -82,7 +84,9 @@ export function prepareUpsert(
 /** One upsert in a transaction of its own, retried: locked read, plan, write. */
 export async function upsertAlone(deps: UpsertDeps, request: UpsertRequest): Promise<UpsertResult> {
   const { result, declared, tracked } = await withRetry(() =>
-    deps.db.transaction().execute((trx) => upsertInTransaction(trx, deps.fieldCache, request)),
+    deps.db
+      .transaction()
+      .execute((trx) => upsertInTransaction(trx, deps.fieldCache, deps.segments, request)),
   );
   // Only now, with the transaction committed, is what it declared safe to remember.
   rememberWritten(deps.fieldCache, request, declared, tracked);
@@ -112,6 +116,7 @@ export function rememberWritten(
 export async function upsertInTransaction(
   trx: DB,
   fieldCache: FieldCache,
+  segments: Segmenting,
   { ctx, input, options, settings }: UpsertRequest,
 ) {
   const { storeId } = ctx;
@@ -156,20 +161,34 @@ export async function upsertInTransaction(
     await customers.removeAllIdentifiers(trx, storeId, other.id);
     await customers.markMerged(trx, storeId, other.id, plan.customer.id, now);
   }
-  // The row, its identifier changes and its change records, in one statement.
-  const seqs = await writeCustomers(trx, storeId, [
-    {
-      id: plan.customer.id,
-      create: plan.readVersion === 0,
-      version: plan.customer.version,
-      readVersion: plan.readVersion,
-      state: plan.customer.state,
+  // The row, its identifier changes, its change records and what segments derive from
+  // them (the customers merged away leave their segments), in one statement.
+  const seqs = await writeCustomers(
+    trx,
+    storeId,
+    [
+      {
+        id: plan.customer.id,
+        create: plan.readVersion === 0,
+        version: plan.customer.version,
+        readVersion: plan.readVersion,
+        state: plan.customer.state,
+        createdAt: plan.customer.createdAt,
+        now,
+        addedKeys: plan.addedKeys,
+        removedKeys: plan.removedKeys,
+        events: plan.events,
+      },
+    ],
+    segments,
+    plan.absorbed.map((other) => ({
+      id: other.id,
+      api: ctx.api,
+      keyId: ctx.keyId,
+      version: other.version,
       now,
-      addedKeys: plan.addedKeys,
-      removedKeys: plan.removedKeys,
-      events: plan.events,
-    },
-  ]);
+    })),
+  );
   const tracked = await trackOptions(
     trx,
     fieldCache,

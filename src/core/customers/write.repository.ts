@@ -1,6 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import type { DB } from '../db/database.js';
 import { named } from '../db/statements.js';
+import { deriveRows, type GoneCustomer, type SegmentView } from '../segments/derive.js';
 import type { ChangeRecord } from './changes.js';
 import type { CustomerState, StoredCustomer } from './customer.js';
 import { type Row, rowToStored, stateColumns } from './customers.repository.js';
@@ -31,11 +32,25 @@ const FIND_OWNERS_FOR_UPDATE = `
     ) c
     ORDER BY c.id
     FOR UPDATE OF c`;
+// The write, and what segments derive from it (customer_values, memberships, their
+// change records and counts: migration 0014), in one statement: the derived rows are
+// written in the write's own transaction, all or nothing with it.
 const WRITE_CUSTOMERS = named(
   'clientele_write_customers',
-  `SELECT * FROM clientele_write_customers($1,
-      $2::jsonb, $3::jsonb, $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-      $10::jsonb)`,
+  `
+    WITH w AS MATERIALIZED (
+      SELECT * FROM clientele_write_customers($1,
+        $2::jsonb, $3::jsonb, $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+        $10::jsonb)
+    ), d AS MATERIALIZED (
+      SELECT clientele_write_derived($1, $11::bigint, $12::jsonb, $13::jsonb) AS moved
+      FROM (SELECT count(*) FROM w) AS written
+    )
+    SELECT w.written_id, w.written_seq FROM w CROSS JOIN d`,
+);
+const WRITE_DERIVED = named(
+  'clientele_write_derived',
+  'SELECT clientele_write_derived($1, $2::bigint, $3::jsonb, $4::jsonb) AS moved',
 );
 // A write, and the look-up of the next batch, in one statement (one round trip). The
 // look-up reads the statement's snapshot, taken before the write: it does not see this
@@ -47,7 +62,7 @@ const WRITE_CUSTOMERS_THEN_LOOK_UP = named(
     SELECT w.written_id, w.written_seq, NULL AS i_kind, NULL AS i_value, NULL::json AS customer
     FROM w
     UNION ALL
-    SELECT NULL, NULL, * FROM clientele_find_owners($1, $11, $12)`,
+    SELECT NULL, NULL, * FROM clientele_find_owners($1, $14, $15)`,
 );
 
 type OwnerRow = { i_kind: string; i_value: string; customer: Row };
@@ -106,6 +121,8 @@ export interface CustomerWrite {
   /** The version an update was computed from: it applies only if the customer is still at it. */
   readVersion: number;
   state: CustomerState;
+  /** When the customer was created (a filter can name it). */
+  createdAt: Date;
   now: Date;
   addedKeys: IdentityKey[];
   removedKeys: IdentityKey[];
@@ -125,8 +142,53 @@ export async function writeCustomers(
   db: DB,
   storeId: string,
   writes: CustomerWrite[],
+  segments: Segmenting,
+  gone: GoneCustomer[] = [],
 ): Promise<Map<string, number>> {
-  return (await writeAndLookUp(db, storeId, writes, [])).seqs;
+  return (await writeAndLookUp(db, storeId, writes, [], segments, gone)).seqs;
+}
+
+/**
+ * What a write needs of segments: the store's segments as this process knows them, and
+ * a way to tell it they have changed (the write is then computed again, see withRetry).
+ */
+export interface Segmenting {
+  /** Read through `db` when not known (a caller's transaction: PGlite has one connection). */
+  viewOf(storeId: string, db: DB): Promise<SegmentView>;
+  stale(storeId: string): void;
+}
+
+/** Whether a write failed because the store's segments changed since they were read. */
+function segmentsChanged(error: unknown): boolean {
+  return error instanceof Error && /the segments of store \S+ changed/.test(error.message);
+}
+
+/**
+ * Only what segments derive (customers merged away or erased, re-evaluation with the
+ * clock): their memberships, change records and counts, in the caller's transaction.
+ */
+export async function writeDerived(
+  db: DB,
+  storeId: string,
+  segments: Segmenting,
+  written: Parameters<typeof deriveRows>[1],
+  gone: GoneCustomer[],
+): Promise<void> {
+  const view = await segments.viewOf(storeId, db);
+  const { values, members } = deriveRows(view, written, gone);
+  try {
+    await db.executeQuery(
+      CompiledQuery.raw(WRITE_DERIVED, [
+        storeId,
+        view.version,
+        JSON.stringify(values),
+        JSON.stringify(members),
+      ]),
+    );
+  } catch (error) {
+    if (segmentsChanged(error)) segments.stale(storeId);
+    throw error;
+  }
 }
 
 /**
@@ -138,9 +200,13 @@ export async function writeAndLookUp(
   storeId: string,
   writes: CustomerWrite[],
   next: IdentityKey[],
+  segments: Segmenting,
+  gone: GoneCustomer[] = [],
 ): Promise<{ seqs: Map<string, number>; next: Owners }> {
   const seqs = new Map<string, number>();
   if (writes.length === 0) return { seqs, next: await findOwners(db, storeId, next, false) };
+  const view = await segments.viewOf(storeId, db);
+  const derived = deriveRows(view, writes, gone);
   // A batch's writes share one time: written as text once, not once per row and event
   // (JSON.stringify turning a Date into text costs more than the rest of an event).
   const times = new Map<Date, string>();
@@ -188,18 +254,30 @@ export async function writeAndLookUp(
     added.map((k) => k.value),
     added.map((k) => k.customer),
     JSON.stringify(events),
+    view.version,
+    JSON.stringify(derived.values),
+    JSON.stringify(derived.members),
   ];
-  const { rows } = await db.executeQuery<
-    { written_id: string | null; written_seq: number | string | null } & Partial<OwnerRow>
-  >(
-    next.length === 0
-      ? CompiledQuery.raw(WRITE_CUSTOMERS, parameters)
-      : CompiledQuery.raw(WRITE_CUSTOMERS_THEN_LOOK_UP, [
-          ...parameters,
-          next.map((k) => k.kind),
-          next.map((k) => k.value),
-        ]),
-  );
+  let rows: ({
+    written_id: string | null;
+    written_seq: number | string | null;
+  } & Partial<OwnerRow>)[];
+  try {
+    ({ rows } = await db.executeQuery<
+      { written_id: string | null; written_seq: number | string | null } & Partial<OwnerRow>
+    >(
+      next.length === 0
+        ? CompiledQuery.raw(WRITE_CUSTOMERS, parameters)
+        : CompiledQuery.raw(WRITE_CUSTOMERS_THEN_LOOK_UP, [
+            ...parameters,
+            next.map((k) => k.kind),
+            next.map((k) => k.value),
+          ]),
+    ));
+  } catch (error) {
+    if (segmentsChanged(error)) segments.stale(storeId);
+    throw error;
+  }
   const owned: OwnerRow[] = [];
   for (const row of rows) {
     if (row.written_id !== null) seqs.set(row.written_id, Number(row.written_seq));

@@ -16,6 +16,7 @@ import * as m0013 from './migrations/0013_event_streams.js';
 import * as m0014 from './migrations/0014_lease_deliveries.js';
 import * as m0015 from './migrations/0015_events_by_id.js';
 import * as m0016 from './migrations/0016_imports.js';
+import * as m0017 from './migrations/0017_segments.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '0014_lease_deliveries': m0014,
   '0015_events_by_id': m0015,
   '0016_imports': m0016,
+  '0017_segments': m0017,
 };
 
 const provider: MigrationProvider = {

@@ -10,6 +10,8 @@ export interface StoreRow {
   id: string;
   name: string;
   settings: Json<Record<string, unknown>>;
+  /** Moves with every change to the store's segments (migration 0014). */
+  segments_version: Generated<string>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }
@@ -88,6 +90,44 @@ export interface CustomerEventRow {
   position: Generated<string>;
   /** The writing transaction's id (xid8, as text); 1 on records older than migration 0011. */
   tx: Generated<string>;
+  /** The segment a `segment_entered` / `segment_exited` record is of (migration 0014). */
+  segment_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A saved segment (migration 0014). */
+export interface SegmentRow {
+  store_id: string;
+  id: string;
+  name: string;
+  filter: Json<unknown>;
+  status: 'building' | 'ready';
+  member_count: ColumnType<string, number | string | undefined, number | string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SegmentMemberRow {
+  store_id: string;
+  segment_id: string;
+  customer_id: string;
+  joined_at: Timestamp;
+}
+
+export interface SegmentScheduleRow {
+  store_id: string;
+  segment_id: string;
+  evaluated_at: Timestamp;
+}
+
+/** A custom field value in its typed column (migration 0014). */
+export interface CustomerValueRow {
+  store_id: string;
+  customer_id: string;
+  field: string;
+  num: number | null;
+  txt: string | null;
+  bool: boolean | null;
+  ts: Timestamp | null;
 }
 
 export interface AccessTokenRow {
@@ -140,4 +180,8 @@ export interface Tables {
   customer_events: CustomerEventRow;
   store_names: StoreNameRow;
   identity_collisions: IdentityCollisionRow;
+  segments: SegmentRow;
+  segment_members: SegmentMemberRow;
+  segment_schedule: SegmentScheduleRow;
+  customer_values: CustomerValueRow;
 }

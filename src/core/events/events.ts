@@ -18,6 +18,8 @@ export const eventTypes = {
   'customer.updated': 'updated',
   'customer.merged': 'merged',
   'customer.erased': 'erased',
+  'segment.entered': 'segment_entered',
+  'segment.exited': 'segment_exited',
 } as const;
 export type EventType = keyof typeof eventTypes;
 const typeOfRecord = new Map(Object.entries(eventTypes).map(([k, v]) => [v, k as EventType]));
@@ -38,6 +40,8 @@ export interface Event {
     version: number | null;
     previousVersion: number | null;
     api: string;
+    /** Of segment.entered and segment.exited: the segment. */
+    segment?: { id: string };
   };
 }
 
@@ -138,7 +142,8 @@ export class Events {
     for (const r of rows) {
       const stored = customers.get(r.customerId);
       const type = typeOfRecord.get(r.type as (typeof eventTypes)[EventType]);
-      if (type === 'customer.erased') {
+      // Erased (or, for a segment's record, erased since): the id alone.
+      if (type === 'customer.erased' || (type?.startsWith('segment.') && !stored)) {
         events.push(eventOf(storeId, r, type, { id: r.customerId }));
         continue;
       }
@@ -175,6 +180,7 @@ function eventOf(
       version: r.version,
       previousVersion: r.previousVersion,
       api: r.api,
+      ...(r.segmentId === null ? {} : { segment: { id: r.segmentId } }),
     },
   };
 }

@@ -15,6 +15,8 @@ export interface FeedRow {
   /** Where the record sorts: its transaction, then its position. */
   tx: string;
   position: string;
+  /** The segment entered or left (segment_entered, segment_exited), else null. */
+  segmentId: string | null;
 }
 
 export interface FeedPlace {
@@ -54,6 +56,7 @@ const feedColumns = [
   'version',
   'tx',
   'position',
+  'segment_id',
 ] as const;
 
 export async function readFeed(
@@ -87,6 +90,7 @@ function feedRowOf(r: {
   version: number | null;
   tx: string;
   position: string;
+  segment_id: string | null;
 }): FeedRow {
   return {
     id: r.id,
@@ -99,6 +103,7 @@ function feedRowOf(r: {
     version: r.version,
     tx: String(r.tx),
     position: String(r.position),
+    segmentId: r.segment_id,
   };
 }
 

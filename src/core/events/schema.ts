@@ -10,6 +10,8 @@ export const Event = Type.Object({
     Type.Literal('customer.updated'),
     Type.Literal('customer.merged'),
     Type.Literal('customer.erased'),
+    Type.Literal('segment.entered'),
+    Type.Literal('segment.exited'),
   ]),
   createdAt: Type.String({ format: 'date-time' }),
   storeId: Type.String(),
@@ -21,7 +23,16 @@ export const Event = Type.Object({
     ),
     version: Nullable(Type.Integer()),
     previousVersion: Nullable(Type.Integer()),
-    api: Type.String({ description: 'native, or the dialect the write came through' }),
+    api: Type.String({
+      description:
+        'native, or the dialect the write came through; clock for a segment a relative-date condition moved',
+    }),
+    segment: Type.Optional(
+      Type.Object(
+        { id: Type.String() },
+        { description: 'Of segment.entered and segment.exited: the segment' },
+      ),
+    ),
   }),
 });
 

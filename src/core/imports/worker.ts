@@ -3,6 +3,7 @@ import { upsertAllInTransaction } from '../customers/batch-transaction.js';
 import type { UpsertRequest, UpsertResult } from '../customers/result.js';
 import { withRetry } from '../customers/retry.js';
 import { prepareUpsert } from '../customers/upsert.js';
+import type { Segmenting } from '../customers/write.repository.js';
 import type { DB } from '../db/database.js';
 import { ClienteleError } from '../errors.js';
 import type { FieldCache } from '../fields/field-cache.js';
@@ -47,6 +48,7 @@ export class ImportWorker {
   constructor(
     private readonly db: DB,
     private readonly fieldCache: FieldCache,
+    private readonly segments: Segmenting,
     private readonly settingsOf: (storeId: string) => Promise<StoreSettings>,
     private readonly options: ImportWorkerOptions,
   ) {
@@ -190,9 +192,15 @@ export class ImportWorker {
         // Still this process's, and where it left it: else another process took it over.
         if (now?.status !== 'running' || now.lease_owner !== this.owner) throw new LeaseLost();
         if (now.processed !== applied) throw new LeaseLost();
-        const written = await upsertAllInTransaction(trx, this.fieldCache, requests, {
-          dryRun: job.dry_run,
-        });
+        const written = await upsertAllInTransaction(
+          trx,
+          this.fieldCache,
+          this.segments,
+          requests,
+          {
+            dryRun: job.dry_run,
+          },
+        );
         const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
         const errors: repo.ImportErrorRow[] = [];
         const refuse = (item: ImportRowItem, problem: ImportRowItem['problem']) => {

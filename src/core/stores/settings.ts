@@ -24,7 +24,23 @@ export interface StoreSettings {
   eventRetentionDays: number;
   /** How many of the store's imports run at once, across every process (the rest wait queued). */
   importsAtOnce: number;
+  /** The most conditions (leaves) a segment filter has. */
+  segmentFilterLeaves: number;
+  /** The deepest a segment filter nests, its root at 1. */
+  segmentFilterDepth: number;
+  /** The most saved segments a store has (each is evaluated at every write). */
+  segmentsLimit: number;
 }
+
+/** What each whole-number setting takes, and what its message says past it. */
+const wholeSettings = {
+  customFieldOptionsLimit: [0, 100_000, 'must be a whole number from 0 to 100000'],
+  eventRetentionDays: [1, 365, 'must be a whole number of days from 1 to 365'],
+  importsAtOnce: [1, 16, 'must be a whole number from 1 to 16'],
+  segmentFilterLeaves: [1, 200, 'must be a whole number from 1 to 200'],
+  segmentFilterDepth: [1, 10, 'must be a whole number from 1 to 10'],
+  segmentsLimit: [0, 500, 'must be a whole number from 0 to 500'],
+} as const;
 
 export const defaultSettings: StoreSettings = {
   identityConflict: 'reject',
@@ -33,6 +49,9 @@ export const defaultSettings: StoreSettings = {
   extendedFields: {},
   eventRetentionDays: 30,
   importsAtOnce: 1,
+  segmentFilterLeaves: 50,
+  segmentFilterDepth: 4,
+  segmentsLimit: 100,
 };
 
 /** Applies a partial settings change to the current settings, or throws naming each bad key. */
@@ -51,18 +70,11 @@ export function mergeSettings(
     if (key === 'identityConflict') {
       if (value === 'reject' || value === 'merge') next.identityConflict = value;
       else problems.push({ path, message: "must be 'reject' or 'merge'" });
-    } else if (key === 'customFieldOptionsLimit') {
-      if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 100_000) {
-        next.customFieldOptionsLimit = value as number;
-      } else problems.push({ path, message: 'must be a whole number from 0 to 100000' });
-    } else if (key === 'eventRetentionDays') {
-      if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 365) {
-        next.eventRetentionDays = value as number;
-      } else problems.push({ path, message: 'must be a whole number of days from 1 to 365' });
-    } else if (key === 'importsAtOnce') {
-      if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 16) {
-        next.importsAtOnce = value as number;
-      } else problems.push({ path, message: 'must be a whole number from 1 to 16' });
+    } else if (Object.hasOwn(wholeSettings, key)) {
+      const [min, max, message] = wholeSettings[key as keyof typeof wholeSettings];
+      if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max) {
+        next[key as keyof typeof wholeSettings] = value as number;
+      } else problems.push({ path, message });
     } else if (key === 'aliases') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         problems.push({ path, message: 'must be an object of platform to id' });

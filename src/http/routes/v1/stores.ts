@@ -10,6 +10,9 @@ const Settings = Type.Object({
   customFieldOptionsLimit: Type.Integer(),
   eventRetentionDays: Type.Integer(),
   importsAtOnce: Type.Integer(),
+  segmentFilterLeaves: Type.Integer(),
+  segmentFilterDepth: Type.Integer(),
+  segmentsLimit: Type.Integer(),
   aliases: Type.Record(Type.String(), Type.String()),
   extendedFields: Type.Record(Type.String(), Type.String()),
 });
@@ -130,7 +133,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
         operationId: 'updateStore',
         summary: "Change a store's name or settings",
         description:
-          'settings: identityConflict (reject | merge), customFieldOptionsLimit, eventRetentionDays (1-365), importsAtOnce (1-16: imports of the store running at once), aliases ({platform: id}; null removes one; 409 alias_taken for a name another store is known by on that platform, its id included).',
+          'settings: identityConflict (reject | merge), customFieldOptionsLimit, eventRetentionDays (1-365), importsAtOnce (1-16: imports of the store running at once), segmentFilterLeaves (1-200, default 50), segmentFilterDepth (1-10, default 4), segmentsLimit (0-500, default 100), aliases ({platform: id}; null removes one; 409 alias_taken for a name another store is known by on that platform, its id included).',
         security,
         params: StoreIdParams,
         body: Type.Object(

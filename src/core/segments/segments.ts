@@ -1,0 +1,204 @@
+import type { Customer } from '../customers/customer.js';
+import type { Segmenting } from '../customers/write.repository.js';
+import type { DB } from '../db/database.js';
+import { ClienteleError, fail } from '../errors.js';
+import { listDeclarations } from '../fields/fields.repository.js';
+import type { FieldType } from '../fields/types.js';
+import { newId } from '../ids.js';
+import { decodeCursor, type Page, type PageQuery, pageOf } from '../paging.js';
+import type { StoreSettings } from '../stores/settings.js';
+import type { SegmentView } from './derive.js';
+import { type Condition, movesWithClock, validateFilter } from './filter.js';
+import { scheduleSegment } from './schedule.repository.js';
+import * as repo from './segments.repository.js';
+
+/** A segment as the API shows it (schema.ts declares it). */
+export interface Segment {
+  id: string;
+  name: string;
+  filter: unknown;
+  count: number;
+  status: 'building' | 'ready';
+  createdAt: string;
+  updatedAt: string;
+}
+
+const toSegment = (s: repo.StoredSegment): Segment => ({
+  id: s.id,
+  name: s.name,
+  filter: s.filter,
+  count: s.count,
+  status: s.status,
+  createdAt: s.createdAt.toISOString(),
+  updatedAt: s.updatedAt.toISOString(),
+});
+
+const notFound = (id: string) =>
+  new ClienteleError('segment_not_found', `No segment ${id}.`, [
+    { path: '/path/segmentId', message: 'no segment with this id in this store' },
+  ]);
+
+/** No limit: a filter saved under the store's limits then stays valid if they are lowered. */
+const unlimited = { leaves: Number.POSITIVE_INFINITY, depth: Number.POSITIVE_INFINITY };
+
+/**
+ * `clientele.segments`: saved filters whose members every write keeps current. It is
+ * also what each write asks for the store's segments (`viewOf`): a view is kept per
+ * process until a write finds the store's segments version moved on (`stale`), so a
+ * segment made by another process reaches this one at its first write after.
+ */
+export class Segments implements Segmenting {
+  private readonly views = new Map<string, SegmentView>();
+
+  constructor(
+    private readonly db: DB,
+    private readonly settingsOf: (storeId: string) => Promise<StoreSettings>,
+  ) {}
+
+  /**
+   * Each caller loads a missing view through its own handle (a load is never shared:
+   * one made in a transaction that fails must not fail another's write). A view kept
+   * after a change it missed is harmless: it carries the version it was read at, which
+   * the write states.
+   */
+  async viewOf(storeId: string, db: DB = this.db): Promise<SegmentView> {
+    const known = this.views.get(storeId);
+    if (known) return known;
+    const view = await this.loadView(storeId, db);
+    this.views.set(storeId, view);
+    return view;
+  }
+
+  stale(storeId: string): void {
+    this.views.delete(storeId);
+  }
+
+  private async loadView(storeId: string, db: DB): Promise<SegmentView> {
+    const read = await repo.readView(db, storeId);
+    const declared = await this.declaredTypes(storeId, db);
+    return {
+      storeId,
+      version: read?.version ?? '0',
+      segments: (read?.segments ?? []).map((s) => ({
+        id: s.id,
+        condition: validateFilter(s.filter, declared, unlimited),
+      })),
+    };
+  }
+
+  private async declaredTypes(storeId: string, db = this.db): Promise<Map<string, FieldType>> {
+    const fields = await listDeclarations(db, storeId);
+    return new Map(fields.map((f) => [f.name, f.type]));
+  }
+
+  /** The filter as a condition, judged against the store's fields and limits (422). */
+  async condition(storeId: string, filter: unknown): Promise<Condition> {
+    const settings = await this.settingsOf(storeId);
+    return validateFilter(filter, await this.declaredTypes(storeId), {
+      leaves: settings.segmentFilterLeaves,
+      depth: settings.segmentFilterDepth,
+    });
+  }
+
+  async create(storeId: string, input: { name: string; filter: unknown }): Promise<Segment> {
+    const condition = await this.condition(storeId, input.filter);
+    const { segmentsLimit } = await this.settingsOf(storeId);
+    const id = newId('seg');
+    const now = new Date();
+    await this.db.transaction().execute(async (trx) => {
+      // The version first: it holds the store's segments still while this one is built.
+      await repo.bumpVersion(trx, storeId);
+      const count = await repo.countSegments(trx, storeId);
+      if (count >= segmentsLimit) {
+        throw fail.limit(
+          '/name',
+          `the store has ${count} segments; it may have ${segmentsLimit} (store setting segmentsLimit)`,
+        );
+      }
+      await repo.insertSegment(trx, storeId, { id, name: input.name, filter: input.filter, now });
+      await repo.buildMembers(trx, storeId, id, condition, now);
+      if (movesWithClock(condition)) await scheduleSegment(trx, storeId, id, now);
+    });
+    this.stale(storeId);
+    return this.get(storeId, id);
+  }
+
+  async list(storeId: string): Promise<Segment[]> {
+    return (await repo.listSegments(this.db, storeId)).map(toSegment);
+  }
+
+  async get(storeId: string, id: string): Promise<Segment> {
+    const found = await repo.findSegment(this.db, storeId, id);
+    if (!found) throw notFound(id);
+    return toSegment(found);
+  }
+
+  /** A new name, or a new filter (its members are made again at once). */
+  async update(
+    storeId: string,
+    id: string,
+    change: { name?: string | undefined; filter?: unknown },
+  ): Promise<Segment> {
+    const condition =
+      change.filter === undefined ? undefined : await this.condition(storeId, change.filter);
+    const now = new Date();
+    await this.db.transaction().execute(async (trx) => {
+      if (condition) await repo.bumpVersion(trx, storeId);
+      const found = await repo.findSegment(trx, storeId, id, true);
+      if (!found) throw notFound(id);
+      await repo.updateSegment(trx, storeId, id, {
+        ...(change.name === undefined ? {} : { name: change.name }),
+        ...(change.filter === undefined ? {} : { filter: change.filter }),
+        now,
+      });
+      if (condition) {
+        await repo.buildMembers(trx, storeId, id, condition, now);
+        if (movesWithClock(condition)) await scheduleSegment(trx, storeId, id, now);
+        else await scheduleSegment(trx, storeId, id, null);
+      }
+    });
+    if (condition) this.stale(storeId);
+    return this.get(storeId, id);
+  }
+
+  async remove(storeId: string, id: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await repo.bumpVersion(trx, storeId);
+      const found = await repo.findSegment(trx, storeId, id, true);
+      if (!found) throw notFound(id);
+      await repo.deleteSegment(trx, storeId, id);
+    });
+    this.stale(storeId);
+  }
+
+  /** A page of the segment's members, newest customer first, with when each joined. */
+  async members(
+    storeId: string,
+    id: string,
+    page: PageQuery,
+  ): Promise<Page<{ id: string; joinedAt: string; customer: Customer }>> {
+    await this.get(storeId, id);
+    const before = decodeCursor(page.cursor, 'cust');
+    const rows = await repo.listMembers(this.db, storeId, id, page.limit + 1, before);
+    return pageOf(
+      rows.map((r) => ({
+        id: r.customer.id,
+        joinedAt: r.joinedAt.toISOString(),
+        customer: r.customer,
+      })),
+      page.limit,
+    );
+  }
+
+  /** The segments a customer is in (none for an id the store does not have). */
+  async ofCustomer(storeId: string, customerId: string) {
+    const rows = await repo.segmentsOfCustomer(this.db, storeId, customerId);
+    return rows.map((r) => ({ id: r.id, name: r.name, joinedAt: r.joinedAt.toISOString() }));
+  }
+
+  /** What a filter not saved yet holds now: how many customers, and the newest few. */
+  async preview(storeId: string, filter: unknown, sample = 10) {
+    const condition = await this.condition(storeId, filter);
+    return repo.previewCondition(this.db, storeId, condition, Date.now(), sample);
+  }
+}
