@@ -10,7 +10,7 @@ export interface ConsoleBrowser {
   browser: Browser;
   /** A new page at the console's size of choice, recording its errors. */
   page(size?: { width: number; height: number }): Promise<Page>;
-  /** The errors every page opened so far logged. */
+  /** The errors the pages logged since the last one was opened. */
   errors: string[];
   close(): Promise<void>;
 }
@@ -39,6 +39,7 @@ export async function launchBrowser(): Promise<ConsoleBrowser> {
     browser,
     errors,
     async page(size = DESKTOP) {
+      errors.length = 0;
       const context = await browser.newContext({ viewport: size });
       contexts.push(context);
       const page = await context.newPage();

@@ -214,24 +214,26 @@ function History({ customerId }: { customerId: string }) {
               · <time dateTime={e.createdAt}>{when(e.createdAt)}</time>
             </p>
             {Object.keys(e.changes).length > 0 && (
-              <table className="changes">
-                <thead>
-                  <tr>
-                    <th scope="col">Field</th>
-                    <th scope="col">Before</th>
-                    <th scope="col">After</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {Object.entries(e.changes).map(([field, change]) => (
-                    <tr key={field}>
-                      <th scope="row">{field}</th>
-                      <td>{show(change.before)}</td>
-                      <td>{show(change.after)}</td>
+              <div className="table-wrap">
+                <table className="changes">
+                  <thead>
+                    <tr>
+                      <th scope="col">Field</th>
+                      <th scope="col">Before</th>
+                      <th scope="col">After</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {Object.entries(e.changes).map(([field, change]) => (
+                      <tr key={field}>
+                        <th scope="row">{field}</th>
+                        <td>{show(change.before)}</td>
+                        <td>{show(change.after)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
             )}
           </li>
         ))}
