@@ -29,10 +29,18 @@ export interface Customer {
   customFields: Record<string, string | number | boolean>;
   metadata: Record<string, unknown>;
   channels: Channel[];
-  loyalty: { status?: string; enrollments?: Record<string, unknown>[] } | null;
+  loyalty: { status?: string; enrollments?: LoyaltyEnrollment[] } | null;
   version: number;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface LoyaltyEnrollment {
+  programId: number;
+  tierNumber: number | null;
+  points: number;
+  tierExpiresAt: string | null;
+  pointsExpireAt: string | null;
 }
 
 export interface CustomerEvent {

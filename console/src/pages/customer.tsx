@@ -18,6 +18,7 @@ export function CustomerPage() {
   });
   const c = customer.data;
   const typeOf = new Map(fields.data?.data.map((f) => [f.name, f.type]));
+  const located = Object.entries(c?.location ?? {}).filter(([, v]) => v !== null);
 
   return (
     <main id="main">
@@ -86,11 +87,11 @@ export function CustomerPage() {
             </section>
             <section aria-labelledby="location">
               <h2 id="location">Location</h2>
-              {Object.keys(c.location).length === 0 ? (
+              {located.length === 0 ? (
                 <Empty>No location.</Empty>
               ) : (
                 <dl>
-                  {Object.entries(c.location).map(([k, v]) => (
+                  {located.map(([k, v]) => (
                     <Item key={k} label={k} value={show(v)} />
                   ))}
                 </dl>
@@ -127,7 +128,13 @@ export function CustomerPage() {
                   ) : (
                     <ul className="list">
                       {(c.loyalty.enrollments ?? []).map((e) => (
-                        <li key={JSON.stringify(e)}>{show(e)}</li>
+                        <li key={e.programId}>
+                          Program {e.programId}
+                          {e.tierNumber === null ? '' : ` · tier ${e.tierNumber}`} ·{' '}
+                          {e.points.toLocaleString()} points
+                          {e.pointsExpireAt ? ` (expire ${when(e.pointsExpireAt)})` : ''}
+                          {e.tierExpiresAt ? ` · tier until ${when(e.tierExpiresAt)}` : ''}
+                        </li>
                       ))}
                     </ul>
                   )}

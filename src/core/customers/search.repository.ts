@@ -45,17 +45,19 @@ function range(
     ORDER BY 1, 2 LIMIT ${limit})`;
 }
 
+type MatchRow = Row & { match_key: string; match_id: string };
+
 /**
- * The first `limit` matches past `after`, with their customers: each form of the query
- * is one range of an index of migration 0014, and the ranges are merged in key order.
+ * The query of the first `limit` matches past `after`, with their customers: each form of
+ * the query is one range of an index of migration 0014, the ranges merged in key order.
+ * Run it after `pinPlan` in the same transaction (test/db/plans.test.ts reads its plan).
  */
-export async function searchCustomerRows(
-  db: DB,
+export function searchQuery(
   storeId: string,
   terms: SearchTerms,
   limit: number,
   after: SearchKey | undefined,
-): Promise<{ key: SearchKey; customer: StoredCustomer }[]> {
+): RawBuilder<MatchRow> {
   const identifiers = sql`customer_identifiers WHERE store_id = ${storeId}`;
   const live = sql`customers WHERE store_id = ${storeId} AND merged_into IS NULL`;
   const idKey = sql`value COLLATE "C"`;
@@ -68,17 +70,36 @@ export async function searchCustomerRows(
     range(live, fullName, ...self, terms.name, limit, after),
     range(sql`${live} AND last_name IS NOT NULL`, lastName, ...self, terms.name, limit, after),
   ];
-  const query = sql<Row & { match_key: string; match_id: string }>`
+  return sql<MatchRow>`
     SELECT m.key AS match_key, m.id AS match_id, c.*
     FROM (${sql.join(ranges, sql` UNION `)}) AS m
-    JOIN customers AS c ON c.store_id = ${storeId} AND c.id = m.customer AND c.merged_into IS NULL
+    CROSS JOIN LATERAL (
+      -- Planned apart (OFFSET 0), once per match: one probe of the primary key each. Not
+      -- a word of merged_into in here, or the partial name indexes would compete with it.
+      SELECT * FROM customers WHERE store_id = ${storeId} AND id = m.customer OFFSET 0
+    ) AS c
+    WHERE c.merged_into IS NULL
     ORDER BY m.key, m.id
     LIMIT ${limit}`;
+}
+
+/** Gives the rest of the transaction the search's plan (see PLAN). */
+export async function pinPlan(trx: DB): Promise<void> {
+  await sql`SELECT ${sql.join(PLAN.map((name) => sql`set_config(${name}, 'off', true)`))}`.execute(
+    trx,
+  );
+}
+
+export async function searchCustomerRows(
+  db: DB,
+  storeId: string,
+  terms: SearchTerms,
+  limit: number,
+  after: SearchKey | undefined,
+): Promise<{ key: SearchKey; customer: StoredCustomer }[]> {
   const { rows } = await db.transaction().execute(async (trx) => {
-    await sql`SELECT ${sql.join(PLAN.map((name) => sql`set_config(${name}, 'off', true)`))}`.execute(
-      trx,
-    );
-    return query.execute(trx);
+    await pinPlan(trx);
+    return searchQuery(storeId, terms, limit, after).execute(trx);
   });
   return rows.map((r) => ({ key: { key: r.match_key, id: r.match_id }, customer: rowToStored(r) }));
 }
