@@ -6,7 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../console/test/browser.js';
 import { Clientele } from '../src/core/clientele.js';
 import { buildApp } from '../src/http/app.js';
 
@@ -73,19 +74,7 @@ await call('POST', `/v1/stores/${store.id}/webhook-endpoints`, {
 });
 
 mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 try {
   const shoot = async (page: Page, name: string) => {
     await page.waitForLoadState('networkidle');
