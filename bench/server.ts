@@ -110,6 +110,17 @@ export function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/** CPU time a process has used, user and system, in ms (from /proc; 0 once it has ended). */
+export function cpuMs(pid: number): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** Samples a process's RSS every 200 ms; stop() gives the peak. */
 export function watchRss(pid: number) {
   let peak = rssMb(pid);

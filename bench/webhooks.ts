@@ -13,8 +13,16 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { bodyFactory, drive } from './load.js';
-import { type BenchServer, credentials, median, startServer, withDatabase } from './server.js';
+import {
+  type BenchServer,
+  cpuMs,
+  credentials,
+  median,
+  startServer,
+  withDatabase,
+} from './server.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -84,6 +92,7 @@ async function paced(server: BenchServer, rate: number, secs: number) {
   const started = performance.now();
   const inFlight: Promise<void>[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   for (let i = 0; i < rate * secs; i++) {
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
@@ -93,22 +102,51 @@ async function paced(server: BenchServer, rate: number, secs: number) {
         method: 'POST',
         headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
         body: body(),
-      }).then(async (res) => {
-        const at = performance.now();
-        const answer = (await res.json()) as {
-          result: string;
-          customer: { id: string; version: number };
-        };
-        if (res.status >= 300) errors++;
-        else if (answer.result !== 'unchanged') {
-          acked.set(`${answer.customer.id} ${answer.customer.version}`, at);
-        }
-      }),
+      }).then(
+        async (res) => {
+          const at = performance.now();
+          const answer = (await res.json()) as {
+            result: string;
+            customer: { id: string; version: number };
+          };
+          if (res.status >= 300) {
+            errors++;
+            firstError ??= `${res.status} ${JSON.stringify(answer)}`;
+          } else if (answer.result !== 'unchanged') {
+            acked.set(`${answer.customer.id} ${answer.customer.version}`, at);
+          }
+        },
+        (error: Error) => {
+          // A connection refused or reset by an overloaded machine: counted, not fatal.
+          errors++;
+          firstError ??= String((error.cause as Error | undefined)?.message ?? error.message);
+        },
+      ),
     );
   }
   await Promise.all(inFlight);
   const elapsed = (performance.now() - started) / 1000;
-  return { acked, rate: acked.size / elapsed, errors };
+  return { acked, rate: acked.size / elapsed, errors, firstError };
+}
+
+/**
+ * CPU time used so far, ms: by the server, by the database's backends serving it
+ * (PostgreSQL; PGlite runs in the server), and by this process (the receiver, mostly).
+ * A figure per delivery that a busy machine changes less than it changes a rate.
+ */
+async function cpuOf(server: BenchServer, env: NodeJS.ProcessEnv) {
+  let database = 0;
+  if (env.DATABASE_URL) {
+    const client = new pg.Client({ connectionString: env.DATABASE_URL });
+    await client.connect();
+    const { rows } = await client.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    await client.end();
+    for (const { pid } of rows) database += cpuMs(pid);
+  }
+  const self = process.cpuUsage();
+  return { server: cpuMs(server.pid), database, receiver: (self.user + self.system) / 1000 };
 }
 
 async function measure(kind: string, env: NodeJS.ProcessEnv, receiver: Receiver) {
@@ -136,7 +174,8 @@ async function measure(kind: string, env: NodeJS.ProcessEnv, receiver: Receiver)
       url: receiver.url,
       events: ['*'],
     });
-    const { acked, rate, errors } = await paced(server, 1000, seconds);
+    const { acked, rate, errors, firstError } = await paced(server, 1000, seconds);
+    if (firstError) console.log(`${kind}: the first of ${errors} failed upserts: ${firstError}`);
     await until(() => [...acked.keys()].every((k) => receiver.arrived.has(k)), 60_000);
     const latencies = [...acked].map(([k, at]) => (receiver.arrived.get(k) as number) - at);
     console.log(
@@ -195,6 +234,7 @@ async function measure(kind: string, env: NodeJS.ProcessEnv, receiver: Receiver)
       if (r.errors > 0) throw new Error(`${r.errors} errors writing the backlog`);
     }
     receiver.reset();
+    const cpuBefore = await cpuOf(server, env);
     const started = performance.now();
     await api(server, 'PATCH', `/webhook-endpoints/${held.id}`, { enabled: true });
     await until(
@@ -204,8 +244,11 @@ async function measure(kind: string, env: NodeJS.ProcessEnv, receiver: Receiver)
       600_000,
     );
     const drained = (performance.now() - started) / 1000;
+    const cpuAfter = await cpuOf(server, env);
+    const perDelivery = (k: keyof typeof cpuAfter) =>
+      ((cpuAfter[k] - cpuBefore[k]) / receiver.count()).toFixed(3);
     console.log(
-      `${kind}: a backlog of ${written} events drained in ${drained.toFixed(1)} s: ${(receiver.count() / drained).toFixed(0)} deliveries/s by one process (floor 2000)`,
+      `${kind}: a backlog of ${written} events drained in ${drained.toFixed(1)} s: ${(receiver.count() / drained).toFixed(0)} deliveries/s by one process (floor 2000); CPU ms a delivery: server ${perDelivery('server')}, database ${perDelivery('database')}, receiver ${perDelivery('receiver')}`,
     );
   } finally {
     await server.stop();

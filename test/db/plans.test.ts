@@ -58,8 +58,10 @@ it('plans the identifier look-up as one probe per key, even on empty tables', as
 it("reads a customer's history newest first through the events' primary key", async () => {
   const { rows: indexes } = await sql<{ indexdef: string }>`
     SELECT indexdef FROM pg_indexes WHERE tablename = 'customer_events'`.execute(clientele.db);
-  // The key, and the feed's order within a store (migration 0011).
+  // The key, an event by its id (migration 0015), and the feed's order within a store
+  // (migration 0011).
   expect(indexes.map((i) => i.indexdef).sort()).toEqual([
+    expect.stringMatching(/customer_events_by_id .*\(id, store_id\)$/),
     expect.stringMatching(/customer_events_in_order .*\(store_id, tx, "?position"?\)$/),
     expect.stringMatching(/customer_events_pkey .*\(store_id, customer_id, id\)$/),
   ]);
@@ -124,4 +126,94 @@ it('searches by reading each index range in order up to its limit, and each cust
   expect(plan).toMatch(
     /customers_pkey on customers[^\n]*\n\s*Index Cond: \(\(store_id = 'sto_x'::text\) AND \(id = /,
   );
+});
+
+it('leases webhook deliveries by index probes alone, whatever the statistics say', async () => {
+  const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_lease_deliveries'`.execute(
+    clientele.db,
+  );
+  const [fn] = rows;
+  for (const setting of ['enable_seqscan', 'enable_bitmapscan', 'enable_hashjoin']) {
+    expect(fn?.proconfig).toContain(`${setting}=off`);
+  }
+  // The function's statement, planned under its settings on these (empty) tables.
+  const query = fn!.prosrc.replaceAll('p_limit', '256').replaceAll('p_lease_ms', '30000');
+  const plan = await clientele.db.connection().execute(async (conn) => {
+    for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
+    try {
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`RESET ALL`.execute(conn);
+    }
+  });
+  expect(plan).not.toMatch(/Seq Scan|Bitmap|Hash/);
+  expect(plan).toMatch(/Tid Scan on webhook_deliveries/);
+  // The check that no older delivery of the customer is pending: one probe of its key.
+  expect(plan).toMatch(
+    /webhook_deliveries_by_customer on webhook_deliveries p\n\s*Index Cond: \(\(store_id = c\.store_id\) AND \(endpoint_id = c\.endpoint_id\) AND \(customer_id = c\.customer_id\) AND \(seq < c\.seq\)\)/,
+  );
+});
+
+it('finds an event by its id through its own index, not through the store’s history', async () => {
+  // A store of 20,000 events (the planner knows no store's size: migration 0004), in a
+  // transaction rolled back after.
+  const plan = await clientele.db.connection().execute(async (conn) => {
+    await sql`BEGIN`.execute(conn);
+    try {
+      await sql`
+        INSERT INTO customer_events (store_id, id, customer_id, type, api, changes, created_at,
+          version, position, tx)
+        SELECT 'sto_x', 'evt_' || g, 'cust_' || (g % 5000), 'updated', 'native', '{}', now(), 1, g,
+          pg_current_xact_id()
+        FROM generate_series(1, 20000) AS g`.execute(conn);
+      await sql`ANALYZE customer_events`.execute(conn);
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        EXPLAIN (COSTS OFF) SELECT tx, position FROM customer_events
+        WHERE store_id = 'sto_x' AND id IN ('evt_1', 'evt_2')`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`ROLLBACK`.execute(conn);
+    }
+  });
+  expect(plan).toMatch(
+    /Index Scan using customer_events_by_id[^\n]*\n\s*Index Cond: \(\(id = ANY \([^)]*\)\) AND \(store_id = /,
+  );
+});
+
+it('fans out from each endpoint’s place through the feed’s index, in order, with no sort', async () => {
+  const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_fan_out'`.execute(
+    clientele.db,
+  );
+  const [fn] = rows;
+  expect(fn?.proconfig).toEqual(
+    expect.arrayContaining(['enable_seqscan=off', 'enable_bitmapscan=off']),
+  );
+  const query = fn!.prosrc
+    .replaceAll('p_endpoints', '50')
+    .replaceAll('p_per_endpoint', '1000')
+    .replaceAll('p_events', "'{customer.created}'::text[]")
+    .replaceAll('p_records', "'{created}'::text[]");
+  const plan = await clientele.db.connection().execute(async (conn) => {
+    for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
+    try {
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`RESET ALL`.execute(conn);
+    }
+  });
+  expect(plan).not.toMatch(/Seq Scan|Bitmap/);
+  expect(plan).toMatch(/Index Scan using webhook_endpoints_to_fan_out on webhook_endpoints/);
+  // Each endpoint's next events: read in the index's order from its place, no more and
+  // no sort (the one sort is of the deliveries made, to insert them in order).
+  const taken = plan.slice(plan.indexOf('CTE taken'), plan.indexOf('CTE made'));
+  expect(taken).toMatch(
+    /Index Scan using customer_events_in_order on customer_events e\n\s*Index Cond: \(\(store_id = ep\.store_id\) AND \(tx < /,
+  );
+  expect(taken).not.toMatch(/Sort/);
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { Clientele, type ClienteleOptions } from '../../src/core/clientele.js';
 
@@ -64,4 +65,40 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await c.end();
     },
   };
+}
+
+/**
+ * Waits until the event feed shows every write acknowledged so far. The feed shows a
+ * change once every transaction older than it has ended, and on PostgreSQL transaction
+ * ids are the server's: another test file's transaction, in another database, holds
+ * the feed back while it runs. Once every transaction older than one begun now has
+ * ended, nothing acknowledged before is held back.
+ */
+export async function feedCaughtUp(db: Clientele['db'] | string): Promise<void> {
+  // A PostgreSQL URL (a test of server processes), or the test's own handle.
+  let client: pg.Client | undefined;
+  if (typeof db === 'string') {
+    client = new pg.Client({ connectionString: db });
+    await client.connect();
+  }
+  const ask = async <T>(query: string, values: unknown[] = []): Promise<T | undefined> =>
+    client
+      ? (await client.query(query, values)).rows[0]
+      : (await sql.raw<T>(query.replace('$1', `'${values[0]}'`)).execute(db as Clientele['db']))
+          .rows[0];
+  try {
+    const now = (await ask<{ now: string }>('SELECT pg_current_xact_id()::text AS now'))?.now;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const caught = await ask<{ ok: boolean }>(
+        'SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 AS ok',
+        [now],
+      );
+      if (caught?.ok) return;
+      if (Date.now() > deadline) throw new Error('the feed did not catch up within 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    await client?.end();
+  }
 }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type StoreClient, startTestApp, type TestApp } from '../helpers/app.js';
-import { onPostgres } from '../helpers/database.js';
+import { feedCaughtUp, onPostgres } from '../helpers/database.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 
 let t: TestApp;
@@ -33,6 +33,12 @@ async function deliverUntil(predicate: (r: Received[]) => boolean) {
     await t.clientele.webhooks.sender.tick();
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** One delivery round, once the feed shows every write so far (helpers/database.ts). */
+async function oneRound(sender = t.clientele.webhooks.sender) {
+  await feedCaughtUp(t.clientele.db);
+  await sender.tick();
 }
 
 async function subscribed(events: string[] = ['*']) {
@@ -122,7 +128,7 @@ describe('webhooks', () => {
     await api.upsert({ email: 'never@example.com' });
     // The first attempt and three retries.
     await deliverUntil((r) => bodies(r, store.id).length === 4);
-    for (let i = 0; i < 5; i++) await t.clientele.webhooks.sender.tick();
+    for (let i = 0; i < 5; i++) await oneRound();
     expect(bodies(receiver.received, store.id).length).toBe(4);
     const failing = (await api.get(`/webhook-endpoints/${endpoint.id}`)).json();
     expect(failing.failingSince).not.toBeNull();
@@ -136,7 +142,7 @@ describe('webhooks', () => {
     // Disabled: nothing more goes out, and turning it back on resumes where it stopped.
     receiver.answer = () => 200;
     await api.upsert({ email: 'later@example.com' });
-    for (let i = 0; i < 5; i++) await t.clientele.webhooks.sender.tick();
+    for (let i = 0; i < 5; i++) await oneRound();
     expect(bodies(receiver.received, store.id).length).toBe(5);
     const on = await api.request(
       'PATCH',
@@ -268,7 +274,7 @@ describe('webhooks', () => {
       const path = `/v1/stores/${store.id}/webhook-endpoints/${endpoint.id}`;
       await api.request('PATCH', path, { url: `http://127.0.0.1:${port}/moved` });
       await api.upsert({ email: 'redirect@example.com' });
-      await t.clientele.webhooks.sender.tick();
+      await oneRound();
       let log = (await api.get(`/webhook-endpoints/${endpoint.id}/attempts`)).json();
       expect(log.data[0].status).toBe(302);
       expect(receiver.received).toHaveLength(0);
@@ -306,7 +312,7 @@ describe('webhooks', () => {
     // Nothing listens there: every attempt is refused a connection.
     await api.request('PATCH', path, { url: 'http://127.0.0.1:9/down' });
     for (let i = 0; i < 5; i++) await api.upsert({ email: `down${i}@example.com` });
-    await t.clientele.webhooks.sender.tick();
+    await oneRound();
     const log = (await api.get(`/webhook-endpoints/${endpoint.id}/attempts`)).json();
     expect(log.data.length).toBeGreaterThan(0);
     expect(log.data[0].status).toBeNull();
@@ -328,7 +334,7 @@ describe('webhooks', () => {
       const strict = await t.database.open({ webhooks: {} });
       try {
         await api.upsert({ email: 'rebind@example.com' });
-        await strict.webhooks.sender.tick();
+        await oneRound(strict.webhooks.sender);
         const log = (await api.get(`/webhook-endpoints/${endpoint.id}/attempts`)).json();
         expect(log.data[0].status).toBeNull();
         expect(log.data[0].error).toMatch(/private/);

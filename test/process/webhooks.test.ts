@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/database.js';
+import {
+  createTestDatabase,
+  feedCaughtUp,
+  onPostgres,
+  type TestDatabase,
+} from '../helpers/database.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import {
   bootstrapCredentials,
@@ -60,7 +65,9 @@ async function writeMany(storeId: string, apiKey: string, prefix: string, n: num
   }
 }
 
+/** The store's feed, once it shows every write acknowledged so far. */
 async function feedIds(url: string, storeId: string, apiKey: string): Promise<string[]> {
+  await feedCaughtUp(database.url as string);
   const ids: string[] = [];
   let after = '';
   for (;;) {

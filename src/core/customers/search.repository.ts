@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { DB } from '../db/database.js';
-import { FULL_NAME_KEY, LAST_NAME_KEY } from '../db/migrations/0015_customer_search.js';
+import { FULL_NAME_KEY, LAST_NAME_KEY } from '../db/migrations/0016_customer_search.js';
 import type { StoredCustomer } from './customer.js';
 import { type Row, rowToStored } from './customers.repository.js';
 import type { SearchTerms } from './search.js';
@@ -49,7 +49,7 @@ type MatchRow = Row & { match_key: string; match_id: string };
 
 /**
  * The query of the first `limit` matches past `after`, with their customers: each form of
- * the query is one range of an index of migration 0015, the ranges merged in key order.
+ * the query is one range of an index of migration 0016, the ranges merged in key order.
  * Run it after `pinPlan` in the same transaction (test/db/plans.test.ts reads its plan).
  */
 export function searchQuery(

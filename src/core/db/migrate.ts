@@ -13,7 +13,9 @@ import * as m0010 from './migrations/0010_api_key_names.js';
 import * as m0011 from './migrations/0011_event_feed.js';
 import * as m0012 from './migrations/0012_webhooks.js';
 import * as m0013 from './migrations/0013_event_streams.js';
-import * as m0015 from './migrations/0015_customer_search.js';
+import * as m0014 from './migrations/0014_lease_deliveries.js';
+import * as m0015 from './migrations/0015_events_by_id.js';
+import * as m0016 from './migrations/0016_customer_search.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -35,7 +37,9 @@ const migrations: Record<string, Migration> = {
   '0011_event_feed': m0011,
   '0012_webhooks': m0012,
   '0013_event_streams': m0013,
-  '0015_customer_search': m0015,
+  '0014_lease_deliveries': m0014,
+  '0015_events_by_id': m0015,
+  '0016_customer_search': m0016,
 };
 
 const provider: MigrationProvider = {

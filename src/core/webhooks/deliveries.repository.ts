@@ -10,71 +10,33 @@ export interface DeliveryRow {
   endpoint_id: string;
   event_id: string;
   customer_id: string;
-  status: 'pending' | 'succeeded' | 'failed' | 'discarded';
+  /** Always `pending`: a delivery done (sent, given up, or with nothing to send) is deleted. */
+  status: 'pending';
   attempts: number;
   next_attempt_at: Date;
   created_at: Date;
 }
 
 /**
- * Endpoints that no other process is fanning out, each with what it subscribes to. The
- * caller holds them (FOR UPDATE SKIP LOCKED) until its transaction ends.
+ * Fans out up to `endpoints` endpoints that no other process is fanning out (FOR UPDATE
+ * SKIP LOCKED, held for this one statement): for each, deliveries for the next
+ * `perEndpoint` events of its store's feed after its place, of the types it subscribes
+ * to (`recordTypes` maps each event type to the change record's type), in feed order;
+ * its place moves to the last event taken. How many endpoints it took and deliveries it
+ * made.
  */
-export async function takeEndpointsToFanOut(
-  trx: DB,
-  limit: number,
-): Promise<
-  { store_id: string; id: string; events: string[]; cursor_tx: string; cursor_position: string }[]
-> {
-  const { rows } = await sql<{
-    store_id: string;
-    id: string;
-    events: string[];
-    cursor_tx: string;
-    cursor_position: string;
-  }>`
-    SELECT store_id, id, events, cursor_tx::text AS cursor_tx, cursor_position::text AS cursor_position
-    FROM webhook_endpoints WHERE enabled
-    ORDER BY updated_at LIMIT ${limit}
-    FOR UPDATE SKIP LOCKED`.execute(trx);
-  return rows;
-}
-
-/**
- * One endpoint's deliveries for the next events of its store's feed after its place
- * (of the record types given, or all when null), in feed order; its place moves to the
- * last event taken. How many it made.
- */
-export async function fanOutEndpoint(
-  trx: DB,
-  endpoint: { store_id: string; id: string; cursor_tx: string; cursor_position: string },
-  recordTypes: string[] | null,
-  limit: number,
-): Promise<number> {
-  const { rows } = await sql<{ made: string }>`
-    WITH taken AS (
-      SELECT e.id, e.customer_id, e.tx, e.position FROM customer_events AS e
-      WHERE e.store_id = ${endpoint.store_id}
-        AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
-        AND (e.tx, e.position) > (${endpoint.cursor_tx}::xid8, ${endpoint.cursor_position}::bigint)
-        AND (${recordTypes}::text[] IS NULL OR e.type = ANY(${recordTypes}::text[]))
-      ORDER BY e.tx, e.position LIMIT ${limit}
-    ), made AS (
-      INSERT INTO webhook_deliveries (store_id, id, endpoint_id, event_id, customer_id)
-      SELECT ${endpoint.store_id}, 'whd_' || replace(gen_random_uuid()::text, '-', ''),
-        ${endpoint.id}, t.id, t.customer_id
-      FROM taken AS t ORDER BY t.tx, t.position
-      RETURNING 1
-    ), moved AS (
-      UPDATE webhook_endpoints AS w SET cursor_tx = last.tx, cursor_position = last.position
-      FROM (SELECT tx, position FROM taken ORDER BY tx DESC, position DESC LIMIT 1) AS last
-      WHERE w.store_id = ${endpoint.store_id} AND w.id = ${endpoint.id}
-      RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM made)::text AS made, (SELECT count(*) FROM moved) AS moved`.execute(
-    trx,
-  );
-  return Number(rows[0]?.made ?? 0);
+export async function fanOut(
+  db: DB,
+  recordTypes: Record<string, string>,
+  endpoints: number,
+  perEndpoint: number,
+): Promise<{ endpoints: number; made: number }> {
+  // The statement is in a function that plans it with index probes alone (migration 0014).
+  const { rows } = await sql<{ endpoints: string; made: string }>`
+    SELECT endpoints::text, made::text FROM clientele_fan_out(${endpoints}::integer,
+      ${perEndpoint}::integer, ${Object.keys(recordTypes)}::text[],
+      ${Object.values(recordTypes)}::text[])`.execute(db);
+  return { endpoints: Number(rows[0]?.endpoints ?? 0), made: Number(rows[0]?.made ?? 0) };
 }
 
 /** Deliveries for chosen events of an endpoint (a redelivery, a replay). */
@@ -101,59 +63,54 @@ export async function insertDeliveries(
  * the delivery due again.
  */
 export async function leaseDue(db: DB, limit: number, leaseMs: number): Promise<DeliveryRow[]> {
+  // The statement is in a function that plans it with index probes only (migration 0014).
   const { rows } = await sql<DeliveryRow>`
-    UPDATE webhook_deliveries AS d
-    SET leased_until = now() + make_interval(secs => ${leaseMs / 1000}), attempts = d.attempts + 1
-    FROM (
-      SELECT c.store_id, c.id FROM webhook_deliveries AS c
-      WHERE c.status = 'pending' AND c.next_attempt_at <= now()
-        AND (c.leased_until IS NULL OR c.leased_until < now())
-        AND EXISTS (SELECT 1 FROM webhook_endpoints AS w
-                    WHERE w.store_id = c.store_id AND w.id = c.endpoint_id AND w.enabled)
-        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries AS p
-                        WHERE p.store_id = c.store_id AND p.endpoint_id = c.endpoint_id
-                          AND p.customer_id = c.customer_id AND p.status = 'pending'
-                          AND p.seq < c.seq)
-      ORDER BY c.next_attempt_at, c.seq LIMIT ${limit}
-      FOR UPDATE OF c SKIP LOCKED
-    ) AS due
-    WHERE d.store_id = due.store_id AND d.id = due.id
-    RETURNING d.store_id, d.id, d.seq::text AS seq, d.endpoint_id, d.event_id, d.customer_id,
-      d.status, d.attempts, d.next_attempt_at, d.created_at`.execute(db);
+    SELECT store_id, id, seq::text AS seq, endpoint_id, event_id, customer_id, status, attempts,
+      next_attempt_at, created_at
+    FROM clientele_lease_deliveries(${limit}::integer, ${Math.round(leaseMs)}::integer)`.execute(
+    db,
+  );
   return rows;
 }
 
-/** A delivery's outcome: done (succeeded, failed, discarded), or due again at `retryAt`. */
-export async function settleDelivery(
+/**
+ * A round's attempts, logged, and its deliveries' outcomes, in one statement: a delivery
+ * with `retryAt` is due again then; one without is done and goes (its attempts stay in
+ * the log). The table holds only deliveries still to make, so it stays as small as the
+ * backlog.
+ */
+export async function recordAttempts(
   db: DB,
-  delivery: { store_id: string; id: string },
-  outcome: { status: 'succeeded' | 'failed' | 'discarded' } | { retryAt: Date },
+  attempts: (Omit<AttemptRow, 'at'> & { store_id: string; endpoint_id: string })[],
+  outcomes: { storeId: string; id: string; retryAt: Date | null }[],
 ): Promise<void> {
-  if ('retryAt' in outcome) {
-    await sql`
-      UPDATE webhook_deliveries SET next_attempt_at = ${outcome.retryAt}, leased_until = NULL
-      WHERE store_id = ${delivery.store_id} AND id = ${delivery.id}`.execute(db);
-  } else {
-    await sql`
-      UPDATE webhook_deliveries SET status = ${outcome.status}, leased_until = NULL
-      WHERE store_id = ${delivery.store_id} AND id = ${delivery.id}`.execute(db);
-  }
-}
-
-/** Many deliveries' outcomes in one statement (`retryAt` null: done with `status`). */
-export async function settleDeliveries(
-  db: DB,
-  outcomes: { storeId: string; id: string; status: DeliveryRow['status']; retryAt: Date | null }[],
-): Promise<void> {
-  if (outcomes.length === 0) return;
+  if (attempts.length === 0 && outcomes.length === 0) return;
+  const col = <K extends keyof (typeof attempts)[number]>(k: K) => attempts.map((r) => r[k]);
   await sql`
-    UPDATE webhook_deliveries AS d
-    SET status = t.status, leased_until = NULL,
-      next_attempt_at = coalesce(t.retry_at, d.next_attempt_at)
-    FROM unnest(${outcomes.map((o) => o.storeId)}::text[], ${outcomes.map((o) => o.id)}::text[],
-      ${outcomes.map((o) => o.status)}::text[], ${outcomes.map((o) => o.retryAt)}::timestamptz[])
-      AS t(store_id, id, status, retry_at)
-    WHERE d.store_id = t.store_id AND d.id = t.id`.execute(db);
+    WITH outcome AS (
+      SELECT * FROM unnest(${outcomes.map((o) => o.storeId)}::text[],
+        ${outcomes.map((o) => o.id)}::text[], ${outcomes.map((o) => o.retryAt)}::timestamptz[])
+        AS t(store_id, id, retry_at)
+    ), logged AS (
+      INSERT INTO webhook_attempts (store_id, id, endpoint_id, delivery_id, event_id, event_type,
+        attempt, status_code, latency_ms, response, error)
+      SELECT * FROM unnest(${col('store_id')}::text[], ${col('id')}::text[],
+        ${col('endpoint_id')}::text[], ${col('delivery_id')}::text[], ${col('event_id')}::text[],
+        ${col('event_type')}::text[], ${col('attempt')}::int[], ${col('status_code')}::int[],
+        ${col('latency_ms')}::int[], ${col('response')}::text[], ${col('error')}::text[])
+      RETURNING 1
+    ), retried AS (
+      UPDATE webhook_deliveries AS d SET next_attempt_at = o.retry_at, leased_until = NULL
+      FROM outcome AS o
+      WHERE o.retry_at IS NOT NULL AND d.store_id = o.store_id AND d.id = o.id
+      RETURNING 1
+    ), done AS (
+      DELETE FROM webhook_deliveries AS d USING outcome AS o
+      WHERE o.retry_at IS NULL AND d.store_id = o.store_id AND d.id = o.id
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM logged) AS logged, (SELECT count(*) FROM retried) AS retried,
+      (SELECT count(*) FROM done) AS done`.execute(db);
 }
 
 export interface AttemptRow {
@@ -181,24 +138,6 @@ export async function logAttempt(
     VALUES (${storeId}, ${row.id}, ${endpointId}, ${row.delivery_id}, ${row.event_id},
       ${row.event_type}, ${row.attempt}, ${row.status_code}, ${row.latency_ms}, ${row.response},
       ${row.error})`.execute(db);
-}
-
-/** Many attempts of one round, in one statement. */
-export async function logAttempts(
-  db: DB,
-  rows: (Omit<AttemptRow, 'at'> & { store_id: string; endpoint_id: string })[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
-  await sql`
-    INSERT INTO webhook_attempts (store_id, id, endpoint_id, delivery_id, event_id, event_type,
-      attempt, status_code, latency_ms, response, error)
-    SELECT * FROM unnest(${col('store_id')}::text[], ${col('id')}::text[],
-      ${col('endpoint_id')}::text[], ${col('delivery_id')}::text[], ${col('event_id')}::text[],
-      ${col('event_type')}::text[], ${col('attempt')}::int[], ${col('status_code')}::int[],
-      ${col('latency_ms')}::int[], ${col('response')}::text[], ${col('error')}::text[])`.execute(
-    db,
-  );
 }
 
 /** An endpoint's attempts, newest first. */

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { DB } from '../db/database.js';
 import { type Event, type Events, eventTypes } from '../events/events.js';
 import { newId } from '../ids.js';
@@ -22,18 +23,109 @@ export interface SenderOptions {
 const FAN_OUT_ENDPOINTS = 50;
 const FAN_OUT_EVENTS = 1000;
 const LEASE_AT_ONCE = 256;
+/** Sends in flight at once, per process. */
+const WINDOW = 512;
+/** How long a finished send waits to be recorded with others, ms. */
+const RECORD_AFTER_MS = 2;
+/**
+ * While writes keep the process busy (its event loop over BUSY of the time, and a write
+ * within the last BUSY_WINDOW_MS), deliveries yield to them: at most YIELD_LEASE every
+ * YIELD_MS (320 a second), the rest waiting until the writes ease off.
+ */
+const BUSY = 0.9;
+const BUSY_WINDOW_MS = 250;
+const YIELD_LEASE = 8;
+const YIELD_MS = 25;
+
+type Delivery = deliveries.DeliveryRow;
+/** A leased delivery with what it needs to be sent (none when its endpoint or event went). */
+interface Job {
+  d: Delivery;
+  endpoint: endpoints.EndpointRow | undefined;
+  event: Event | undefined;
+}
+interface Sent extends Job {
+  outcome: PostOutcome | undefined;
+}
+
+const key = (storeId: string, id: string) => `${storeId} ${id}`;
+
+/**
+ * A loop that runs `round` again at once while it finds work, and otherwise sleeps
+ * `idleMs` or until woken.
+ */
+class Loop {
+  private running = false;
+  private done: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+
+  constructor(
+    private readonly round: () => Promise<boolean>,
+    private readonly idleMs: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.done = (async () => {
+      while (this.running) {
+        this.woken = false;
+        let progressed = false;
+        try {
+          progressed = await this.round();
+        } catch (error) {
+          this.onError(error);
+        }
+        // Woken while the round ran: there may be work it did not see.
+        if (progressed || this.woken || !this.running) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.idleMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    })();
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.done;
+  }
+}
 
 /**
  * The delivery worker every server process runs: turns new events of the feed into
  * deliveries (each endpoint fanned out by one process at a time), leases due
  * deliveries no other process holds, sends them signed, and records each attempt.
+ *
+ * Three loops do it side by side, each on its own connection: fanning out, leasing
+ * (up to WINDOW sends in flight), and recording the sends that have finished, many in
+ * one statement; none waits for a send. A customer's next delivery to an endpoint is
+ * leased only once the one before it is recorded, so order holds however sends overlap.
  */
 export class WebhookSender {
-  private running = false;
-  /** Whether the last round found endpoints to fan out or deliveries to send. */
+  /** Whether the last rounds found endpoints to fan out or deliveries to send. */
   private active = false;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private loops: { fanOut: Loop; lease: Loop; record: Loop } | undefined;
+  private recordSoon: ReturnType<typeof setTimeout> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Sends that have finished and are not yet recorded. */
+  private finished: Sent[] = [];
+  private lastWrite = 0;
+  private utilization = 0;
+  private sampler: ReturnType<typeof setInterval> | undefined;
+  /** Opened signing secrets, by their sealed form (opening one costs more than a send's HMAC). */
+  private readonly opened = new Map<string, string>();
   private readonly leaseMs: number;
   private readonly schedule: readonly number[];
   private readonly idleMs: number;
@@ -50,27 +142,55 @@ export class WebhookSender {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        let busy = false;
-        try {
-          busy = (await this.tick()) > 0;
-        } catch (error) {
-          this.options.log?.warn({ err: error }, 'webhook delivery round failed');
-        }
-        if (!busy && this.running) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, this.idleMs);
-            this.wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-        }
-      }
-    })();
+    if (this.loops) return;
+    const onError = (error: unknown) =>
+      this.options.log?.warn({ err: error }, 'webhook delivery round failed');
+    const loops = {
+      fanOut: new Loop(
+        async () => {
+          const made = await this.fanOut();
+          if (made > 0) loops.lease.wake();
+          return made > 0;
+        },
+        this.idleMs,
+        onError,
+      ),
+      lease: new Loop(
+        async () => {
+          const room = WINDOW - this.inFlight.size;
+          if (!this.yieldsToWrites()) return (await this.lease(Math.min(LEASE_AT_ONCE, room))) > 0;
+          await this.lease(Math.min(YIELD_LEASE, room));
+          await new Promise((resolve) => setTimeout(resolve, YIELD_MS));
+          return true;
+        },
+        this.idleMs,
+        onError,
+      ),
+      record: new Loop(
+        async () => {
+          const recorded = await this.recordFinished();
+          // Room in the window, and each customer's next delivery free to go.
+          if (recorded > 0) loops.lease.wake();
+          return recorded > 0;
+        },
+        this.idleMs,
+        onError,
+      ),
+    };
+    this.loops = loops;
+    for (const loop of Object.values(loops)) loop.start();
+    let last = performance.eventLoopUtilization();
+    this.sampler = setInterval(() => {
+      const now = performance.eventLoopUtilization();
+      this.utilization = performance.eventLoopUtilization(now, last).utilization;
+      last = now;
+    }, 100);
+    this.sampler.unref();
+  }
+
+  /** Whether writes keep this process busy (see BUSY). */
+  private yieldsToWrites(): boolean {
+    return this.utilization > BUSY && performance.now() - this.lastWrite < BUSY_WINDOW_MS;
   }
 
   /**
@@ -78,77 +198,133 @@ export class WebhookSender {
    * last round found any endpoint to deliver to (with none, a write costs nothing here).
    */
   poke(): void {
-    if (this.active) this.wake?.();
+    this.lastWrite = performance.now();
+    if (this.active) this.loops?.fanOut.wake();
   }
 
-  /** Stops taking work, and waits for the sends in flight. */
+  /** Stops taking work, and waits for the sends in flight (recording them). */
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-  }
-
-  /** One round: fan out, lease, send. How many deliveries it sent. */
-  async tick(): Promise<number> {
-    const endpointsTaken = await this.fanOut();
-    const due = await deliveries.leaseDue(this.db, LEASE_AT_ONCE, this.leaseMs);
-    this.active = endpointsTaken > 0 || due.length > 0;
-    if (due.length > 0) await this.deliverAll(due);
-    return due.length;
-  }
-
-  /** Records deliveries for new events; how many endpoints it fanned out. */
-  private async fanOut(): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      const taken = await deliveries.takeEndpointsToFanOut(trx, FAN_OUT_ENDPOINTS);
-      for (const endpoint of taken) {
-        const types = endpoint.events.includes('*')
-          ? null
-          : endpoint.events.map((t) => eventTypes[t as keyof typeof eventTypes]).filter(Boolean);
-        await deliveries.fanOutEndpoint(trx, endpoint, types, FAN_OUT_EVENTS);
-      }
-      return taken.length;
-    });
+    const loops = this.loops;
+    this.loops = undefined;
+    if (!loops) return;
+    clearInterval(this.sampler);
+    await Promise.all([loops.fanOut.stop(), loops.lease.stop()]);
+    await loops.record.stop();
+    await this.drain();
   }
 
   /**
-   * Sends a round's deliveries at once, then records them in a few statements: their
-   * endpoints and events read together, their attempts and outcomes written together.
+   * One whole round, waiting for its sends and recording them (what tests step
+   * through; the running loops do not wait). How many deliveries it sent.
    */
-  private async deliverAll(due: deliveries.DeliveryRow[]): Promise<void> {
-    const key = (storeId: string, id: string) => `${storeId} ${id}`;
-    const endpointRows = await endpoints.findEndpoints(
+  async tick(): Promise<number> {
+    await this.fanOut();
+    const leased = await this.lease(LEASE_AT_ONCE);
+    await this.drain();
+    return leased;
+  }
+
+  /** Waits for every send in flight, and records them. */
+  private async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    await this.recordFinished();
+  }
+
+  private async recordFinished(): Promise<number> {
+    const done = this.finished.splice(0);
+    if (done.length > 0) await this.record(done);
+    return done.length;
+  }
+
+  /** Leases up to `room` due deliveries and starts sending them; how many it leased. */
+  private async lease(room: number): Promise<number> {
+    const due = room > 0 ? await deliveries.leaseDue(this.db, room, this.leaseMs) : [];
+    if (due.length > 0) this.active = true;
+    for (const job of await this.prepare(due)) {
+      const sending: Promise<void> = (
+        job.endpoint && job.event
+          ? this.send(job.endpoint, job.event).catch(
+              (error: Error): PostOutcome => ({
+                status: null,
+                response: null,
+                error: error.message,
+                latencyMs: 0,
+              }),
+            )
+          : Promise.resolve(undefined)
+      ).then((outcome) => {
+        this.finished.push({ ...job, outcome });
+        this.inFlight.delete(sending);
+        // Recorded with the others that finish about now, in one round.
+        this.recordSoon ??= setTimeout(() => {
+          this.recordSoon = undefined;
+          this.loops?.record.wake();
+        }, RECORD_AFTER_MS);
+      });
+      this.inFlight.add(sending);
+    }
+    return due.length;
+  }
+
+  /** Records deliveries for new events; how many it made. */
+  private async fanOut(): Promise<number> {
+    const { endpoints, made } = await deliveries.fanOut(
       this.db,
-      [...new Map(due.map((d) => [key(d.store_id, d.endpoint_id), d])).values()].map((d) => ({
-        storeId: d.store_id,
-        id: d.endpoint_id,
-      })),
+      eventTypes,
+      FAN_OUT_ENDPOINTS,
+      FAN_OUT_EVENTS,
     );
+    // With no endpoint to fan out, a write need not wake the sender.
+    this.active = endpoints > 0 || this.inFlight.size > 0;
+    return made;
+  }
+
+  /** The endpoints and events of leased deliveries, read together. */
+  private async prepare(due: Delivery[]): Promise<Job[]> {
+    if (due.length === 0) return [];
+    const stores = [...new Set(due.map((d) => d.store_id))];
+    const [endpointRows, ...eventsByStore] = await Promise.all([
+      endpoints.findEndpoints(
+        this.db,
+        [...new Map(due.map((d) => [key(d.store_id, d.endpoint_id), d])).values()].map((d) => ({
+          storeId: d.store_id,
+          id: d.endpoint_id,
+        })),
+      ),
+      ...stores.map((storeId) =>
+        this.events.byIds(storeId, [
+          ...new Set(due.filter((d) => d.store_id === storeId).map((d) => d.event_id)),
+        ]),
+      ),
+    ]);
     const endpointOf = new Map(endpointRows.map((e) => [key(e.store_id, e.id), e]));
     const eventOf = new Map<string, Event>();
-    for (const storeId of new Set(due.map((d) => d.store_id))) {
-      const ids = due.filter((d) => d.store_id === storeId).map((d) => d.event_id);
-      for (const e of await this.events.byIds(storeId, [...new Set(ids)])) {
-        eventOf.set(key(storeId, e.id), e);
-      }
-    }
-    const sent = await Promise.all(
-      due.map(async (d) => {
-        const endpoint = endpointOf.get(key(d.store_id, d.endpoint_id));
-        const event = eventOf.get(key(d.store_id, d.event_id));
-        // Its customer was erased (the event with it), or the endpoint was deleted.
-        if (!endpoint || !event) return { d, event, outcome: undefined };
-        return { d, event, outcome: await this.send(endpoint, event) };
-      }),
-    );
+    stores.forEach((storeId, i) => {
+      for (const e of eventsByStore[i] ?? []) eventOf.set(key(storeId, e.id), e);
+    });
+    // An endpoint deleted, or an event gone with its erased customer: nothing to send.
+    return due.map((d) => ({
+      d,
+      endpoint: endpointOf.get(key(d.store_id, d.endpoint_id)),
+      event: eventOf.get(key(d.store_id, d.event_id)),
+    }));
+  }
 
-    const attempts: Parameters<typeof deliveries.logAttempts>[1] = [];
-    const settled: Parameters<typeof deliveries.settleDeliveries>[1] = [];
+  /**
+   * Records finished sends in a few statements: their attempts and outcomes written
+   * together, and each endpoint's failing streak where it changed.
+   */
+  private async record(sent: Sent[]): Promise<void> {
+    const attempts: Parameters<typeof deliveries.recordAttempts>[1] = [];
+    const settled: Parameters<typeof deliveries.recordAttempts>[2] = [];
     const gone = new Set<string>();
-    const okByEndpoint = new Map<string, { storeId: string; id: string; ok: boolean }>();
-    for (const { d, event, outcome } of sent) {
-      if (!event || !outcome) {
-        settled.push({ storeId: d.store_id, id: d.id, status: 'discarded', retryAt: null });
+    const byEndpoint = new Map<
+      string,
+      { storeId: string; id: string; ok: boolean; failing: boolean }
+    >();
+    for (const { d, endpoint, event, outcome } of sent) {
+      if (!endpoint || !event || !outcome) {
+        settled.push({ storeId: d.store_id, id: d.id, retryAt: null });
         continue;
       }
       attempts.push({
@@ -167,26 +343,22 @@ export class WebhookSender {
       const ok = outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
       const retryAt =
         ok || outcome.status === 410 ? null : nextAttemptAt(d.attempts, this.schedule);
-      settled.push({
-        storeId: d.store_id,
-        id: d.id,
-        status: ok ? 'succeeded' : retryAt ? 'pending' : 'failed',
-        retryAt,
-      });
-      if (outcome.status === 410) gone.add(key(d.store_id, d.endpoint_id));
+      // Done when it succeeded, was refused for good (410) or ran out of retries.
+      settled.push({ storeId: d.store_id, id: d.id, retryAt });
       const k = key(d.store_id, d.endpoint_id);
+      if (outcome.status === 410) gone.add(k);
       // The endpoint's streak: broken by any success of the round.
-      okByEndpoint.set(k, {
+      byEndpoint.set(k, {
         storeId: d.store_id,
         id: d.endpoint_id,
-        ok: ok || (okByEndpoint.get(k)?.ok ?? false),
+        ok: ok || (byEndpoint.get(k)?.ok ?? false),
+        failing: endpoint.failing_since !== null,
       });
     }
-    await deliveries.logAttempts(this.db, attempts);
-    await deliveries.settleDeliveries(this.db, settled);
-    for (const [k, e] of okByEndpoint) {
+    await deliveries.recordAttempts(this.db, attempts, settled);
+    for (const [k, e] of byEndpoint) {
       // A success where no failing streak runs changes nothing: no statement for it.
-      if (e.ok && !gone.has(k) && !endpointOf.get(k)?.failing_since) continue;
+      if (e.ok && !gone.has(k) && !e.failing) continue;
       if (gone.has(k)) {
         await endpoints.disableEndpoint(this.db, e.storeId, e.id, 'the receiver answered 410 Gone');
         continue;
@@ -203,16 +375,25 @@ export class WebhookSender {
     }
   }
 
+  private open(sealed: string): string {
+    let secret = this.opened.get(sealed);
+    if (secret === undefined) {
+      if (this.opened.size >= 10_000) this.opened.clear();
+      secret = this.box().open(sealed);
+      this.opened.set(sealed, secret);
+    }
+    return secret;
+  }
+
   /** Sends one event to an endpoint, signed with its secrets (both, during a rotation). */
   async send(endpoint: endpoints.EndpointRow, event: Event | PingEvent): Promise<PostOutcome> {
-    const box = this.box();
-    const secrets = [box.open(endpoint.secret)];
+    const secrets = [this.open(endpoint.secret)];
     if (
       endpoint.previous_secret &&
       endpoint.previous_secret_until &&
       endpoint.previous_secret_until.getTime() > Date.now()
     ) {
-      secrets.push(box.open(endpoint.previous_secret));
+      secrets.push(this.open(endpoint.previous_secret));
     }
     const body = JSON.stringify(event);
     const timestamp = Math.floor(Date.now() / 1000);

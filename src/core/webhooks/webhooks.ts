@@ -253,17 +253,18 @@ export class Webhooks {
       enabled?: boolean;
     } = {};
     const problems: { path: string; message: string }[] = [];
-    const attempt = async (path: string, f: () => unknown | Promise<unknown>) => {
+    // Each check's refusals are collected (they name their own paths), so one answer
+    // lists every problem of the input.
+    const attempt = async (f: () => unknown | Promise<unknown>) => {
       try {
         await f();
       } catch (error) {
         if (error instanceof ClienteleError) problems.push(...error.errors);
         else throw error;
       }
-      void path;
     };
     if (input.url !== undefined || creating) {
-      await attempt('/url', async () => {
+      await attempt(async () => {
         const url = checkUrl(input.url, this.options);
         await resolvePublic(url.hostname, this.options);
         change.url = url.toString();
