@@ -19,6 +19,7 @@ import { metricsPlugin } from './plugins/metrics.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { textPlugin } from './plugins/text.js';
 import { sendProblem } from './problem.js';
+import { consoleRoutes } from './routes/console.js';
 import { healthRoutes } from './routes/health.js';
 import { customFieldRoutes } from './routes/v1/custom-fields.js';
 import { customerRoutes } from './routes/v1/customers.js';
@@ -109,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const { clientele } = options;
   await app.register(healthRoutes, { clientele });
+  await app.register(consoleRoutes);
   await app.register(storeRoutes, { clientele, adminToken: options.adminToken });
   await app.register(customerRoutes, { clientele });
   await app.register(customFieldRoutes, { clientele });

@@ -102,6 +102,32 @@ it("reads a store's event feed in order through its index, with no sort", async 
   expect(plan).not.toMatch(/Sort/);
 });
 
+it('searches by reading each index range in order up to its limit, and each customer by its key', async () => {
+  const { pinPlan, searchQuery } = await import('../../src/core/customers/search.repository.js');
+  const { searchTerms } = await import('../../src/core/customers/search.js');
+  const plan = await clientele.db.transaction().execute(async (trx) => {
+    await pinPlan(trx);
+    const compiled = searchQuery('sto_x', searchTerms('+1202'), 21, {
+      key: '+12025',
+      id: 'cust_x',
+    }).compile(trx);
+    const explained = await trx.executeQuery<{ 'QUERY PLAN': string }>({
+      ...compiled,
+      sql: `EXPLAIN (COSTS OFF) ${compiled.sql}`,
+    });
+    return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+  });
+  // However few rows the statistics promise, never a whole range gathered and sorted,
+  // nor a store read to hash it.
+  expect(plan).not.toMatch(/Seq Scan|Bitmap|Hash Join|Merge Join/);
+  expect(plan).toMatch(/Index Only Scan using customer_identifiers_by_prefix/);
+  expect(plan).toMatch(/Index Scan using customers_by_name_prefix/);
+  expect(plan).toMatch(/Index Scan using customers_by_last_name_prefix/);
+  expect(plan).toMatch(
+    /customers_pkey on customers[^\n]*\n\s*Index Cond: \(\(store_id = 'sto_x'::text\) AND \(id = /,
+  );
+});
+
 it('leases webhook deliveries by index probes alone, whatever the statistics say', async () => {
   const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
     SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_lease_deliveries'`.execute(

@@ -18,7 +18,13 @@ let t: TestApp;
 let store: TestStore;
 let document: { paths: Record<string, Record<string, Operation>> };
 /** Ids the writes before a write left, for the paths of the ones after it. */
-const made: { keyId?: string; endpointId?: string; importId?: string; segmentId?: string } = {};
+const made: {
+  keyId?: string;
+  endpointId?: string;
+  importId?: string;
+  segmentId?: string;
+  customerId?: string;
+} = {};
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -39,6 +45,10 @@ const requests: Record<string, () => { url: string; headers: Record<string, stri
   updateStore: () => ({ url: `/v1/stores/${store.id}`, headers: admin() }),
   createApiKey: () => ({ url: `/v1/stores/${store.id}/api-keys`, headers: admin() }),
   revokeApiKey: () => ({ url: `/v1/stores/${store.id}/api-keys/${made.keyId}`, headers: admin() }),
+  eraseCustomer: () => ({
+    url: `/v1/stores/${store.id}/customers/${made.customerId}`,
+    headers: bearer(),
+  }),
   upsertCustomer: () => ({ url: `/v1/stores/${store.id}/customers`, headers: bearer() }),
   createWebhookEndpoint: () => ({
     url: `/v1/stores/${store.id}/webhook-endpoints`,
@@ -143,6 +153,10 @@ describe('the reference, tried', () => {
       const write = writes.find((w) => w.operation.operationId === id);
       expect(write, `${id} is in the document`).toBeDefined();
       if (!write) continue;
+      if (id === 'eraseCustomer') {
+        const created = await t.as(store).upsert({ email: 'erased-by-example@example.com' });
+        made.customerId = created.json().customer.id;
+      }
       if (id === 'revokeApiKey') {
         const key = await t.admin('POST', `/v1/stores/${store.id}/api-keys`);
         made.keyId = key.json().id;

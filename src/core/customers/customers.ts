@@ -12,6 +12,7 @@ import type { CustomerInput } from './input.js';
 import { type CustomerList, type CustomerListQuery, listCustomerPage } from './list.js';
 import * as read from './read.js';
 import { withRetry } from './retry.js';
+import { type SearchQuery, searchCustomers } from './search.js';
 import { type UpsertDeps, type UpsertOptions, upsertAlone, upsertCustomer } from './upsert.js';
 import { type Segmenting, writeDerived } from './write.repository.js';
 
@@ -112,6 +113,11 @@ export class Customers {
 
   list(storeId: string, page: read.PageQuery) {
     return read.listCustomers(this.db, storeId, page);
+  }
+
+  /** Customers whose email, phone, external id, identifier or name starts with `q`. */
+  search(storeId: string, query: SearchQuery) {
+    return searchCustomers(this.db, storeId, query);
   }
 
   /**

@@ -47,18 +47,19 @@ function parseIfMatch(header: string): number[] | undefined {
 }
 
 function lookupOf(query: {
+  q?: string | undefined;
   email?: string | undefined;
   phone?: string | undefined;
   externalId?: string | undefined;
   identifier?: string | undefined;
 }): Lookup | undefined {
-  const given = (['email', 'phone', 'externalId', 'identifier'] as const).filter(
+  const given = (['q', 'email', 'phone', 'externalId', 'identifier'] as const).filter(
     (k) => query[k] !== undefined,
   );
   if (given.length > 1) {
     throw fail.field(
       `/query/${given[1]}`,
-      'look up by one of email, phone, externalId or identifier at a time',
+      'search (q) or look up by one of email, phone, externalId or identifier at a time',
     );
   }
   if (query.email !== undefined) return { email: query.email };
@@ -140,13 +141,19 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
       schema: {
         tags: ['customers'],
         operationId: 'findOrListCustomers',
-        summary: 'Look a customer up by one identifier, or list customers newest first',
+        summary: 'Look a customer up by one identifier, search, or list customers newest first',
         description:
-          'With email, phone, externalId or identifier=type:value: that customer (or 404). Without: a page of customers, newest first.',
+          'With email, phone, externalId or identifier=type:value: that customer (or 404). With q: a page of the customers whose email, phone number, external id, typed identifier or name starts with it, in the order of what matched. Without: a page of customers, newest first.',
         security,
         params: StoreIdParams,
         querystring: Type.Object(
           {
+            q: Type.Optional(
+              Type.String({
+                description:
+                  'a prefix of an email, phone number (digits are enough), external id, typed identifier value, or name ("first last" or the last name)',
+              }),
+            ),
             email: Type.Optional(Type.String()),
             phone: Type.Optional(Type.String()),
             externalId: Type.Optional(Type.String()),
@@ -162,6 +169,13 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
       const { storeId } = request.caller;
       const lookup = lookupOf(request.query);
       if (lookup) return clientele.customers.find(storeId, lookup);
+      if (request.query.q !== undefined) {
+        return clientele.customers.search(storeId, {
+          q: request.query.q,
+          limit: request.query.limit ?? 20,
+          cursor: request.query.cursor,
+        });
+      }
       return clientele.customers.list(storeId, {
         limit: request.query.limit ?? 20,
         cursor: request.query.cursor,
@@ -188,6 +202,30 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
       );
       reply.header('ETag', `"${customer.version}"`);
       return customer;
+    },
+  );
+
+  app.delete(
+    '/v1/stores/:storeId/customers/:customerId',
+    {
+      schema: {
+        tags: ['customers'],
+        operationId: 'eraseCustomer',
+        summary: 'Erase a customer',
+        description:
+          'Deletes the customer, its identifiers and its history, leaving one customer.erased event that holds its id alone. 204; an unknown id is 404.',
+        security,
+        params: CustomerParams,
+        response: { 204: Type.Null(), ...storeRouteErrors },
+      },
+    },
+    async (request, reply) => {
+      const { caller } = request;
+      await clientele.customers.erase(
+        { storeId: caller.storeId, api: 'native', keyId: caller.keyId },
+        request.params.customerId,
+      );
+      return reply.code(204).send(null);
     },
   );
 
