@@ -83,6 +83,10 @@ export async function readView(
  * writes computed at the old version wait, then fail and are computed again.
  */
 export async function bumpVersion(trx: DB, storeId: string): Promise<void> {
+  // Alone: the writes of the store hold it shared (clientele_write_derived, migration 0017).
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`clientele segments ${storeId}`}, 0))`.execute(
+    trx,
+  );
   await trx
     .updateTable('stores')
     .set({ segments_version: sql`segments_version + 1` })

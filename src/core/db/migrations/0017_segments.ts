@@ -136,7 +136,13 @@ export async function up(db: DB): Promise<void> {
       ids text[];
       deltas bigint[];
     BEGIN
-      SELECT segments_version INTO current_version FROM stores WHERE id = p_store FOR SHARE;
+      -- Held shared until the write commits: a change to the store's segments takes it
+      -- alone (bumpVersion), so it waits for the writes in flight, and the writes after it
+      -- wait for it, then see its version. An advisory lock, not FOR SHARE on the store's
+      -- row: every write share-locking one row made a multixact of it each time, and
+      -- halved the upsert rate.
+      PERFORM pg_advisory_xact_lock_shared(hashtextextended('clientele segments ' || p_store, 0));
+      SELECT segments_version INTO current_version FROM stores WHERE id = p_store;
       IF current_version IS DISTINCT FROM p_version THEN
         RAISE EXCEPTION USING ERRCODE = '40001',
           MESSAGE = format('the segments of store %s changed', p_store);
