@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
+import { feedCaughtUp } from '../helpers/database.js';
 
 /**
  * What the reference shows of each write, tried on the real app: every write the
@@ -122,6 +123,7 @@ async function bodyOf(operation: Operation): Promise<unknown> {
     const [type, file] = Object.entries(operation.requestBody?.content ?? {})[0] ?? [];
     return type && typeof file?.example === 'string' ? { type, text: file.example } : undefined;
   }
+  await feedCaughtUp(t.clientele.db);
   const events = (await t.as(store).get('/events')).json().data as { id: string }[];
   const real: Record<string, string> = {
     'ck_…': store.apiKey,

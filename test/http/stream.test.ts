@@ -3,6 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STREAM } from '../../src/core/events/stream.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { feedCaughtUp } from '../helpers/database.js';
 
 /** The NATS server with JetStream this machine runs (CI's too). */
 const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -29,6 +30,7 @@ describe('events on NATS JetStream', () => {
     await api.upsert({ email: 'nats@example.com', firstName: 'Na' });
     await api.upsert({ email: 'nats@example.com', lastName: 'Ts' });
     await api.upsert({ email: 'other-nats@example.com' });
+    await feedCaughtUp(t.clientele.db);
     const feed = (await api.get('/events')).json().data as { id: string; type: string }[];
     expect(feed).toHaveLength(3);
 
