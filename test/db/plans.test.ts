@@ -217,3 +217,105 @@ it('fans out from each endpoint’s place through the feed’s index, in order, 
   );
   expect(taken).not.toMatch(/Sort/);
 });
+
+/** A statement's generic plan (as PL/pgSQL keeps it) under a function's own settings. */
+async function planUnder(fn: string, statement: string, types: string, args: string) {
+  const { rows } = await sql<{ proconfig: string[] | null }>`
+    SELECT proconfig FROM pg_proc WHERE proname = ${fn}`.execute(clientele.db);
+  const settings = rows[0]?.proconfig ?? [];
+  return clientele.db.connection().execute(async (conn) => {
+    for (const c of settings) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
+    await sql`SET plan_cache_mode = force_generic_plan`.execute(conn);
+    await sql.raw(`PREPARE probe (${types}) AS ${statement}`).execute(conn);
+    try {
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        ${sql.raw(`EXPLAIN (COSTS OFF) EXECUTE probe(${args})`)}`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`DEALLOCATE probe`.execute(conn);
+      await sql`RESET ALL`.execute(conn);
+    }
+  });
+}
+
+it('writes each customer, and what segments derive from it, by whole keys, whatever the statistics say', async () => {
+  // Statistics gathered while the store had a few customers without names, as in the first
+  // minute of a store: the planner then believes the store is a handful of rows.
+  await sql`
+    INSERT INTO stores (id, name, created_at, updated_at) VALUES ('sto_plan', 'plan', now(), now())
+    ON CONFLICT DO NOTHING`.execute(clientele.db);
+  await sql`
+    INSERT INTO customers (store_id, id, seq, email, created_at, updated_at, version)
+    SELECT 'sto_plan', 'cust_' || g, g, g || '@example.com', now(), now(), 1
+    FROM generate_series(1, 5) AS g`.execute(clientele.db);
+  await sql`ANALYZE customers`.execute(clientele.db);
+
+  const update = await planUnder(
+    'clientele_write_customers',
+    `UPDATE customers AS c SET version = c.version + 1
+     WHERE c.store_id = $1 AND c.id = $2 AND c.version = $3 AND c.merged_into IS NULL`,
+    'text, text, integer',
+    `'sto_plan', 'cust_1', 1`,
+  );
+  expect(update).toMatch(
+    /Index Scan using customers_pkey[^\n]*\n\s*Index Cond: \(\(store_id = \$1\) AND \(id = \$2\)\)/,
+  );
+
+  // The write's removal of identifier rows, as the function has it.
+  const { rows: written } = await sql<{ prosrc: string }>`
+    SELECT prosrc FROM pg_proc WHERE proname = 'clientele_write_customers'`.execute(clientele.db);
+  const removal = /DELETE FROM customer_identifiers\s+WHERE[^;]*/.exec(written[0]!.prosrc);
+  expect(removal).not.toBeNull();
+  const identifiers = await planUnder(
+    'clientele_write_customers',
+    removal![0]
+      .replaceAll('p_store', '$1')
+      .replace('p_removed_kind[i]', '$2')
+      .replace('p_removed_value[i]', '$3')
+      .replace('p_removed_customer[i]', '$4'),
+    'text, text, text, text',
+    `'sto_plan', 'email', '1@example.com', 'cust_1'`,
+  );
+  // By the identifier's key, or among the customer's own identifiers: a few rows either way.
+  expect(identifiers).not.toMatch(/Seq Scan|Bitmap|Hash|Materialize/);
+  expect(identifiers).toMatch(
+    /Index Cond: \(\(store_id = \$1\) AND (\(kind = \$2\) AND \(value = \$3\)|\(customer_id = \$4\))\)/,
+  );
+
+  // Each statement of the derived write that finds rows to change, as the function has it,
+  // its variables turned into parameters.
+  const { rows } = await sql<{ prosrc: string }>`
+    SELECT prosrc FROM pg_proc WHERE proname = 'clientele_write_derived'`.execute(clientele.db);
+  const deletes = [
+    ...rows[0]!.prosrc.matchAll(
+      /DELETE FROM (customer_values|segment_members)\s+WHERE[^;]*?(?=;|\s+RETURNING)/g,
+    ),
+  ];
+  expect(deletes.map((d) => d[1])).toEqual([
+    'customer_values',
+    'customer_values',
+    'segment_members',
+  ]);
+  for (const [statement, table] of deletes) {
+    const plan = await planUnder(
+      'clientele_write_derived',
+      statement!
+        .replaceAll('p_store', '$1')
+        .replace(/\b[vw]\.c\b/, '$2')
+        .replace('v.f', '$3')
+        .replace('w.s', '$3'),
+      table === 'customer_values' ? 'text, text, text' : 'text, text, text[]',
+      table === 'customer_values'
+        ? `'sto_plan', 'cust_1', 'tier'`
+        : `'sto_plan', 'cust_1', '{seg_1}'`,
+    );
+    const key =
+      table === 'customer_values' ? 'customer_values_pkey' : 'segment_members_by_customer';
+    expect(plan).not.toMatch(/Seq Scan|Bitmap|Hash|Materialize/);
+    expect(plan).toMatch(
+      new RegExp(
+        `Index Scan using ${key}[^\\n]*\\n\\s*Index Cond: \\(\\(store_id = \\$1\\) AND \\(customer_id = \\$2\\)`,
+      ),
+    );
+  }
+});

@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { DB } from '../db/database.js';
 import { FULL_NAME_KEY, LAST_NAME_KEY } from '../db/migrations/0018_customer_search.js';
+import { NAMED } from '../db/migrations/0019_write_plans.js';
 import type { StoredCustomer } from './customer.js';
 import { type Row, rowToStored } from './customers.repository.js';
 import type { SearchTerms } from './search.js';
@@ -67,7 +68,14 @@ export function searchQuery(
   const lastName = sql`(${sql.raw(LAST_NAME_KEY)}) COLLATE "C"`;
   const ranges = [
     ...terms.identifiers.map((p) => range(identifiers, idKey, ...owner, p, limit, after)),
-    range(live, fullName, ...self, terms.name, limit, after),
+    range(
+      sql`customers WHERE store_id = ${storeId} AND ${sql.raw(NAMED)}`,
+      fullName,
+      ...self,
+      terms.name,
+      limit,
+      after,
+    ),
     range(sql`${live} AND last_name IS NOT NULL`, lastName, ...self, terms.name, limit, after),
   ];
   return sql<MatchRow>`

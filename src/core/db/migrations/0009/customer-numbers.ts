@@ -26,7 +26,11 @@ export async function numberCustomersPerStore(db: DB): Promise<void> {
   await sql`DROP SEQUENCE customer_seq`.execute(db);
 
   // The function of migration 0008, numbering the customers it creates per store.
-  await sql`
+  await sql.raw(WRITE_CUSTOMERS).execute(db);
+}
+
+/** clientele_write_customers as this migration leaves it (migration 0019 builds on it). */
+export const WRITE_CUSTOMERS = `
     CREATE OR REPLACE FUNCTION clientele_write_customers(
       p_store text, p_created jsonb, p_updated jsonb,
       p_removed_kind text[], p_removed_value text[], p_removed_customer text[],
@@ -99,5 +103,4 @@ export async function numberCustomersPerStore(db: DB): Promise<void> {
           key_id text, changes jsonb, created_at timestamptz, previous_version integer,
           version integer);
     END
-    $$`.execute(db);
-}
+    $$`;
