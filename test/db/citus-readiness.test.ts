@@ -103,3 +103,54 @@ describe('a migration that breaks a rule', () => {
     });
   }
 });
+
+describe('the plan on a Citus coordinator that ran part of it', () => {
+  it('marks done what Citus holds already, so a second run changes nothing', async () => {
+    const schema = await readSchema(clientele.db);
+    const first = planDistribution(schema, { tables: {}, functions: [] }, 128);
+    const state = {
+      tables: {
+        stores: { type: 'distributed', column: 'id' },
+        customers: { type: 'distributed', column: 'store_id' },
+        store_names: { type: 'reference', column: null },
+      },
+      functions: [schema.signatures.clientele_find_owners!],
+    };
+    const again = planDistribution(schema, state, 128);
+    expect(again.map((s) => s.sql)).toEqual(first.map((s) => s.sql));
+    expect(again.filter((s) => s.done).map((s) => s.sql)).toEqual([
+      "SELECT create_distributed_table('stores', 'id', shard_count => 128)",
+      "SELECT create_distributed_table('customers', 'store_id', colocate_with => 'stores')",
+      "SELECT create_reference_table('store_names')",
+      `SELECT create_distributed_function('${schema.signatures.clientele_find_owners}', distribution_arg_name => 'p_store', colocate_with => 'stores')`,
+    ]);
+    // A table that became a Citus local table (a foreign key to a reference table) is
+    // distributed still.
+    const local = planDistribution(
+      schema,
+      { tables: { api_keys: { type: 'local', column: null } }, functions: [] },
+      128,
+    );
+    expect(local.find((s) => s.sql.includes("'api_keys'"))?.done).toBe(false);
+  });
+
+  it('refuses a table Citus holds otherwise than Clientele places it', async () => {
+    const schema = await readSchema(clientele.db);
+    expect(() =>
+      planDistribution(
+        schema,
+        { tables: { customers: { type: 'distributed', column: 'id' } }, functions: [] },
+        128,
+      ),
+    ).toThrow(
+      'customers is a distributed table by id where Clientele expects distributed by store_id',
+    );
+    expect(() =>
+      planDistribution(
+        schema,
+        { tables: { secret_routes: { type: 'distributed', column: 'store_id' } }, functions: [] },
+        128,
+      ),
+    ).toThrow('secret_routes is a distributed table by store_id where Clientele expects reference');
+  });
+});
