@@ -15,8 +15,8 @@ import type { DB } from '../database.js';
  *   store's transaction (`stores/store-names.repository.ts`).
  * - The webhook sender's fan-out and lease, scoped to one store
  *   (`clientele_fan_out_store`, `clientele_lease_store_deliveries`): on Citus each runs on
- *   the node holding the store (the functions are distributed by `p_store`), where the
- *   lease's `ctid` and `FOR UPDATE SKIP LOCKED` are those of one shard. The functions
+ *   the node holding the store (the functions are distributed by `p_store`): a router
+ *   statement, whose `FOR UPDATE SKIP LOCKED` is that of one shard, and no `ctid`. The functions
  *   across every store (migration 0014) stay as they were for one PostgreSQL.
  */
 export async function up(db: DB): Promise<void> {
@@ -38,7 +38,9 @@ export async function up(db: DB): Promise<void> {
 
 /**
  * The lease of migration 0014, across every store (`all`) or in one (`store`): found and
- * locked first, then updated by ctid (a TID scan). Planned with index probes only
+ * locked first, then updated by ctid (a TID scan), or in one store by primary key (with
+ * the store in its condition, the planner would read the store by it and filter the
+ * ctids; and on Citus an update names its store). Planned with index probes only
  * (migration 0014 says why).
  */
 export function leaseDeliveries(scope: 'all' | 'store'): string {
@@ -55,8 +57,8 @@ export function leaseDeliveries(scope: 'all' | 'store'): string {
       UPDATE webhook_deliveries AS d
       SET leased_until = now() + make_interval(secs => p_lease_ms / 1000.0),
         attempts = d.attempts + 1
-      WHERE ${one ? 'd.store_id = p_store AND ' : ''}d.ctid = ANY(ARRAY(
-        SELECT c.ctid FROM webhook_deliveries AS c
+      WHERE ${one ? 'd.store_id = p_store AND d.id' : 'd.ctid'} = ANY(ARRAY(
+        SELECT ${one ? 'c.id' : 'c.ctid'} FROM webhook_deliveries AS c
         WHERE ${one ? 'c.store_id = p_store AND ' : ''}c.status = 'pending' AND c.next_attempt_at <= now()
           AND (c.leased_until IS NULL OR c.leased_until < now())
           AND EXISTS (SELECT 1 FROM webhook_endpoints AS w
