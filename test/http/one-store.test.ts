@@ -49,6 +49,9 @@ it('sends no statement that reads two stores, or a store not named', async () =>
   const id = ok(made[0]!).json().customer.id;
   ok(await api.upsert({ email: 'c0@example.com', customFields: { tier: 'gold', points: 5 } }));
   ok(await api.upsert({ externalId: 'x-1', email: 'c1@example.com' }));
+  for (let i = 0; i < 2; i++) {
+    ok(await api.upsert({ email: 'idem@example.com' }, { 'idempotency-key': 'once' }));
+  }
   ok(await api.get(`/customers/${id}`));
   ok(await api.get('/customers?limit=5'));
   ok(await api.get(`/customers/${id}/events`));
