@@ -90,7 +90,8 @@ it('imports of many stores, run by every engine at once, apply each row once', a
 it('webhook delivery store by store, by every engine at once, sends each event once', async () => {
   const first = engines[0]!;
   const stores: TestStore[] = [];
-  for (let s = 0; s < 5; s++) {
+  // More stores than one round fans out (50): each is reached in turn.
+  for (let s = 0; s < 60; s++) {
     const store = await first.createStore(`hooks ${s}`);
     stores.push(store);
     const res = await first.as(store).request('POST', `/v1/stores/${store.id}/webhook-endpoints`, {
@@ -103,22 +104,23 @@ it('webhook delivery store by store, by every engine at once, sends each event o
   try {
     await Promise.all(
       stores.flatMap((store, s) =>
-        Array.from({ length: 20 }, (_, i) =>
+        Array.from({ length: 2 }, (_, i) =>
           engines[i % ENGINES]!.as(store).upsert({ email: `h${s}-${i}@example.com` }),
         ),
       ),
     );
-    await receiver.until((r) => r.length >= 100, 60_000);
+    await receiver.until((r) => r.length >= 120, 60_000);
     await new Promise((r) => setTimeout(r, 1_000)); // time for a second delivery of any
     const ids = receiver.received.map((r) => r.headers['webhook-id']);
-    expect(ids.length).toBe(100);
-    expect(new Set(ids).size).toBe(100);
+    expect(ids.length).toBe(120);
+    expect(new Set(ids).size).toBe(120);
     const byStore = new Map<string, number>();
     for (const r of receiver.received) {
       const { storeId } = JSON.parse(r.body) as { storeId: string };
       byStore.set(storeId, (byStore.get(storeId) ?? 0) + 1);
     }
-    expect([...byStore.values()]).toEqual([20, 20, 20, 20, 20]);
+    expect(byStore.size).toBe(60);
+    expect([...byStore.values()].every((n) => n === 2)).toBe(true);
   } finally {
     for (const e of engines) await e.clientele.webhooks.stopSending();
   }

@@ -23,16 +23,18 @@ export interface DeliveryRow {
  * `perEndpoint` events of its store's feed after its place, of the types it subscribes
  * to (`recordTypes` maps each event type to the change record's type), in feed order;
  * its place moves to the last event taken. How many endpoints it took and deliveries it
- * made. `perStore`: the stores with endpoints, least recently changed first, are found
- * without a lock, and each is fanned out by a statement of its own (on Citus, on its node).
+ * made. `perStore`: the stores with enabled endpoints after `perStore.after` in id order
+ * are found without a lock (a process goes round every store, `next` being where to go on
+ * from, '' at the end), and each is fanned out by a statement of its own (on Citus, on
+ * its node).
  */
 export async function fanOut(
   db: DB,
   recordTypes: Record<string, string>,
   endpoints: number,
   perEndpoint: number,
-  perStore = false,
-): Promise<{ endpoints: number; made: number }> {
+  perStore?: { after: string },
+): Promise<{ endpoints: number; made: number; next?: string }> {
   const types = [Object.keys(recordTypes), Object.values(recordTypes)];
   // The statement is in a function that plans it with index probes alone (migrations 0014, 0020).
   const run = async (store: string | undefined, room: number) => {
@@ -46,12 +48,16 @@ export async function fanOut(
   };
   if (!perStore) return run(undefined, endpoints);
   const { rows: stores } = await sql<{ store_id: string }>`
-    SELECT store_id FROM webhook_endpoints WHERE enabled
-    GROUP BY store_id ORDER BY min(updated_at) LIMIT ${endpoints}`.execute(db);
-  return eachStore(
+    SELECT DISTINCT store_id FROM webhook_endpoints WHERE enabled AND store_id > ${perStore.after}
+    ORDER BY store_id LIMIT ${endpoints}`.execute(db);
+  let last = '';
+  const done = await eachStore(
     stores,
     endpoints,
-    run,
+    (store, room) => {
+      last = store;
+      return run(store, room);
+    },
     (r) => r.endpoints,
     (a, b) => ({
       endpoints: a.endpoints + b.endpoints,
@@ -59,6 +65,9 @@ export async function fanOut(
     }),
     { endpoints: 0, made: 0 },
   );
+  // Round again from the first store once the last one was reached.
+  const end = stores.length < endpoints && last === (stores.at(-1)?.store_id ?? '');
+  return { ...done, next: end ? '' : last };
 }
 
 /** Runs `step` for each store in turn with the room left, until none is. */

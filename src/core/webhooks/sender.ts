@@ -84,6 +84,8 @@ export class WebhookSender {
   private readonly schedule: readonly number[];
   private readonly idleMs: number;
   private perStore: boolean | undefined;
+  /** Store by store: the last store fanned out, to go on from ('' from the first). */
+  private fanOutAfter = '';
 
   constructor(
     private readonly db: DB,
@@ -235,13 +237,14 @@ export class WebhookSender {
 
   /** Records deliveries for new events; how many it made. */
   private async fanOut(): Promise<number> {
-    const { endpoints, made } = await deliveries.fanOut(
+    const { endpoints, made, next } = await deliveries.fanOut(
       this.db,
       eventTypes,
       FAN_OUT_ENDPOINTS,
       FAN_OUT_EVENTS,
-      await this.storeByStore(),
+      (await this.storeByStore()) ? { after: this.fanOutAfter } : undefined,
     );
+    if (next !== undefined) this.fanOutAfter = next;
     // With no endpoint to fan out, a write need not wake the sender.
     this.active = endpoints > 0 || this.inFlight.size > 0;
     return made;
