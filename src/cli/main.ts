@@ -1,6 +1,10 @@
 import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
 import { Clientele, collisionsNotice } from '../core/clientele.js';
 import { loadConfig } from '../core/config.js';
+import { hasCitus, planDistribution, readCitusState, readSchema } from '../core/db/distribution.js';
+import { isMigrated } from '../core/db/migrate.js';
+import { citusViolations } from '../core/db/readiness.js';
 import { ClienteleError, SetupError } from '../core/errors.js';
 import { startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
 import { runExport, runImport } from './transfer.js';
@@ -15,6 +19,12 @@ Commands:
   keys create <storeId> [name]   create an API key for a store, optionally named
   keys list <storeId>            list a store's API keys (never their secrets)
   keys revoke <storeId> <keyId>  revoke an API key at once
+  distribute [--dry-run] [--shards <n>]
+                                 on a Citus coordinator, distribute every table by store
+                                 (reference tables where small and global) and the
+                                 functions, printing each statement; what is done already
+                                 is skipped. --dry-run prints them, runs none. Refused,
+                                 changing nothing, without the citus extension
   import <file> --store <id>     import customers from a .csv or .ndjson file, showing
                                  progress; refused rows go to --errors (<file>.errors.ndjson);
                                  exits 1 when any row was refused
@@ -130,6 +140,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`Revoked ${keyId}.`);
       return 0;
     }
+    case 'distribute':
+      return distribute(values['dry-run'] === true, shardsOf(values.shards));
     default:
       console.error(`Unknown command: ${positionals.join(' ')}\n\n${usage}`);
       return 1;
@@ -167,6 +179,78 @@ async function transfer(
   return remote ? run() : withClientele(run);
 }
 
+/**
+ * `clientele distribute` (docs/scaling.md): the plan of db/distribution.ts, printed, and
+ * run on a Citus coordinator. Without the citus extension (plain PostgreSQL, PGlite) it
+ * says so and changes nothing; the migrations must have run, and the schema must keep
+ * every rule of db/readiness.ts.
+ */
+async function distribute(dryRun: boolean, shards: number): Promise<number> {
+  const config = configure();
+  const clientele = await Clientele.open({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: 1,
+    verifyConnection: true,
+  });
+  try {
+    const db = clientele.db;
+    if (!(await isMigrated(db))) {
+      console.error(
+        'The database is not migrated: run `clientele migrate` first. Nothing was changed.',
+      );
+      return 2;
+    }
+    const citus = await hasCitus(db);
+    if (!citus && !dryRun) {
+      console.error(
+        'This database has no citus extension (a Citus coordinator has it: CREATE EXTENSION citus). Nothing was changed. `clientele distribute --dry-run` prints what would run.',
+      );
+      return 2;
+    }
+    const violations = await citusViolations(db);
+    if (violations.length > 0) {
+      console.error(
+        `The schema breaks rules of Citus; nothing was changed:\n${violations.join('\n')}`,
+      );
+      return 2;
+    }
+    const steps = planDistribution(await readSchema(db), await readCitusState(db), shards);
+    if (!citus) console.log('-- No citus extension here: what a Citus coordinator would run.');
+    for (const step of steps) {
+      if (step.done) {
+        console.log(`-- done already: ${step.sql};`);
+        continue;
+      }
+      console.log(`${step.sql};`);
+      if (!dryRun) await sql.raw(step.sql).execute(db);
+    }
+    const left = steps.filter((s) => !s.done).length;
+    console.log(
+      dryRun
+        ? `-- ${left} statement${left === 1 ? '' : 's'} to run (dry run: none was).`
+        : `-- ${left} statement${left === 1 ? '' : 's'} run; ${steps.length - left} done already.`,
+    );
+    return 0;
+  } finally {
+    await clientele.close();
+  }
+}
+
+function shardsOf(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_SHARDS;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+    throw new UsageError(
+      `--shards takes a whole number from 1 to 10000, not ${value}.\n\n${usage}`,
+    );
+  }
+  return n;
+}
+
+/** Shards per table (docs/scaling.md: 128 for 100,000 stores on up to 16 workers). */
+const DEFAULT_SHARDS = 128;
+
 /** The command line, or a usage error naming what it does not take (`--name` for a positional, say). */
 function parseOptions(argv: string[]) {
   try {
@@ -182,6 +266,7 @@ function parseOptions(argv: string[]) {
         mode: { type: 'string' },
         'dry-run': { type: 'boolean' },
         errors: { type: 'string' },
+        shards: { type: 'string' },
       },
     });
   } catch (error) {

@@ -1,6 +1,7 @@
 import { countIdentityCollisions } from './customers/collisions.repository.js';
 import { Customers } from './customers/customers.js';
 import { type Database, type DatabaseOptions, isReachable, openDatabase } from './db/database.js';
+import { hasCitus } from './db/distribution.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
 import { Events } from './events/events.js';
 import { EventStream } from './events/stream.js';
@@ -121,7 +122,10 @@ export class Clientele {
       await database.close();
       throw error;
     }
-    return new Clientele(database, options);
+    // On Citus the webhook sender works store by store (docs/scaling.md); asked when it
+    // first needs to know, so that opening needs no database.
+    const perStore = () => database.kind === 'postgres' && hasCitus(database.db);
+    return new Clientele(database, { ...options, webhooks: { perStore, ...options.webhooks } });
   }
 
   /** The database handle itself: for tests and tools, never for the HTTP layer. */

@@ -128,34 +128,43 @@ it('searches by reading each index range in order up to its limit, and each cust
   );
 });
 
-it('leases webhook deliveries by index probes alone, whatever the statistics say', async () => {
-  const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
-    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_lease_deliveries'`.execute(
-    clientele.db,
-  );
-  const [fn] = rows;
-  for (const setting of ['enable_seqscan', 'enable_bitmapscan', 'enable_hashjoin']) {
-    expect(fn?.proconfig).toContain(`${setting}=off`);
-  }
-  // The function's statement, planned under its settings on these (empty) tables.
-  const query = fn!.prosrc.replaceAll('p_limit', '256').replaceAll('p_lease_ms', '30000');
-  const plan = await clientele.db.connection().execute(async (conn) => {
-    for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
-    try {
-      const explained = await sql<{ 'QUERY PLAN': string }>`
-        ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
-      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
-    } finally {
-      await sql`RESET ALL`.execute(conn);
+// Across every store (one PostgreSQL), and in one store (on Citus: migration 0020).
+for (const name of ['clientele_lease_deliveries', 'clientele_lease_store_deliveries']) {
+  it(`${name}: leases webhook deliveries by index probes alone, whatever the statistics say`, async () => {
+    const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = ${name}`.execute(clientele.db);
+    const [fn] = rows;
+    for (const setting of ['enable_seqscan', 'enable_bitmapscan', 'enable_hashjoin']) {
+      expect(fn?.proconfig).toContain(`${setting}=off`);
     }
+    // The function's statement, planned under its settings on these (empty) tables.
+    const query = fn!.prosrc
+      .replaceAll('p_store', "'sto_x'")
+      .replaceAll('p_limit', '256')
+      .replaceAll('p_lease_ms', '30000');
+    const plan = await clientele.db.connection().execute(async (conn) => {
+      for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
+      try {
+        const explained = await sql<{ 'QUERY PLAN': string }>`
+        ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
+        return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+      } finally {
+        await sql`RESET ALL`.execute(conn);
+      }
+    });
+    expect(plan).not.toMatch(/Seq Scan|Bitmap|Hash/);
+    // Updated by ctid; in one store (on Citus, a router statement) by primary key.
+    expect(plan).toMatch(
+      name === 'clientele_lease_deliveries'
+        ? /Tid Scan on webhook_deliveries/
+        : /webhook_deliveries_pkey on webhook_deliveries d\n\s*Index Cond: \(\(store_id = 'sto_x'::text\) AND \(id = ANY /,
+    );
+    // The check that no older delivery of the customer is pending: one probe of its key.
+    expect(plan).toMatch(
+      /webhook_deliveries_by_customer on webhook_deliveries p\n\s*Index Cond: \(\(store_id = c\.store_id\) AND \(endpoint_id = c\.endpoint_id\) AND \(customer_id = c\.customer_id\) AND \(seq < c\.seq\)\)/,
+    );
   });
-  expect(plan).not.toMatch(/Seq Scan|Bitmap|Hash/);
-  expect(plan).toMatch(/Tid Scan on webhook_deliveries/);
-  // The check that no older delivery of the customer is pending: one probe of its key.
-  expect(plan).toMatch(
-    /webhook_deliveries_by_customer on webhook_deliveries p\n\s*Index Cond: \(\(store_id = c\.store_id\) AND \(endpoint_id = c\.endpoint_id\) AND \(customer_id = c\.customer_id\) AND \(seq < c\.seq\)\)/,
-  );
-});
+}
 
 it('finds an event by its id through its own index, not through the store’s history', async () => {
   // A store of 20,000 events (the planner knows no store's size: migration 0004), in a
@@ -183,40 +192,46 @@ it('finds an event by its id through its own index, not through the store’s hi
   );
 });
 
-it('fans out from each endpoint’s place through the feed’s index, in order, with no sort', async () => {
-  const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
-    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_fan_out'`.execute(
-    clientele.db,
-  );
-  const [fn] = rows;
-  expect(fn?.proconfig).toEqual(
-    expect.arrayContaining(['enable_seqscan=off', 'enable_bitmapscan=off']),
-  );
-  const query = fn!.prosrc
-    .replaceAll('p_endpoints', '50')
-    .replaceAll('p_per_endpoint', '1000')
-    .replaceAll('p_events', "'{customer.created}'::text[]")
-    .replaceAll('p_records', "'{created}'::text[]");
-  const plan = await clientele.db.connection().execute(async (conn) => {
-    for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
-    try {
-      const explained = await sql<{ 'QUERY PLAN': string }>`
+for (const name of ['clientele_fan_out', 'clientele_fan_out_store']) {
+  it(`${name}: fans out from each endpoint’s place through the feed’s index, in order, with no sort`, async () => {
+    const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = ${name}`.execute(clientele.db);
+    const [fn] = rows;
+    expect(fn?.proconfig).toEqual(
+      expect.arrayContaining(['enable_seqscan=off', 'enable_bitmapscan=off']),
+    );
+    const query = fn!.prosrc
+      .replaceAll('p_store', "'sto_x'")
+      .replaceAll('p_endpoints', '50')
+      .replaceAll('p_per_endpoint', '1000')
+      .replaceAll('p_events', "'{customer.created}'::text[]")
+      .replaceAll('p_records', "'{created}'::text[]");
+    const plan = await clientele.db.connection().execute(async (conn) => {
+      for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
+      try {
+        const explained = await sql<{ 'QUERY PLAN': string }>`
         ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
-      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
-    } finally {
-      await sql`RESET ALL`.execute(conn);
-    }
+        return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+      } finally {
+        await sql`RESET ALL`.execute(conn);
+      }
+    });
+    expect(plan).not.toMatch(/Seq Scan|Bitmap/);
+    // Across stores, the least recently changed endpoints in order; in one, its endpoints by key.
+    expect(plan).toMatch(
+      name === 'clientele_fan_out'
+        ? /Index Scan using webhook_endpoints_to_fan_out on webhook_endpoints/
+        : /webhook_endpoints_pkey on webhook_endpoints\n\s*Index Cond: \(store_id = 'sto_x'::text\)/,
+    );
+    // Each endpoint's next events: read in the index's order from its place, no more and
+    // no sort (the one sort is of the deliveries made, to insert them in order).
+    const taken = plan.slice(plan.indexOf('CTE taken'), plan.indexOf('CTE made'));
+    expect(taken).toMatch(
+      /Index Scan using customer_events_in_order on customer_events e\n\s*Index Cond: \(\(store_id = ep\.store_id\) AND \(tx < /,
+    );
+    expect(taken).not.toMatch(/Sort/);
   });
-  expect(plan).not.toMatch(/Seq Scan|Bitmap/);
-  expect(plan).toMatch(/Index Scan using webhook_endpoints_to_fan_out on webhook_endpoints/);
-  // Each endpoint's next events: read in the index's order from its place, no more and
-  // no sort (the one sort is of the deliveries made, to insert them in order).
-  const taken = plan.slice(plan.indexOf('CTE taken'), plan.indexOf('CTE made'));
-  expect(taken).toMatch(
-    /Index Scan using customer_events_in_order on customer_events e\n\s*Index Cond: \(\(store_id = ep\.store_id\) AND \(tx < /,
-  );
-  expect(taken).not.toMatch(/Sort/);
-});
+}
 
 /** A statement's generic plan (as PL/pgSQL keeps it) under a function's own settings. */
 async function planUnder(fn: string, statement: string, types: string, args: string) {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { SetupError } from '../errors.js';
 import { connectionFailure } from './availability.js';
@@ -30,6 +30,8 @@ export interface DatabaseOptions {
    * away is met by the first query, which then answers 503 as any outage.
    */
   verifyConnection?: boolean;
+  /** Hears every statement sent through the handle, with its parameters (tests of what the code sends). */
+  onQuery?: (sql: string, parameters: readonly unknown[]) => void;
 }
 
 // pg hands back dates as 'YYYY-MM-DD' strings (a birthdate has no time zone) and int8
@@ -69,7 +71,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // An idle client losing its connection must not crash the process; the pool
     // replaces it on next use.
     pool.on('error', () => {});
-    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), log: logOf(options) });
     // Reached at once, so that a database that is away or missing is told in one line
     // by whoever opens it (serve, or any other command) rather than by its first query.
     if (options.verifyConnection) {
@@ -91,14 +93,25 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       checkDataDirectoryVersion(dir);
       initializePgliteDirectory(dir);
     }
-    return await openPglite(dir, unlock);
+    return await openPglite(dir, unlock, options);
   } catch (error) {
     unlock();
     throw error;
   }
 }
 
-async function openPglite(dir: string | undefined, unlock: () => void): Promise<Database> {
+/** Kysely's log, when something listens to the statements sent. */
+function logOf(options: DatabaseOptions) {
+  const { onQuery } = options;
+  if (!onQuery) return undefined;
+  return (event: LogEvent) => onQuery(event.query.sql, event.query.parameters);
+}
+
+async function openPglite(
+  dir: string | undefined,
+  unlock: () => void,
+  options: DatabaseOptions,
+): Promise<Database> {
   // PostgreSQL's 128 MB of shared buffers would all live in PGlite's WebAssembly memory,
   // which never shrinks; 16 MB keeps a laptop server near 300 MB, and the operating
   // system's cache holds the rest of the data files.
@@ -106,7 +119,7 @@ async function openPglite(dir: string | undefined, unlock: () => void): Promise<
     startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
   });
   await pglite.waitReady;
-  const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
+  const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite), log: logOf(options) });
   return {
     db,
     kind: 'pglite',

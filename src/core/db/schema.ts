@@ -168,6 +168,12 @@ export interface IdentityCollisionRow {
   found_at: DefaultedTimestamp;
 }
 
+/** The store of a secret issued before secrets named their store (migration 0020). */
+export interface SecretRouteRow {
+  secret_hash: string;
+  store_id: string;
+}
+
 export interface Tables {
   idempotency_keys: IdempotencyKeyRow;
   access_tokens: AccessTokenRow;
@@ -179,6 +185,7 @@ export interface Tables {
   custom_field_options: CustomFieldOptionRow;
   customer_events: CustomerEventRow;
   store_names: StoreNameRow;
+  secret_routes: SecretRouteRow;
   identity_collisions: IdentityCollisionRow;
   segments: SegmentRow;
   segment_members: SegmentMemberRow;

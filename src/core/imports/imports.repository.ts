@@ -136,15 +136,23 @@ export async function leaseNext(
   for (const { store_id } of stores) limits.set(store_id, await limitOf(store_id));
   return db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(7316001)`.execute(trx);
-    const { rows: candidates } = await sql<{ store_id: string; id: string; running: number }>`
-      SELECT i.store_id, i.id,
-        (SELECT count(*)::int FROM imports r WHERE r.store_id = i.store_id
-           AND r.status = 'running' AND r.leased_until >= clock_timestamp()) AS running
-      FROM imports i
-      WHERE i.status = 'queued' OR (i.status = 'running' AND i.leased_until < clock_timestamp())
-      ORDER BY i.created_at LIMIT 20
-      FOR UPDATE OF i SKIP LOCKED`.execute(trx);
-    for (const c of candidates) {
+    // Found across stores without a lock, then locked in its own store: on Citus a lock
+    // is taken only by a statement that reads one store (one shard).
+    const { rows: candidates } = await sql<{ store_id: string; id: string }>`
+      SELECT store_id, id FROM imports
+      WHERE status = 'queued' OR (status = 'running' AND leased_until < clock_timestamp())
+      ORDER BY created_at LIMIT 20`.execute(trx);
+    for (const candidate of candidates) {
+      const { rows: held } = await sql<{ store_id: string; id: string; running: number }>`
+        SELECT i.store_id, i.id,
+          (SELECT count(*)::int FROM imports r WHERE r.store_id = i.store_id
+             AND r.status = 'running' AND r.leased_until >= clock_timestamp()) AS running
+        FROM imports i
+        WHERE i.store_id = ${candidate.store_id} AND i.id = ${candidate.id}
+          AND (i.status = 'queued' OR (i.status = 'running' AND i.leased_until < clock_timestamp()))
+        FOR UPDATE OF i SKIP LOCKED`.execute(trx);
+      const c = held[0];
+      if (c === undefined) continue;
       if (c.running >= (limits.get(c.store_id) ?? 1)) continue;
       const { rows } = await sql<ImportRow>`
         UPDATE imports SET status = 'running', lease_owner = ${owner},

@@ -35,22 +35,40 @@ export async function scheduleSegment(
     .execute();
 }
 
-/** The segment evaluated longest ago, if that is before `due`, locked; none if all are held. */
+/**
+ * The segment evaluated longest ago, if that is before `due`, locked; none if all are held.
+ * Found across stores without a lock, then locked in its own store: on Citus a lock is
+ * taken only by a statement that reads one store (one shard). Of the `DUE_AT_ONCE`
+ * longest due, the first no other process holds; when every one is held, the others
+ * are evaluating them and this round ends here.
+ */
 export async function leaseDue(
   trx: DB,
   due: Date,
 ): Promise<{ storeId: string; segmentId: string } | undefined> {
-  const row = await trx
+  const candidates = await trx
     .selectFrom('segment_schedule')
     .select(['store_id', 'segment_id'])
     .where('evaluated_at', '<', due)
     .orderBy('evaluated_at')
-    .limit(1)
-    .forUpdate()
-    .skipLocked()
-    .executeTakeFirst();
-  return row && { storeId: row.store_id, segmentId: row.segment_id };
+    .limit(DUE_AT_ONCE)
+    .execute();
+  for (const c of candidates) {
+    const row = await trx
+      .selectFrom('segment_schedule')
+      .select(['store_id', 'segment_id'])
+      .where('store_id', '=', c.store_id)
+      .where('segment_id', '=', c.segment_id)
+      .where('evaluated_at', '<', due)
+      .forUpdate()
+      .skipLocked()
+      .executeTakeFirst();
+    if (row) return { storeId: row.store_id, segmentId: row.segment_id };
+  }
+  return undefined;
 }
+
+const DUE_AT_ONCE = 32;
 
 export async function markEvaluated(
   trx: DB,

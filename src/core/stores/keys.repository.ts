@@ -1,9 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DB } from '../db/database.js';
 import { ClienteleError } from '../errors.js';
 import { newId } from '../ids.js';
-import { displayPrefix, generateApiKey, hashApiKey } from './api-keys.js';
+import {
+  displayPrefix,
+  generateAccessToken,
+  generateApiKey,
+  hashApiKey,
+  storeOfSecret,
+} from './api-keys.js';
 import type { Caller } from './caller.js';
 import { REVOCATION_CHANNEL } from './revocations.repository.js';
 
@@ -32,7 +37,7 @@ export async function insertKey(
   storeId: string,
   name: string | null = null,
 ): Promise<CreatedKey> {
-  const apiKey = generateApiKey();
+  const apiKey = generateApiKey(storeId);
   const row = await db
     .insertInto('api_keys')
     .values({
@@ -109,12 +114,33 @@ export async function revokeKey(db: DB, storeId: string, keyId: string): Promise
   await sql`SELECT pg_notify(${REVOCATION_CHANNEL}, ${keyId})`.execute(db);
 }
 
+/**
+ * The store a presented secret is looked up in: the one it names, or, for a secret issued
+ * before secrets named their store, the one `secret_routes` holds for its hash (a small
+ * table, on Citus a reference table on every node). Either way the look-up that follows
+ * reads one store.
+ */
+async function storeToLookIn(db: DB, secret: string, hash: string): Promise<string | undefined> {
+  const named = storeOfSecret(secret);
+  if (named !== undefined) return named;
+  const route = await db
+    .selectFrom('secret_routes')
+    .select('store_id')
+    .where('secret_hash', '=', hash)
+    .executeTakeFirst();
+  return route?.store_id;
+}
+
 /** The caller a presented key stands for, or undefined for an unknown or revoked key. */
-export async function authenticateKey(db: DB, keyHash: string): Promise<Caller | undefined> {
+export async function authenticateKey(db: DB, apiKey: string): Promise<Caller | undefined> {
+  const keyHash = hashApiKey(apiKey);
+  const storeId = await storeToLookIn(db, apiKey, keyHash);
+  if (storeId === undefined) return undefined;
   // Looking the key up by its hash means its secret never meets a variable-time comparison.
   const row = await db
     .selectFrom('api_keys')
     .select(['store_id', 'id'])
+    .where('store_id', '=', storeId)
     .where('key_hash', '=', keyHash)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
@@ -129,7 +155,7 @@ export async function createAccessToken(
   db: DB,
   caller: Caller,
 ): Promise<{ accessToken: string; expiresAt: string }> {
-  const accessToken = `at_${randomBytes(32).toString('base64url')}`;
+  const accessToken = generateAccessToken(caller.storeId);
   const expiresAt = new Date(Date.now() + ACCESS_TOKEN_TTL_MS);
   await db
     .insertInto('access_tokens')
@@ -146,13 +172,17 @@ export async function createAccessToken(
 
 /** The caller an access token stands for: unexpired, and its key not revoked. */
 export async function authenticateAccessToken(db: DB, token: string): Promise<Caller | undefined> {
+  const tokenHash = hashApiKey(token);
+  const storeId = await storeToLookIn(db, token, tokenHash);
+  if (storeId === undefined) return undefined;
   const row = await db
     .selectFrom('access_tokens as t')
     .innerJoin('api_keys as k', (j) =>
       j.onRef('k.store_id', '=', 't.store_id').onRef('k.id', '=', 't.key_id'),
     )
     .select(['t.store_id', 't.key_id'])
-    .where('t.token_hash', '=', hashApiKey(token))
+    .where('t.store_id', '=', storeId)
+    .where('t.token_hash', '=', tokenHash)
     .where('t.expires_at', '>', new Date())
     .where('k.revoked_at', 'is', null)
     .executeTakeFirst();

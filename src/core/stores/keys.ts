@@ -56,7 +56,7 @@ export class Keys {
     const hash = hashApiKey(apiKey);
     let caller = this.cache.get(hash);
     if (!caller) {
-      caller = await repo.authenticateKey(this.db, hash);
+      caller = await repo.authenticateKey(this.db, apiKey);
       if (caller) this.cache.set(hash, caller);
     }
     if (caller) this.usage.used(caller);

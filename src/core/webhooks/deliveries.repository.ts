@@ -23,20 +23,71 @@ export interface DeliveryRow {
  * `perEndpoint` events of its store's feed after its place, of the types it subscribes
  * to (`recordTypes` maps each event type to the change record's type), in feed order;
  * its place moves to the last event taken. How many endpoints it took and deliveries it
- * made.
+ * made. `perStore`: the stores with enabled endpoints after `perStore.after` in id order
+ * are found without a lock (a process goes round every store, `next` being where to go on
+ * from, '' at the end), and each is fanned out by a statement of its own (on Citus, on
+ * its node).
  */
 export async function fanOut(
   db: DB,
   recordTypes: Record<string, string>,
   endpoints: number,
   perEndpoint: number,
-): Promise<{ endpoints: number; made: number }> {
-  // The statement is in a function that plans it with index probes alone (migration 0014).
-  const { rows } = await sql<{ endpoints: string; made: string }>`
-    SELECT endpoints::text, made::text FROM clientele_fan_out(${endpoints}::integer,
-      ${perEndpoint}::integer, ${Object.keys(recordTypes)}::text[],
-      ${Object.values(recordTypes)}::text[])`.execute(db);
-  return { endpoints: Number(rows[0]?.endpoints ?? 0), made: Number(rows[0]?.made ?? 0) };
+  perStore?: { after: string },
+): Promise<{ endpoints: number; made: number; next?: string }> {
+  const types = [Object.keys(recordTypes), Object.values(recordTypes)];
+  // The statement is in a function that plans it with index probes alone (migrations 0014, 0020).
+  const run = async (store: string | undefined, room: number) => {
+    const { rows } = await sql<{ endpoints: string; made: string }>`
+      SELECT endpoints::text, made::text FROM ${
+        store === undefined ? sql`clientele_fan_out(` : sql`clientele_fan_out_store(${store}, `
+      }${room}::integer, ${perEndpoint}::integer, ${types[0]}::text[], ${types[1]}::text[])`.execute(
+      db,
+    );
+    return { endpoints: Number(rows[0]?.endpoints ?? 0), made: Number(rows[0]?.made ?? 0) };
+  };
+  if (!perStore) return run(undefined, endpoints);
+  const { rows: stores } = await sql<{ store_id: string }>`
+    SELECT DISTINCT store_id FROM webhook_endpoints WHERE enabled AND store_id > ${perStore.after}
+    ORDER BY store_id LIMIT ${endpoints}`.execute(db);
+  let last = '';
+  const done = await eachStore(
+    stores,
+    endpoints,
+    (store, room) => {
+      last = store;
+      return run(store, room);
+    },
+    (r) => r.endpoints,
+    (a, b) => ({
+      endpoints: a.endpoints + b.endpoints,
+      made: a.made + b.made,
+    }),
+    { endpoints: 0, made: 0 },
+  );
+  // Round again from the first store once the last one was reached.
+  const end = stores.length < endpoints && last === (stores.at(-1)?.store_id ?? '');
+  return { ...done, next: end ? '' : last };
+}
+
+/** Runs `step` for each store in turn with the room left, until none is. */
+async function eachStore<T>(
+  stores: { store_id: string }[],
+  room: number,
+  step: (store: string, room: number) => Promise<T>,
+  taken: (result: T) => number,
+  add: (a: T, b: T) => T,
+  none: T,
+): Promise<T> {
+  let total = none;
+  let left = room;
+  for (const { store_id } of stores) {
+    if (left <= 0) break;
+    const result = await step(store_id, left);
+    total = add(total, result);
+    left -= taken(result);
+  }
+  return total;
 }
 
 /** Deliveries for chosen events of an endpoint (a redelivery, a replay). */
@@ -62,15 +113,39 @@ export async function insertDeliveries(
  * events reach an endpoint in order). A lease that runs out (its process died) makes
  * the delivery due again.
  */
-export async function leaseDue(db: DB, limit: number, leaseMs: number): Promise<DeliveryRow[]> {
-  // The statement is in a function that plans it with index probes only (migration 0014).
-  const { rows } = await sql<DeliveryRow>`
-    SELECT store_id, id, seq::text AS seq, endpoint_id, event_id, customer_id, status, attempts,
-      next_attempt_at, created_at
-    FROM clientele_lease_deliveries(${limit}::integer, ${Math.round(leaseMs)}::integer)`.execute(
-    db,
+export async function leaseDue(
+  db: DB,
+  limit: number,
+  leaseMs: number,
+  perStore = false,
+): Promise<DeliveryRow[]> {
+  // The statement is in a function that plans it with index probes only (migrations 0014, 0020).
+  const run = async (store: string | undefined, room: number) => {
+    const { rows } = await sql<DeliveryRow>`
+      SELECT store_id, id, seq::text AS seq, endpoint_id, event_id, customer_id, status, attempts,
+        next_attempt_at, created_at
+      FROM ${
+        store === undefined
+          ? sql`clientele_lease_deliveries(`
+          : sql`clientele_lease_store_deliveries(${store}, `
+      }${room}::integer, ${Math.round(leaseMs)}::integer)`.execute(db);
+    return rows;
+  };
+  if (!perStore) return run(undefined, limit);
+  // The stores with deliveries due, longest waiting first, found without a lock.
+  const { rows: stores } = await sql<{ store_id: string }>`
+    SELECT store_id FROM webhook_deliveries
+    WHERE status = 'pending' AND next_attempt_at <= now()
+      AND (leased_until IS NULL OR leased_until < now())
+    GROUP BY store_id ORDER BY min(next_attempt_at) LIMIT ${limit}`.execute(db);
+  return eachStore(
+    stores,
+    limit,
+    run,
+    (r) => r.length,
+    (a, b) => [...a, ...b],
+    [],
   );
-  return rows;
 }
 
 /**

@@ -18,6 +18,12 @@ export interface SenderOptions {
   schedule?: readonly number[];
   /** The pause when there was nothing to do, ms. */
   idleMs?: number;
+  /**
+   * Fan out and lease one store at a time (deliveries.repository.ts): what a database
+   * distributed by store (Citus) needs, and what Clientele.open sets when the database
+   * has the citus extension. One PostgreSQL does both across stores, in one statement.
+   */
+  perStore?: boolean | (() => false | Promise<boolean>);
   log?: { warn(details: object, message: string): void };
 }
 
@@ -77,6 +83,9 @@ export class WebhookSender {
   private readonly leaseMs: number;
   private readonly schedule: readonly number[];
   private readonly idleMs: number;
+  private perStore: boolean | undefined;
+  /** Store by store: the last store fanned out, to go on from ('' from the first). */
+  private fanOutAfter = '';
 
   constructor(
     private readonly db: DB,
@@ -87,6 +96,7 @@ export class WebhookSender {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.schedule = options.schedule ?? retrySchedule;
     this.idleMs = options.idleMs ?? 100;
+    if (typeof options.perStore !== 'function') this.perStore = options.perStore ?? false;
   }
 
   start(): void {
@@ -186,7 +196,10 @@ export class WebhookSender {
 
   /** Leases up to `room` due deliveries and starts sending them; how many it leased. */
   private async lease(room: number): Promise<number> {
-    const due = room > 0 ? await deliveries.leaseDue(this.db, room, this.leaseMs) : [];
+    const due =
+      room > 0
+        ? await deliveries.leaseDue(this.db, room, this.leaseMs, await this.storeByStore())
+        : [];
     if (due.length > 0) this.active = true;
     for (const job of await this.prepare(due)) {
       const sending: Promise<void> = (
@@ -214,14 +227,24 @@ export class WebhookSender {
     return due.length;
   }
 
+  /** Whether to work store by store (SenderOptions.perStore), asked once. */
+  private async storeByStore(): Promise<boolean> {
+    if (this.perStore === undefined && typeof this.options.perStore === 'function') {
+      this.perStore = await this.options.perStore();
+    }
+    return this.perStore ?? false;
+  }
+
   /** Records deliveries for new events; how many it made. */
   private async fanOut(): Promise<number> {
-    const { endpoints, made } = await deliveries.fanOut(
+    const { endpoints, made, next } = await deliveries.fanOut(
       this.db,
       eventTypes,
       FAN_OUT_ENDPOINTS,
       FAN_OUT_EVENTS,
+      (await this.storeByStore()) ? { after: this.fanOutAfter } : undefined,
     );
+    if (next !== undefined) this.fanOutAfter = next;
     // With no endpoint to fan out, a write need not wake the sender.
     this.active = endpoints > 0 || this.inFlight.size > 0;
     return made;
