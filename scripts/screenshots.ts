@@ -22,6 +22,7 @@ const clientele = await Clientele.open({
   webhooks: { allowPrivate: true, allowHttp: true },
 });
 const app = await buildApp({ clientele, adminToken: ADMIN });
+clientele.imports.startWorking();
 await app.listen({ host: '127.0.0.1', port: 0 });
 const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 const store = await clientele.stores.create('Acme Boutique');
@@ -104,6 +105,35 @@ try {
     await page.getByRole('button', { name: /4 options/ }).click();
     await page.getByText('Options of tier').waitFor();
     await shoot(page, 'custom-fields');
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Gold in Boston');
+    await page.getByRole('button', { name: 'Add condition', exact: true }).click();
+    await page.getByLabel('Field of condition 1').selectOption('customFields.tier');
+    await page.getByLabel('Value of condition 1').fill('gold');
+    await page.getByRole('button', { name: 'Add condition', exact: true }).click();
+    await page.getByLabel('Field of condition 2').selectOption('location.city');
+    await page.getByLabel('Value of condition 2').fill('Boston');
+    await page.getByRole('button', { name: 'Save segment' }).click();
+    await page.getByRole('row', { name: /^Gold in Boston/ }).waitFor();
+    await page.getByRole('button', { name: 'Add group', exact: true }).click();
+    await page.getByLabel('Customers matching (group 1)').selectOption('or');
+    await page.getByLabel('Field of condition 1.1').selectOption('customFields.points');
+    await page.getByLabel('Operator of condition 1.1').selectOption('gt');
+    await page.getByLabel('Value of condition 1.1').fill('1000');
+    await page.getByText(/customers? match(es)? now/).waitFor();
+    await shoot(page, 'segments');
+    await page.getByRole('link', { name: 'Imports' }).click();
+    const rows = ['email,firstName,customFields.points'];
+    for (let i = 1; i <= 200; i++)
+      rows.push(i % 70 === 0 ? `bad-${i},Row,${i}` : `row${i}@example.com,Row ${i},${i}`);
+    await page.getByLabel('A CSV or NDJSON file: drop it here, or choose it').setInputFiles({
+      name: 'customers.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(`${rows.join('\n')}\n`),
+    });
+    await page.getByRole('button', { name: 'Start import' }).click();
+    await page.getByRole('region', { name: 'Refused rows' }).getByRole('cell').first().waitFor();
+    await shoot(page, 'imports');
     await page.getByRole('link', { name: 'Webhooks' }).click();
     await page.getByLabel('URL').fill('http://127.0.0.1:9/hooks/warehouse');
     await page.getByRole('button', { name: 'Create endpoint' }).click();

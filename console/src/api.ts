@@ -63,13 +63,49 @@ export async function api<T>(
     throw new ApiError({ status: 0, detail: 'Clientele did not answer: is the server running?' });
   }
   if (response.status === 204) return undefined as T;
-  const text = await response.text();
+  return answerOf<T>(response.status, await response.text());
+}
+
+/** An answer's body, or the ApiError of its problem document. */
+function answerOf<T>(status: number, text: string): T {
   const body = text ? (JSON.parse(text) as unknown) : undefined;
-  if (!response.ok) {
+  if (status < 200 || status > 299) {
     const problem = (body ?? {}) as Problem;
-    throw new ApiError({ ...problem, status: response.status });
+    throw new ApiError({ ...problem, status });
   }
   return body as T;
+}
+
+/**
+ * A file sent as a request's body with the session's store key, through XMLHttpRequest:
+ * fetch cannot tell how much of a body has gone, XMLHttpRequest's upload events can.
+ */
+export function upload<T>(
+  path: string,
+  file: Blob,
+  contentType: string,
+  onProgress: (sent: number, total: number) => void,
+): Promise<T> {
+  const session = readSession();
+  return new Promise<T>((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', storePath(path));
+    xhr.setRequestHeader('authorization', `Bearer ${session.apiKey ?? ''}`);
+    xhr.setRequestHeader('content-type', contentType);
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onload = () => {
+      try {
+        resolve(answerOf<T>(xhr.status, xhr.responseText));
+      } catch (error) {
+        reject(error);
+      }
+    };
+    xhr.onerror = () =>
+      reject(
+        new ApiError({ status: 0, detail: 'Clientele did not answer: is the server running?' }),
+      );
+    xhr.send(file);
+  });
 }
 
 export function storePath(path: string): string {

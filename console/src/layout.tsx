@@ -7,6 +7,8 @@ import { onSessionChange, readSession, writeSession } from './session';
 /** The pages a store has, in the order staff use them; a new feature adds its page here. */
 const pages = [
   { to: '/customers', label: 'Customers' },
+  { to: '/segments', label: 'Segments' },
+  { to: '/imports', label: 'Imports' },
   { to: '/fields', label: 'Custom fields' },
   { to: '/webhooks', label: 'Webhooks' },
   { to: '/settings', label: 'Settings' },

@@ -1,4 +1,10 @@
-import { createRootRoute, createRoute, createRouter, redirect } from '@tanstack/react-router';
+import {
+  createRootRoute,
+  createRoute,
+  createRouter,
+  lazyRouteComponent,
+  redirect,
+} from '@tanstack/react-router';
 import { Layout } from './layout';
 import { CustomerPage } from './pages/customer';
 import { CustomersPage } from './pages/customers';
@@ -39,8 +45,9 @@ const stores = createRoute({
 const customers = createRoute({
   getParentRoute: () => rootRoute,
   path: '/customers',
-  validateSearch: (search: Record<string, unknown>): { q: string } => ({
+  validateSearch: (search: Record<string, unknown>): { q: string; segment?: string } => ({
     q: typeof search.q === 'string' ? search.q : '',
+    ...(typeof search.segment === 'string' && search.segment ? { segment: search.segment } : {}),
   }),
   beforeLoad: needStore,
   component: CustomersPage,
@@ -58,6 +65,21 @@ const fields = createRoute({
   path: '/fields',
   beforeLoad: needStore,
   component: FieldsPage,
+});
+
+// Pages past the first are loaded when first opened: the first page's script stays small.
+const segments = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/segments',
+  beforeLoad: needStore,
+  component: lazyRouteComponent(() => import('./pages/segments'), 'SegmentsPage'),
+});
+
+const imports = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/imports',
+  beforeLoad: needStore,
+  component: lazyRouteComponent(() => import('./pages/imports'), 'ImportsPage'),
 });
 
 const webhooks = createRoute({
@@ -79,6 +101,8 @@ const routeTree = rootRoute.addChildren([
   stores,
   customers,
   customerRoute,
+  segments,
+  imports,
   fields,
   webhooks,
   settings,

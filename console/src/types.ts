@@ -84,3 +84,42 @@ export interface ApiKey {
   lastUsedAt: string | null;
   revokedAt: string | null;
 }
+
+export interface Segment {
+  id: string;
+  name: string;
+  filter: unknown;
+  count: number;
+  status: 'building' | 'ready';
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ImportJob {
+  id: string;
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  format: 'ndjson' | 'csv';
+  mode: 'upsert' | 'create_only' | 'update_only';
+  dryRun: boolean;
+  bytes: number;
+  total: number | null;
+  processed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  rowsPerSecond: number | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface ImportRowError {
+  row: number;
+  line: number;
+  code: string;
+  path: string;
+  message: string;
+  rowText: string;
+}

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { type ReactNode, useEffect, useState } from 'react';
 import { ApiError } from './api';
 
 /** A failure in words: the API's `detail`, and its `errors[]` not shown beside a field. */
@@ -66,4 +66,50 @@ export function nameOf(c: {
   lastName: string | null;
 }) {
   return c.displayName ?? ([c.firstName, c.lastName].filter(Boolean).join(' ') || '—');
+}
+
+/** "1 customer matches", "3 customers match": a count in words. */
+export function plural(n: number, one: string, many: string): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+/** Waits until typing pauses, so that a request goes out once per pause, not per key. */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
+/** A table that scrolls sideways on a narrow screen, with its column headings. */
+export function Table({
+  columns,
+  caption,
+  busy,
+  children,
+}: {
+  columns: string[];
+  caption?: string;
+  busy?: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <div className="table-wrap">
+      <table aria-busy={busy}>
+        {caption && <caption className="visually-hidden">{caption}</caption>}
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c} scope="col">
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
 }

@@ -99,7 +99,9 @@ describe('customers: find one by typing, open it, see its history', () => {
     expect(await search.evaluate((el) => getComputedStyle(el).outlineStyle)).not.toBe('none');
     await page.keyboard.type('jane');
     await page.getByRole('link', { name: 'Jane Doe' }).waitFor();
+    await expect.poll(() => page.getByRole('row').count()).toBe(2); // header + Jane
     await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('segment');
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Jane Doe');
     await page.keyboard.press('Enter');

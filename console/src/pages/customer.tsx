@@ -5,6 +5,7 @@ import { api } from '../api';
 import { readSession } from '../session';
 import type { ApiKey, Customer, CustomerEvent, CustomField, Page } from '../types';
 import { Empty, Failure, Loading, nameOf, show, when } from '../ui';
+import { CustomerSegments } from './customer-segments';
 
 export function CustomerPage() {
   const { customerId } = useParams({ from: '/customers/$customerId' });
@@ -143,6 +144,7 @@ export function CustomerPage() {
                 <Empty>No loyalty record.</Empty>
               )}
             </section>
+            <CustomerSegments customerId={c.id} />
             {Object.keys(c.metadata).length > 0 && (
               <section aria-labelledby="metadata">
                 <h2 id="metadata">Metadata</h2>

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../api';
 import type { CustomField } from '../types';
-import { Empty, Failure, Loading, when } from '../ui';
+import { Empty, Failure, Loading, Table, when } from '../ui';
 
 /** The store's custom field declarations: each one's type, and a STRING field's options. */
 export function FieldsPage() {
@@ -25,44 +25,32 @@ export function FieldsPage() {
         <Empty>No custom field yet: upsert a customer with customFields to declare one.</Empty>
       )}
       {all.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Options tracked</th>
-                <th scope="col">Declared</th>
-              </tr>
-            </thead>
-            <tbody>
-              {all.map((f) => (
-                <tr key={f.name}>
-                  <th scope="row">{f.name}</th>
-                  <td>
-                    <span className="tag">{f.type}</span>
-                  </td>
-                  <td>
-                    {f.type === 'STRING' ? (
-                      <button
-                        type="button"
-                        aria-expanded={open === f.name}
-                        aria-controls={`options-${f.name}`}
-                        onClick={() => setOpen(open === f.name ? undefined : f.name)}
-                      >
-                        {f.optionCount.toLocaleString()}
-                        {f.optionsTruncated ? '+ (limit reached)' : ''} options
-                      </button>
-                    ) : (
-                      '—'
-                    )}
-                  </td>
-                  <td>{when(f.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Name', 'Type', 'Options tracked', 'Declared']}>
+          {all.map((f) => (
+            <tr key={f.name}>
+              <th scope="row">{f.name}</th>
+              <td>
+                <span className="tag">{f.type}</span>
+              </td>
+              <td>
+                {f.type === 'STRING' ? (
+                  <button
+                    type="button"
+                    aria-expanded={open === f.name}
+                    aria-controls={`options-${f.name}`}
+                    onClick={() => setOpen(open === f.name ? undefined : f.name)}
+                  >
+                    {f.optionCount.toLocaleString()}
+                    {f.optionsTruncated ? '+ (limit reached)' : ''} options
+                  </button>
+                ) : (
+                  '—'
+                )}
+              </td>
+              <td>{when(f.createdAt)}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       {open && <Options name={open} />}
     </main>

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { api } from '../api';
 import { readSession } from '../session';
 import type { ApiKey, Page, Store } from '../types';
-import { Empty, Failure, FieldErrors, Loading, when } from '../ui';
+import { Empty, Failure, FieldErrors, Loading, Table, when } from '../ui';
 
 const PLATFORMS = ['redo', 'yotpo', 'capillary', 'cheqpay', 'voucherify'] as const;
 
@@ -170,47 +170,34 @@ function ApiKeys({ storeId }: { storeId: string }) {
       <Failure error={create.error ?? revoke.error ?? keys.error} shownPaths={['/name']} />
       {keys.isSuccess && all.length === 0 && <Empty>This store has no key.</Empty>}
       {all.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
-            <tbody>
-              {all.map((k) => (
-                <tr key={k.id}>
-                  <td>{k.name ?? '—'}</td>
-                  <td>
-                    <code>{k.prefix}</code>
-                  </td>
-                  <td>{when(k.createdAt)}</td>
-                  <td>{when(k.lastUsedAt)}</td>
-                  <td>
-                    {k.revokedAt ? (
-                      `revoked ${when(k.revokedAt)}`
-                    ) : k.id === session.sessionKeyId ? (
-                      'this session'
-                    ) : (
-                      <button
-                        type="button"
-                        className="destructive"
-                        onClick={() => revoke.mutate(k.id)}
-                        aria-label={`Revoke ${k.name ?? k.prefix}`}
-                      >
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Name', 'Prefix', 'Created', 'Last used', 'State']}>
+          {all.map((k) => (
+            <tr key={k.id}>
+              <td>{k.name ?? '—'}</td>
+              <td>
+                <code>{k.prefix}</code>
+              </td>
+              <td>{when(k.createdAt)}</td>
+              <td>{when(k.lastUsedAt)}</td>
+              <td>
+                {k.revokedAt ? (
+                  `revoked ${when(k.revokedAt)}`
+                ) : k.id === session.sessionKeyId ? (
+                  'this session'
+                ) : (
+                  <button
+                    type="button"
+                    className="destructive"
+                    onClick={() => revoke.mutate(k.id)}
+                    aria-label={`Revoke ${k.name ?? k.prefix}`}
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   );

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api';
-import { Empty, Failure, FieldErrors, Loading, when } from '../ui';
+import { Empty, Failure, FieldErrors, Loading, Table, when } from '../ui';
 
 interface Endpoint {
   id: string;
@@ -205,36 +205,22 @@ function DeliveryLog({ endpointId }: { endpointId: string }) {
       {attempts.isSuccess && all.length === 0 && <Empty>Nothing sent to this endpoint yet.</Empty>}
       {redeliver.data && <p role="status">Queued {redeliver.data.queued} delivery again.</p>}
       {all.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Event</th>
-                <th scope="col">Attempt</th>
-                <th scope="col">Answer</th>
-                <th scope="col">Time</th>
-                <th scope="col">Action</th>
-              </tr>
-            </thead>
-            <tbody>
-              {all.map((a) => (
-                <tr key={a.id}>
-                  <td>{when(a.at)}</td>
-                  <td>{a.eventType}</td>
-                  <td>{a.attempt}</td>
-                  <td>{a.status ?? a.error ?? 'no answer'}</td>
-                  <td>{a.latencyMs} ms</td>
-                  <td>
-                    <button type="button" onClick={() => redeliver.mutate(a.eventId)}>
-                      Resend
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['When', 'Event', 'Attempt', 'Answer', 'Time', 'Action']}>
+          {all.map((a) => (
+            <tr key={a.id}>
+              <td>{when(a.at)}</td>
+              <td>{a.eventType}</td>
+              <td>{a.attempt}</td>
+              <td>{a.status ?? a.error ?? 'no answer'}</td>
+              <td>{a.latencyMs} ms</td>
+              <td>
+                <button type="button" onClick={() => redeliver.mutate(a.eventId)}>
+                  Resend
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
     </div>
   );

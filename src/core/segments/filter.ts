@@ -1,6 +1,7 @@
 import { ClienteleError, type FieldProblem } from '../errors.js';
 import { type FieldType, normalizeDateTime } from '../fields/types.js';
 import { type FieldRef, resolveField } from './fields.js';
+import { operators, relativeOperators } from './vocabulary.js';
 
 /**
  * The filter language of segments (docs/api.md, "Segments"): a JSON tree of `and`,
@@ -55,41 +56,7 @@ const negations: Record<string, string> = {
   is_not_set: 'is_set',
 };
 
-/** The operators of each type, as a client writes them. */
-export const operators: Record<FieldType, readonly string[]> = {
-  STRING: [
-    'eq',
-    'neq',
-    'in',
-    'not_in',
-    'contains',
-    'not_contains',
-    'starts_with',
-    'ends_with',
-    'is_set',
-    'is_not_set',
-  ],
-  NUMBER: ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'between', 'is_set', 'is_not_set'],
-  BOOLEAN: ['eq', 'is_set', 'is_not_set'],
-  DATE: [
-    'before',
-    'after',
-    'between',
-    'in_the_last',
-    'more_than_ago',
-    'in_the_next',
-    'anniversary_in_the_next',
-    'is_set',
-    'is_not_set',
-  ],
-};
-
-const relative = new Set([
-  'in_the_last',
-  'more_than_ago',
-  'in_the_next',
-  'anniversary_in_the_next',
-]);
+const relative = new Set(Object.keys(relativeOperators));
 const MAX_LIST = 100;
 const MAX_STRING = 2048;
 
@@ -275,7 +242,7 @@ function relativeTest(
   value: unknown,
   bad: (message: string) => undefined,
 ): Test | undefined {
-  const units = op === 'anniversary_in_the_next' ? ['day', 'week', 'month'] : Object.keys(unitMs);
+  const units = relativeOperators[op] ?? [];
   const shape = `must be {amount, unit}: amount a whole number from 1 to 1000, unit one of ${units.join(', ')}`;
   if (!isObject(value)) return bad(shape);
   const { amount, unit } = value;

@@ -33,9 +33,10 @@ const toSegment = (s: repo.StoredSegment): Segment => ({
   updatedAt: s.updatedAt.toISOString(),
 });
 
-const notFound = (id: string) =>
+/** A 404 naming where the id came from: the path, or `/query/segment` of the customers list. */
+const notFound = (id: string, path = '/path/segmentId') =>
   new ClienteleError('segment_not_found', `No segment ${id}.`, [
-    { path: '/path/segmentId', message: 'no segment with this id in this store' },
+    { path, message: 'no segment with this id in this store' },
   ]);
 
 /** No limit: a filter saved under the store's limits then stays valid if they are lowered. */
@@ -127,9 +128,9 @@ export class Segments implements Segmenting {
     return (await repo.listSegments(this.db, storeId)).map(toSegment);
   }
 
-  async get(storeId: string, id: string): Promise<Segment> {
+  async get(storeId: string, id: string, path?: string): Promise<Segment> {
     const found = await repo.findSegment(this.db, storeId, id);
-    if (!found) throw notFound(id);
+    if (!found) throw notFound(id, path);
     return toSegment(found);
   }
 
@@ -171,13 +172,18 @@ export class Segments implements Segmenting {
     this.stale(storeId);
   }
 
-  /** A page of the segment's members, newest customer first, with when each joined. */
+  /**
+   * A page of the segment's members, newest customer first, with when each joined: a
+   * keyset over `segment_members`' primary key within one store and segment. `path` is
+   * where a 404 says the unknown id came from.
+   */
   async members(
     storeId: string,
     id: string,
     page: PageQuery,
+    path?: string,
   ): Promise<Page<{ id: string; joinedAt: string; customer: Customer }>> {
-    await this.get(storeId, id);
+    await this.get(storeId, id, path);
     const before = decodeCursor(page.cursor, 'cust');
     const rows = await repo.listMembers(this.db, storeId, id, page.limit + 1, before);
     return pageOf(
