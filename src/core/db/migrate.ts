@@ -18,6 +18,7 @@ import * as m0015 from './migrations/0015_events_by_id.js';
 import * as m0016 from './migrations/0016_imports.js';
 import * as m0017 from './migrations/0017_segments.js';
 import * as m0018 from './migrations/0018_customer_search.js';
+import * as m0019 from './migrations/0019_suppressions.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '0016_imports': m0016,
   '0017_segments': m0017,
   '0018_customer_search': m0018,
+  '0019_suppressions': m0019,
 };
 
 const provider: MigrationProvider = {

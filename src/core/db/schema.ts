@@ -168,6 +168,14 @@ export interface IdentityCollisionRow {
   found_at: DefaultedTimestamp;
 }
 
+export interface SuppressionRow {
+  store_id: string;
+  hash: string;
+  id: string;
+  kind: string;
+  created_at: DefaultedTimestamp;
+}
+
 export interface Tables {
   idempotency_keys: IdempotencyKeyRow;
   access_tokens: AccessTokenRow;
@@ -184,4 +192,5 @@ export interface Tables {
   segment_members: SegmentMemberRow;
   segment_schedule: SegmentScheduleRow;
   customer_values: CustomerValueRow;
+  suppressions: SuppressionRow;
 }

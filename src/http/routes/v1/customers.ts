@@ -46,7 +46,15 @@ function parseIfMatch(header: string): number[] | undefined {
   return versions;
 }
 
-function lookupOf(query: {
+/** One identifier named in a query, as lookupOf reads it. */
+export const LookupQuery = {
+  email: Type.Optional(Type.String()),
+  phone: Type.Optional(Type.String()),
+  externalId: Type.Optional(Type.String()),
+  identifier: Type.Optional(Type.String({ description: 'type:value' })),
+};
+
+export function lookupOf(query: {
   q?: string | undefined;
   email?: string | undefined;
   phone?: string | undefined;
@@ -154,10 +162,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
                   'a prefix of an email, phone number (digits are enough), external id, typed identifier value, or name ("first last" or the last name)',
               }),
             ),
-            email: Type.Optional(Type.String()),
-            phone: Type.Optional(Type.String()),
-            externalId: Type.Optional(Type.String()),
-            identifier: Type.Optional(Type.String({ description: 'type:value' })),
+            ...LookupQuery,
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -213,7 +218,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
         operationId: 'eraseCustomer',
         summary: 'Erase a customer',
         description:
-          'Deletes the customer, its identifiers and its history, leaving one customer.erased event that holds its id alone. 204; an unknown id is 404.',
+          "Forgets the customer (and those once merged into it): its profile, identifiers, custom field values, the values in its history (the records stay, emptied), stored idempotent answers and queued webhook deliveries naming it, and STRING options only it held; one customer.erased event holds its id alone. With the store's suppression setting on (the default), its identifiers are suppressed: later writes naming one are refused (422 customer_suppressed) until lifted. 204; an unknown id is 404.",
         security,
         params: CustomerParams,
         response: { 204: Type.Null(), ...storeRouteErrors },
