@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { Clientele, collisionsNotice } from '../core/clientele.js';
 import { loadConfig } from '../core/config.js';
 import { ClienteleError, SetupError } from '../core/errors.js';
-import { startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
+import { secretKeyOf, startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
 import { runExport, runImport } from './transfer.js';
 
 const usage = `Usage: clientele <command>
@@ -15,6 +15,12 @@ Commands:
   keys create <storeId> [name]   create an API key for a store, optionally named
   keys list <storeId>            list a store's API keys (never their secrets)
   keys revoke <storeId> <keyId>  revoke an API key at once
+  customers export <storeId> <customerId|email>
+                                 everything held about one customer, as one JSON
+                                 document on standard output (docs/api.md)
+  customers erase <storeId> <customerId|email>
+                                 erase a customer, and suppress its identifiers when
+                                 the store's suppression is on
   import <file> --store <id>     import customers from a .csv or .ndjson file, showing
                                  progress; refused rows go to --errors (<file>.errors.ndjson);
                                  exits 1 when any row was refused
@@ -42,6 +48,7 @@ async function withClientele<T>(run: (clientele: Clientele) => Promise<T>): Prom
     dataDir: config.dataDir,
     poolSize: 2,
     migrate: true,
+    secretKey: secretKeyOf(config),
     verifyConnection: true,
   });
   try {
@@ -130,6 +137,28 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`Revoked ${keyId}.`);
       return 0;
     }
+    case 'customers export': {
+      const storeId = rest[0] ?? requireArg('storeId');
+      const ref = rest[1] ?? requireArg('customerId');
+      print(
+        await withClientele(async (c) =>
+          c.customers.export(storeId, await customerIdOf(c, storeId, ref)),
+        ),
+      );
+      return 0;
+    }
+    case 'customers erase': {
+      const storeId = rest[0] ?? requireArg('storeId');
+      const ref = rest[1] ?? requireArg('customerId');
+      const erased = await withClientele(async (c) => {
+        await c.stores.get(storeId);
+        const id = await customerIdOf(c, storeId, ref);
+        await c.customers.erase({ storeId, api: 'cli', keyId: null }, id);
+        return id;
+      });
+      console.log(`Erased ${erased}.`);
+      return 0;
+    }
     default:
       console.error(`Unknown command: ${positionals.join(' ')}\n\n${usage}`);
       return 1;
@@ -189,6 +218,11 @@ function parseOptions(argv: string[]) {
     const message = error instanceof Error ? error.message.split('. ')[0] : String(error);
     throw new UsageError(`${message}.\n\n${usage}`);
   }
+}
+
+/** A customer named by its id, or by its email (what a person's request usually gives). */
+async function customerIdOf(c: Clientele, storeId: string, ref: string): Promise<string> {
+  return ref.includes('@') ? (await c.customers.find(storeId, { email: ref })).id : ref;
 }
 
 function requireArg(name: string): never {

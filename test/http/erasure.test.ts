@@ -286,3 +286,68 @@ describe('suppression', () => {
     expect(res.statusCode).toBe(401);
   });
 });
+
+describe('export of one customer', () => {
+  it('holds the profile, identifiers, typed custom fields, merges, segments and history', async () => {
+    const s = await t.createStore('export');
+    const c = t.as(s);
+    await t.admin('PATCH', `/v1/stores/${s.id}`, { settings: { identityConflict: 'merge' } });
+    const made = await c.upsert({
+      email: 'ex.port@example.com',
+      identifiers: [{ type: 'wechat', value: 'wx_export' }],
+      customFields: { points: 12, tier: 'gold' },
+    });
+    const seg = await c.request('POST', `/v1/stores/${s.id}/segments`, {
+      name: 'points',
+      filter: { field: 'customFields.points', op: 'gte', value: 10 },
+    });
+    expect(seg.statusCode, seg.body).toBe(201);
+    const dup = await c.upsert({ externalId: 'EXP-2' });
+    // The external id is the stronger identifier: its holder absorbs the other.
+    const merged = await c.upsert({ email: 'ex.port@example.com', externalId: 'EXP-2' });
+    const id = merged.json().customer.id as string;
+    expect(id).toBe(dup.json().customer.id);
+    const absorbed = made.json().customer.id as string;
+    const res = await c.get(`/customers/${id}/export`);
+    expect(res.statusCode, res.body).toBe(200);
+    const doc = res.json();
+    expect(doc).toMatchObject({
+      format: 'clientele.customer-export/1',
+      storeId: s.id,
+      customer: { id, email: 'ex.port@example.com', externalId: 'EXP-2' },
+      merged: [{ id: absorbed }],
+      segments: [{ id: seg.json().id, name: 'points' }],
+    });
+    expect(doc.identifiers).toEqual([
+      { kind: 'externalId', value: 'EXP-2', suppressed: false },
+      { kind: 'email', value: 'ex.port@example.com', suppressed: false },
+      { kind: 'wechat', value: 'wx_export', suppressed: false },
+    ]);
+    expect(doc.customFields).toEqual([
+      { name: 'points', type: 'NUMBER', value: 12 },
+      { name: 'tier', type: 'STRING', value: 'gold' },
+    ]);
+    // Its own history and the merged customer's, oldest first.
+    const types = doc.history.map((e: { customerId: string; type: string }) => [
+      e.customerId === id,
+      e.type,
+    ]);
+    expect(types).toContainEqual([true, 'created']);
+    expect(types).toContainEqual([false, 'created']);
+    expect(types).toContainEqual([true, 'merged']);
+    // The merged id exports the customer it went into.
+    const viaMerged = (await c.get(`/customers/${absorbed}/export`)).json();
+    expect(viaMerged.customer.id).toBe(id);
+
+    // Another store's key: 404; unknown: 404; erased: 404.
+    const other = t.as(await t.createStore('other export'));
+    expect(
+      (await other.request('GET', `/v1/stores/${s.id}/customers/${id}/export`)).statusCode,
+    ).toBe(404);
+    expect((await c.get('/customers/cust_01JD0000000000000000000000/export')).json().code).toBe(
+      'customer_not_found',
+    );
+    expect((await erase(c, s, id)).statusCode).toBe(204);
+    expect((await c.get(`/customers/${id}/export`)).statusCode).toBe(404);
+  });
+});

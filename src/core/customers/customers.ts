@@ -9,6 +9,7 @@ import type { WriteContext } from './changes.js';
 import type { Customer } from './customer.js';
 import { findCustomerById } from './customers.repository.js';
 import { eraseCustomer } from './erase.js';
+import { type CustomerExport, exportCustomer } from './export.js';
 import type { CustomerInput } from './input.js';
 import { type CustomerList, type CustomerListQuery, listCustomerPage } from './list.js';
 import * as read from './read.js';
@@ -147,6 +148,11 @@ export class Customers {
   async erase(ctx: WriteContext, customerId: string): Promise<void> {
     await eraseCustomer(this.deps, ctx, customerId);
     this.onWritten?.();
+  }
+
+  /** Everything held about one person, as one document (a data-access request). */
+  export(storeId: string, customerId: string): Promise<CustomerExport> {
+    return exportCustomer(this.db, this.deps.services.suppression, storeId, customerId);
   }
 
   /** The store's suppressions, newest first: each identifier's kind and keyed hash, no value. */

@@ -5,6 +5,7 @@ import type { Lookup } from '../../../core/customers/read.js';
 import {
   Customer,
   CustomerEventPage,
+  CustomerExport,
   CustomerPage,
   CustomerWrite,
   UpsertResponse,
@@ -232,6 +233,24 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
       );
       return reply.code(204).send(null);
     },
+  );
+
+  app.get(
+    '/v1/stores/:storeId/customers/:customerId/export',
+    {
+      schema: {
+        tags: ['customers'],
+        operationId: 'exportCustomer',
+        summary: 'Everything held about one customer, as one JSON document',
+        description:
+          'The profile, each identifier (and whether it is suppressed), custom fields with their types, the customers merged into it, its segments, and every change record, oldest first: the format clientele.customer-export/1 of docs/api.md. An id merged away exports the customer it was merged into.',
+        security,
+        params: CustomerParams,
+        response: { 200: CustomerExport, ...storeRouteErrors },
+      },
+    },
+    async (request) =>
+      clientele.customers.export(request.caller.storeId, request.params.customerId),
   );
 
   app.get(
