@@ -47,6 +47,15 @@ function localSecretKey(dataDir: string): string | undefined {
   return key;
 }
 
+/** The server's secret key: configured, or on PGlite its own, read when first needed. */
+export function secretKeyOf(
+  config: Pick<Config, 'secretKey' | 'databaseUrl' | 'dataDir'>,
+): string | (() => string | undefined) | undefined {
+  return (
+    config.secretKey ?? (config.databaseUrl ? undefined : () => localSecretKey(config.dataDir))
+  );
+}
+
 export interface RunningServer {
   app: FastifyInstance;
   clientele: Clientele;
@@ -71,8 +80,7 @@ export async function startServer(
     verifyConnection: true,
     log: { warn: (details, message) => app?.log.warn(details, message) },
     natsUrl: config.natsUrl,
-    secretKey:
-      config.secretKey ?? (config.databaseUrl ? undefined : () => localSecretKey(config.dataDir)),
+    secretKey: secretKeyOf(config),
     imports: {
       maxBytes: config.importMaxBytes,
       leaseMs: config.importLeaseMs,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +116,57 @@ describe('clientele CLI', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toBe('store_not_found: No such store.');
   }, 90_000);
+
+  it('customers export and erase: one person as JSON, then forgotten and suppressed', async () => {
+    // On PostgreSQL the secret key must be configured; PGlite keeps its own in its directory.
+    const keyed = database.url
+      ? { CLIENTELE_SECRET_KEY: 'cli-test-secret-key-0123456789abcdef' }
+      : {};
+    const store = JSON.parse((await run(['stores', 'create', 'Privacy'])).stdout);
+    const file = join(dataDir, 'person.ndjson');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ email: 'cli.person@example.com', firstName: 'Clio', customFields: { tier: 'gold' } })}\n`,
+    );
+    const imported = await run(['import', file, '--store', store.id], keyed);
+    expect(imported.code, imported.stderr).toBe(0);
+    // Named by email, as a person's request names them; the document gives the id.
+    const byEmail = await run(['customers', 'export', store.id, 'cli.person@example.com'], keyed);
+    expect(byEmail.code, byEmail.stderr).toBe(0);
+    const customerId = JSON.parse(byEmail.stdout).customer.id as string;
+    expect(customerId).toMatch(/^cust_/);
+
+    const exported = await run(['customers', 'export', store.id, customerId], keyed);
+    expect(exported.code, exported.stderr).toBe(0);
+    const doc = JSON.parse(exported.stdout);
+    expect(doc).toMatchObject({
+      format: 'clientele.customer-export/1',
+      storeId: store.id,
+      customer: { id: customerId, email: 'cli.person@example.com', firstName: 'Clio' },
+      identifiers: [{ kind: 'email', value: 'cli.person@example.com', suppressed: false }],
+      customFields: [{ name: 'tier', type: 'STRING', value: 'gold' }],
+    });
+    expect(doc.history.map((e: { type: string }) => e.type)).toEqual(['created']);
+
+    if (database.url) {
+      const unkeyed = await run(['customers', 'erase', store.id, customerId]);
+      expect(unkeyed.code).toBe(2);
+      expect(unkeyed.stderr).toContain('CLIENTELE_SECRET_KEY');
+    }
+    const erased = await run(['customers', 'erase', store.id, customerId], keyed);
+    expect(erased.code, erased.stderr).toBe(0);
+    expect(erased.stdout).toContain(`Erased ${customerId}.`);
+    const gone = await run(['customers', 'export', store.id, customerId], keyed);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain('customer_not_found');
+    expect((await run(['customers', 'erase', store.id, customerId], keyed)).code).toBe(2);
+    // The same row again is refused: the email is suppressed.
+    const again = await run(['import', file, '--store', store.id], keyed);
+    expect(again.code).toBe(1);
+    const missing = await run(['customers', 'export', store.id], keyed);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Missing <customerId>');
+  }, 120_000);
 
   it('explains itself on bad usage and bad configuration', async () => {
     const unknown = await run(['frobnicate']);

@@ -6,7 +6,7 @@ import { hasCitus, planDistribution, readCitusState, readSchema } from '../core/
 import { isMigrated } from '../core/db/migrate.js';
 import { citusViolations } from '../core/db/readiness.js';
 import { ClienteleError, SetupError } from '../core/errors.js';
-import { startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
+import { secretKeyOf, startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
 import { runExport, runImport } from './transfer.js';
 
 const usage = `Usage: clientele <command>
@@ -25,6 +25,12 @@ Commands:
                                  functions, printing each statement; what is done already
                                  is skipped. --dry-run prints them, runs none. Refused,
                                  changing nothing, without the citus extension
+  customers export <storeId> <customerId|email>
+                                 everything held about one customer, as one JSON
+                                 document on standard output (docs/api.md)
+  customers erase <storeId> <customerId|email>
+                                 erase a customer, and suppress its identifiers when
+                                 the store's suppression is on
   import <file> --store <id>     import customers from a .csv or .ndjson file, showing
                                  progress; refused rows go to --errors (<file>.errors.ndjson);
                                  exits 1 when any row was refused
@@ -52,6 +58,7 @@ async function withClientele<T>(run: (clientele: Clientele) => Promise<T>): Prom
     dataDir: config.dataDir,
     poolSize: 2,
     migrate: true,
+    secretKey: secretKeyOf(config),
     verifyConnection: true,
   });
   try {
@@ -142,6 +149,28 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'distribute':
       return distribute(values['dry-run'] === true, shardsOf(values.shards));
+    case 'customers export': {
+      const storeId = rest[0] ?? requireArg('storeId');
+      const ref = rest[1] ?? requireArg('customerId');
+      print(
+        await withClientele(async (c) =>
+          c.customers.export(storeId, await customerIdOf(c, storeId, ref)),
+        ),
+      );
+      return 0;
+    }
+    case 'customers erase': {
+      const storeId = rest[0] ?? requireArg('storeId');
+      const ref = rest[1] ?? requireArg('customerId');
+      const erased = await withClientele(async (c) => {
+        await c.stores.get(storeId);
+        const id = await customerIdOf(c, storeId, ref);
+        await c.customers.erase({ storeId, api: 'cli', keyId: null }, id);
+        return id;
+      });
+      console.log(`Erased ${erased}.`);
+      return 0;
+    }
     default:
       console.error(`Unknown command: ${positionals.join(' ')}\n\n${usage}`);
       return 1;
@@ -274,6 +303,11 @@ function parseOptions(argv: string[]) {
     const message = error instanceof Error ? error.message.split('. ')[0] : String(error);
     throw new UsageError(`${message}.\n\n${usage}`);
   }
+}
+
+/** A customer named by its id, or by its email (what a person's request usually gives). */
+async function customerIdOf(c: Clientele, storeId: string, ref: string): Promise<string> {
+  return ref.includes('@') ? (await c.customers.find(storeId, { email: ref })).id : ref;
 }
 
 function requireArg(name: string): never {

@@ -1,5 +1,6 @@
 import { countIdentityCollisions } from './customers/collisions.repository.js';
 import { Customers } from './customers/customers.js';
+import { SuppressionKeys } from './customers/suppression.js';
 import { type Database, type DatabaseOptions, isReachable, openDatabase } from './db/database.js';
 import { hasCitus } from './db/distribution.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
@@ -87,9 +88,13 @@ export class Clientele {
       ...options.segmentClock,
       ...(options.log ? { log: options.log } : {}),
     });
+    const services = {
+      segments: this.segments,
+      suppression: new SuppressionKeys(options.secretKey),
+    };
     this.customers = new Customers({
       db,
-      segments: this.segments,
+      services,
       fieldCache: this.fields.cache,
       settingsOf: (id) => this.stores.settingsOf(id),
       onWritten: () => this.webhooks.sender.poke(),
@@ -102,7 +107,7 @@ export class Clientele {
     this.imports = new Imports(
       db,
       this.fields.cache,
-      this.segments,
+      services,
       (id) => this.stores.settingsOf(id),
       {
         maxBytes: 1024 ** 3,

@@ -27,6 +27,7 @@ export const errorCodes = {
   limit_exceeded: 422,
   loyalty_rule_violated: 422,
   idempotency_key_reused: 422,
+  customer_suppressed: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

@@ -16,7 +16,9 @@ export type IdPrefix =
   | 'whd'
   | 'wha'
   | 'imp'
-  | 'seg';
+  | 'seg'
+  | 'sup'
+  | 'mrg';
 
 // ulidx draws one random number per character; drawing them from a pooled buffer of
 // crypto randomness spares a system call for each.

@@ -27,6 +27,7 @@ import { eventRoutes } from './routes/v1/events.js';
 import { importRoutes } from './routes/v1/imports.js';
 import { segmentRoutes } from './routes/v1/segments.js';
 import { storeRoutes } from './routes/v1/stores.js';
+import { suppressionRoutes } from './routes/v1/suppressions.js';
 import { webhookRoutes } from './routes/v1/webhooks.js';
 
 // ajv and ajv-formats ship CommonJS with a default export that ESM sees one level down.
@@ -118,6 +119,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(webhookRoutes, { clientele });
   await app.register(importRoutes, { clientele });
   await app.register(segmentRoutes, { clientele });
+  await app.register(suppressionRoutes, { clientele });
   await registerDialects(app, clientele);
   return app;
 }

@@ -106,6 +106,10 @@ const tags = [
     name: 'segments',
     description: 'Saved filters over profiles and custom fields, their members and counts, live.',
   },
+  {
+    name: 'privacy',
+    description: "Erasure's suppressions: an erased customer's identifiers, kept as keyed hashes.",
+  },
   { name: 'admin', description: 'Stores and their API keys (CLIENTELE_ADMIN_TOKEN).' },
   ...Object.values(dialectDocs).map(({ tag, description: text }) => ({
     name: tag,

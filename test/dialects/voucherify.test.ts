@@ -138,7 +138,19 @@ describe('Voucherify dialect', () => {
       resource_type: 'customer',
     });
     expect((await t.as(store).get(`/customers/${id}`)).statusCode).toBe(404);
-    // Its identifiers are free again.
+    // Its identifiers are suppressed (refused as Voucherify refuses a bad payload) until lifted.
+    const again = await call('POST', '/customers', {
+      source_id: 'source_123',
+      email: 'bob.smith@email.com',
+    });
+    expect(again.statusCode).toBe(400);
+    expect(again.json().details).toContain('/source_id: belongs to an erased customer');
+    for (const query of ['externalId=source_123', 'email=bob.smith%40email.com']) {
+      const lift = await t
+        .as(store)
+        .request('DELETE', `/v1/stores/${store.id}/suppressions?${query}`);
+      expect(lift.statusCode, lift.body).toBe(204);
+    }
     expect(
       (await call('POST', '/customers', { source_id: 'source_123', email: 'bob.smith@email.com' }))
         .statusCode,

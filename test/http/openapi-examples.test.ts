@@ -50,6 +50,11 @@ const requests: Record<string, () => { url: string; headers: Record<string, stri
     url: `/v1/stores/${store.id}/customers/${made.customerId}`,
     headers: bearer(),
   }),
+  // The erasure above suppressed its email.
+  liftSuppression: () => ({
+    url: `/v1/stores/${store.id}/suppressions?email=erased-by-example%40example.com`,
+    headers: bearer(),
+  }),
   upsertCustomer: () => ({ url: `/v1/stores/${store.id}/customers`, headers: bearer() }),
   createWebhookEndpoint: () => ({
     url: `/v1/stores/${store.id}/webhook-endpoints`,

@@ -10,6 +10,8 @@ import type { CustomerWrite, Owners } from './write.repository.js';
 /** What a batch read: who holds each value its upserts name, and the customers named by id. */
 export interface BatchRead extends Owners {
   byId: Map<string, StoredCustomer>;
+  /** The values named that are suppressed, read after the owners. */
+  suppressed: IdentityKey[];
 }
 
 /** A customer as the batch leaves it so far: the write it will send for it. */
@@ -49,10 +51,14 @@ export function planBatch<T extends UpsertRequest & { keys: IdentityKey[] }>(
   const seqOf = (id: string, seqs: Map<string, number>) =>
     asRead(id)?.seq ?? (seqs.get(id) as number);
 
+  const suppressed = new Set(read.suppressed.map(keyOf));
   for (const item of batch) {
     const { ctx, input, options, settings } = item;
     const storeId = ctx.storeId;
-    const found: Found = { owners: [] };
+    const found: Found = {
+      owners: [],
+      suppressed: item.keys.filter((k) => suppressed.has(keyOf(k))),
+    };
     for (const key of item.keys) {
       const id = holder.get(keyOf(key));
       const customer = id === undefined ? undefined : current(id);

@@ -9,8 +9,9 @@ import { findCustomersById } from './customers.repository.js';
 import { keyOf, keysOfInput } from './identity.js';
 import { findsById } from './plan.js';
 import type { UpsertRequest, UpsertResult } from './result.js';
+import { suppressedKeys } from './suppressions.repository.js';
 import { rememberWritten, upsertInTransaction } from './upsert.js';
-import { findOwners, type Segmenting, writeCustomers } from './write.repository.js';
+import { findOwners, type WriteServices, writeCustomers } from './write.repository.js';
 
 export interface WrittenUpserts {
   /** Each request's answer, or the error that refused it, in the requests' order. */
@@ -32,7 +33,7 @@ export interface WrittenUpserts {
 export async function upsertAllInTransaction(
   trx: DB,
   fieldCache: FieldCache,
-  segments: Segmenting,
+  services: WriteServices,
   requests: UpsertRequest[],
   options: { dryRun?: boolean } = {},
 ): Promise<WrittenUpserts> {
@@ -48,8 +49,9 @@ export async function upsertAllInTransaction(
   const owners = await findOwners(trx, storeId, [...keys.values()], true);
   const ids = batch.flatMap((b) => (findsById(b.input, b.options) ? [b.input.id] : []));
   const byId = ids.length > 0 ? await findCustomersById(trx, storeId, ids) : new Map();
-  const plan = planBatch(fieldCache, batch, { ...owners, byId });
-  const seqs = await writeCustomers(trx, storeId, plan.writes, segments);
+  const suppressed = await suppressedKeys(trx, services.suppression, storeId, [...keys.values()]);
+  const plan = planBatch(fieldCache, batch, { ...owners, byId, suppressed });
+  const seqs = await writeCustomers(trx, storeId, plan.writes, services.segments);
 
   const outcomes: (UpsertResult | ClienteleError | undefined)[] = items.map((item) =>
     plan.answers.get(item)?.(seqs),
@@ -60,7 +62,7 @@ export async function upsertAllInTransaction(
     if (outcomes[i] !== undefined) continue;
     await sql`SAVEPOINT clientele_upsert`.execute(trx);
     try {
-      const done = await upsertInTransaction(trx, fieldCache, segments, item);
+      const done = await upsertInTransaction(trx, fieldCache, services, item);
       await sql`RELEASE SAVEPOINT clientele_upsert`.execute(trx);
       outcomes[i] = done.result;
       written.push([item, done.declared, done.tracked]);

@@ -7,6 +7,7 @@ import { type IdentityKey, keyOf, keysOfInput } from './identity.js';
 import type { NormalizedInput } from './input.js';
 import { findsById } from './plan.js';
 import type { UpsertRequest, UpsertResult } from './result.js';
+import { suppressedKeys } from './suppressions.repository.js';
 import * as repo from './write.repository.js';
 
 /**
@@ -89,7 +90,7 @@ export class UpsertBatcher {
     private readonly fieldCache: FieldCache,
     private readonly runAlone: RunAlone,
     private readonly options: BatcherOptions,
-    private readonly segments: repo.Segmenting,
+    private readonly services: repo.WriteServices,
   ) {}
 
   submit(request: UpsertRequest): Promise<UpsertResult> {
@@ -187,7 +188,7 @@ export class UpsertBatcher {
             storeOf(batch),
             plan.writes,
             keysOf(next),
-            this.segments,
+            this.services.segments,
           );
           for (const [item, answer] of plan.answers) written.set(item, answer(done.seqs));
           if (next.length > 0) nextFound = done.next;
@@ -224,13 +225,23 @@ export class UpsertBatcher {
     }
   }
 
-  /** The read, with the customers that upserts addressed by id name (rare: one more trip). */
+  /**
+   * The read, with the values of it that are suppressed (one more trip, after the owners:
+   * see suppressedKeys) and the customers that upserts addressed by id name (rare).
+   */
   private async withById(batch: BatchItem[], owners: repo.Owners): Promise<BatchRead | undefined> {
     const ids = batch.flatMap((b) => (findsById(b.input, b.options) ? [b.input.id] : []));
-    if (ids.length === 0) return { ...owners, byId: new Map() };
+    const storeId = storeOf(batch);
     try {
-      const byId = await findCustomersById(this.db, storeOf(batch), ids);
-      return { ...owners, byId };
+      const suppressed = await suppressedKeys(
+        this.db,
+        this.services.suppression,
+        storeId,
+        keysOf(batch),
+      );
+      if (ids.length === 0) return { ...owners, byId: new Map(), suppressed };
+      const byId = await findCustomersById(this.db, storeId, ids);
+      return { ...owners, byId, suppressed };
     } catch (error) {
       this.options.onFailure?.(error, batch.length);
       return undefined;

@@ -2,19 +2,21 @@ import type { DB } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
 import type { FieldCache } from '../fields/field-cache.js';
 import { hasPrefix } from '../ids.js';
+import { decodeCursor, type Page, pageOf } from '../paging.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { type BatchStats, UpsertBatcher } from './batch.js';
-import { changeRecord, type WriteContext } from './changes.js';
+import type { WriteContext } from './changes.js';
 import type { Customer } from './customer.js';
-import { deleteCustomer, findCustomerById } from './customers.repository.js';
-import { insertRecord } from './events.repository.js';
+import { findCustomerById } from './customers.repository.js';
+import { eraseCustomer } from './erase.js';
+import { type CustomerExport, exportCustomer } from './export.js';
 import type { CustomerInput } from './input.js';
 import { type CustomerList, type CustomerListQuery, listCustomerPage } from './list.js';
 import * as read from './read.js';
-import { withRetry } from './retry.js';
 import { type SearchQuery, searchCustomers } from './search.js';
+import { liftSuppression, listSuppressions, type Suppression } from './suppressions.repository.js';
 import { type UpsertDeps, type UpsertOptions, upsertAlone, upsertCustomer } from './upsert.js';
-import { type Segmenting, writeDerived } from './write.repository.js';
+import type { WriteServices } from './write.repository.js';
 
 export interface CustomersOptions {
   db: DB;
@@ -24,8 +26,8 @@ export interface CustomersOptions {
   onBatchFailure?: (error: unknown, size: number) => void;
   /** Told after a write that changed a customer has committed (the webhook sender wakes). */
   onWritten?: () => void;
-  /** The store's segments, whose memberships every write keeps. */
-  segments: Segmenting;
+  /** The store's segments (whose memberships every write keeps) and suppression's hashes. */
+  services: WriteServices;
 }
 
 /** `clientele.customers`: the upsert, reads, history and erasure. */
@@ -34,7 +36,6 @@ export class Customers {
   private readonly batcher: UpsertBatcher;
   private readonly deps: UpsertDeps;
   private readonly onWritten: (() => void) | undefined;
-  private readonly segments: Segmenting;
 
   constructor(options: CustomersOptions) {
     this.db = options.db;
@@ -53,16 +54,15 @@ export class Customers {
         maxSize: 256,
         ...(options.onBatchFailure ? { onFailure: options.onBatchFailure } : {}),
       },
-      options.segments,
+      options.services,
     );
     this.deps = {
       db: options.db,
       fieldCache: options.fieldCache,
       settingsOf: options.settingsOf,
       batcher: this.batcher,
-      segments: options.segments,
+      services: options.services,
     };
-    this.segments = options.segments;
   }
 
   /** Create or update a customer (every API's write comes here). */
@@ -141,51 +141,36 @@ export class Customers {
   }
 
   /**
-   * Erases a customer: its data, identifiers and history. Retried as an upsert is, when
-   * a concurrent write deadlocks with it.
-   */
-  /**
-   * Erases a customer: its data, identifiers and history, leaving one change record that
-   * says so (`customer.erased`: the id alone, nothing about the person).
+   * Erases a customer: everything Clientele holds of the person, leaving one change record
+   * that says so (`customer.erased`: the id alone) and, with the store's suppression on,
+   * the keyed hashes of its identifiers (erase.ts).
    */
   async erase(ctx: WriteContext, customerId: string): Promise<void> {
-    const deleted = await withRetry(() =>
-      this.db.transaction().execute(async (trx) => {
-        const erased = await deleteCustomer(trx, ctx.storeId, customerId);
-        if (erased) {
-          // It leaves every segment it was in: change records before the erasure's own.
-          await writeDerived(
-            trx,
-            ctx.storeId,
-            this.segments,
-            [],
-            [
-              {
-                id: customerId,
-                api: ctx.api,
-                keyId: ctx.keyId,
-                version: erased.version,
-                now: new Date(),
-              },
-            ],
-          );
-          await insertRecord(
-            trx,
-            ctx.storeId,
-            changeRecord(
-              ctx,
-              customerId,
-              'erased',
-              { previousVersion: erased.version, version: null },
-              {},
-              new Date(),
-            ),
-          );
-        }
-        return erased;
-      }),
-    );
-    if (!deleted) throw fail.customerNotFound(customerId);
+    await eraseCustomer(this.deps, ctx, customerId);
     this.onWritten?.();
+  }
+
+  /** Everything held about one person, as one document (a data-access request). */
+  export(storeId: string, customerId: string): Promise<CustomerExport> {
+    return exportCustomer(this.db, this.deps.services.suppression, storeId, customerId);
+  }
+
+  /** The store's suppressions, newest first: each identifier's kind and keyed hash, no value. */
+  async suppressions(storeId: string, page: read.PageQuery): Promise<Page<Suppression>> {
+    const before = decodeCursor(page.cursor, 'sup');
+    return pageOf(await listSuppressions(this.db, storeId, page.limit + 1, before), page.limit);
+  }
+
+  /**
+   * Lifts the suppression of one identifier (normalised as a look-up is), so that writes
+   * naming it are accepted again; 404 when it is not suppressed.
+   */
+  async liftSuppression(storeId: string, lookup: read.Lookup): Promise<void> {
+    const problem = read.lookupProblem(lookup);
+    if (problem) throw fail.field(`/query/${'email' in lookup ? 'email' : 'phone'}`, problem);
+    const key = read.lookupKey(lookup);
+    if (!(await liftSuppression(this.db, this.deps.services.suppression, storeId, key))) {
+      throw new ClienteleError('not_found', 'This identifier is not suppressed.');
+    }
   }
 }

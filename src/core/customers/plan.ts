@@ -8,6 +8,7 @@ import { emptyState, type StoredCustomer } from './customer.js';
 import { diffKeys, type IdentityKey, kindOf, strongerKind } from './identity.js';
 import type { IdentifierKind, NormalizedInput } from './input.js';
 import { diffStates, mergeLimitProblems, mergeStates } from './merge.js';
+import { customerSuppressed } from './suppression.js';
 
 /**
  * The upsert's one decision. Every write of a customer, whether it runs alone in a
@@ -39,6 +40,8 @@ export interface Found {
   byId?: StoredCustomer | undefined;
   /** Who holds each identifier value the write names. */
   owners: { key: IdentityKey; customer: StoredCustomer }[];
+  /** The identifier values the write names that are suppressed (an erased customer's). */
+  suppressed?: IdentityKey[];
 }
 
 export interface PlanContext {
@@ -88,6 +91,8 @@ export function planUpsert(
   options: PlanOptions,
   { ctx, settings, fieldTypes, now }: PlanContext,
 ): Plan {
+  // An erased person's identifiers stay refused, whatever else the write says.
+  if (found.suppressed && found.suppressed.length > 0) throw customerSuppressed(found.suppressed);
   // Which customers the write names, and the strongest identifier that named each.
   const matched = new Map<string, Match>();
   const noteMatch = (customer: StoredCustomer, kind: IdentifierKind, key?: IdentityKey) => {

@@ -212,3 +212,39 @@ export const CustomerEventPage = Type.Object({
   data: Type.Array(CustomerEvent),
   nextCursor: nullableString,
 });
+
+/** GET …/customers/{id}/export: everything held about one person (docs/api.md). */
+export const CustomerExport = Type.Object({
+  format: Type.Literal('clientele.customer-export/1'),
+  exportedAt: Type.String(),
+  storeId: Type.String(),
+  customer: Customer,
+  identifiers: Type.Array(
+    Type.Object({
+      kind: Type.String({ description: 'externalId, email, phone, or a typed identifier type' }),
+      value: Type.String(),
+      suppressed: Type.Boolean(),
+    }),
+  ),
+  customFields: Type.Array(
+    Type.Object({ name: Type.String(), type: Nullable(Type.String()), value: Type.Unknown() }),
+  ),
+  merged: Type.Array(Type.Object({ id: Type.String(), mergedAt: Type.String() })),
+  segments: Type.Array(
+    Type.Object({ id: Type.String(), name: Type.String(), joinedAt: Type.String() }),
+  ),
+  history: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      customerId: Type.String(),
+      type: Type.String(),
+      api: Type.String(),
+      keyId: nullableString,
+      previousVersion: Nullable(Type.Integer()),
+      version: Nullable(Type.Integer()),
+      changes: Type.Record(Type.String(), Type.Unknown()),
+      segmentId: nullableString,
+      createdAt: Type.String(),
+    }),
+  ),
+});

@@ -27,7 +27,8 @@ import {
 import { type Found, findsById, type PlanOptions, planUpsert, RetryableConflict } from './plan.js';
 import { resultOf, type UpsertRequest, type UpsertResult } from './result.js';
 import { withRetry } from './retry.js';
-import { findOwners, type Segmenting, writeCustomers } from './write.repository.js';
+import { suppressedKeys } from './suppressions.repository.js';
+import { findOwners, type WriteServices, writeCustomers } from './write.repository.js';
 
 export type { UpsertOutcome, UpsertRequest, UpsertResult } from './result.js';
 
@@ -43,8 +44,8 @@ export interface UpsertDeps {
   settingsOf: (storeId: string) => Promise<StoreSettings>;
   /** Writes the common case together with the upserts that arrive with it. */
   batcher?: UpsertBatcher;
-  /** The store's segments, whose memberships every write keeps (segments/derive.ts). */
-  segments: Segmenting;
+  /** The store's segments (whose memberships every write keeps) and suppression's hashes. */
+  services: WriteServices;
 }
 
 /**
@@ -86,7 +87,7 @@ export async function upsertAlone(deps: UpsertDeps, request: UpsertRequest): Pro
   const { result, declared, tracked } = await withRetry(() =>
     deps.db
       .transaction()
-      .execute((trx) => upsertInTransaction(trx, deps.fieldCache, deps.segments, request)),
+      .execute((trx) => upsertInTransaction(trx, deps.fieldCache, deps.services, request)),
   );
   // Only now, with the transaction committed, is what it declared safe to remember.
   rememberWritten(deps.fieldCache, request, declared, tracked);
@@ -116,7 +117,7 @@ export function rememberWritten(
 export async function upsertInTransaction(
   trx: DB,
   fieldCache: FieldCache,
-  segments: Segmenting,
+  services: WriteServices,
   { ctx, input, options, settings }: UpsertRequest,
 ) {
   const { storeId } = ctx;
@@ -126,7 +127,10 @@ export async function upsertInTransaction(
   // (after the first commits), and withRetry runs it again on what the first wrote.
   const keys = keysOfInput(input);
   const { customers: held } = await findOwners(trx, storeId, keys, true);
-  const found: Found = { owners: ownersByState(keys, held.values()) };
+  const found: Found = {
+    owners: ownersByState(keys, held.values()),
+    suppressed: await suppressedKeys(trx, services.suppression, storeId, keys),
+  };
   if (findsById(input, options)) found.byId = await lockById(trx, storeId, input.id, held);
 
   const { types, declared } = input.customFields
@@ -180,7 +184,7 @@ export async function upsertInTransaction(
         events: plan.events,
       },
     ],
-    segments,
+    services.segments,
     plan.absorbed.map((other) => ({
       id: other.id,
       api: ctx.api,

@@ -6,6 +6,7 @@ import type { ChangeRecord } from './changes.js';
 import type { CustomerState, StoredCustomer } from './customer.js';
 import { type Row, rowToStored, stateColumns } from './customers.repository.js';
 import type { IdentityKey } from './identity.js';
+import type { SuppressionKeys } from './suppression.js';
 
 // The statements of every upsert are written out once, not built for each call: the hot
 // path skips Kysely's query builder. Those that only call functions are sent as prepared
@@ -156,6 +157,12 @@ export interface Segmenting {
   /** Read through `db` when not known (a caller's transaction: PGlite has one connection). */
   viewOf(storeId: string, db: DB): Promise<SegmentView>;
   stale(storeId: string): void;
+}
+
+/** What every write path needs beside the database: segments, and suppression's hashes. */
+export interface WriteServices {
+  segments: Segmenting;
+  suppression: SuppressionKeys;
 }
 
 /** Whether a write failed because the store's segments changed since they were read. */

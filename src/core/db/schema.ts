@@ -174,6 +174,15 @@ export interface SecretRouteRow {
   store_id: string;
 }
 
+/** A keyed hash of an erased customer's identifier (migration 0021). */
+export interface SuppressionRow {
+  store_id: string;
+  hash: string;
+  id: string;
+  kind: string;
+  created_at: DefaultedTimestamp;
+}
+
 export interface Tables {
   idempotency_keys: IdempotencyKeyRow;
   access_tokens: AccessTokenRow;
@@ -191,4 +200,5 @@ export interface Tables {
   segment_members: SegmentMemberRow;
   segment_schedule: SegmentScheduleRow;
   customer_values: CustomerValueRow;
+  suppressions: SuppressionRow;
 }

@@ -3,7 +3,8 @@ import type { FieldType } from './types.js';
 /**
  * Per-process memory of what the database already holds about custom fields. A
  * declaration's type never changes, and an option once tracked stays, so neither can
- * go stale; entries are added only after the transaction that wrote them commits.
+ * go stale (but for an option an erasure drops: this process forgets it, another may
+ * still think it recorded); entries are added only after the transaction that wrote them commits.
  */
 export class FieldCache {
   private readonly types = new Map<string, Map<string, FieldType>>();
@@ -27,6 +28,11 @@ export class FieldCache {
     // A bounded memory: when full, start over rather than grow without end.
     if (this.options.size >= FieldCache.maxOptions) this.options.clear();
     this.options.add(`${storeId}\u0000${field}\u0000${value}`);
+  }
+
+  /** An option dropped (its only customer erased): a write of it records it again. */
+  forgetOption(storeId: string, field: string, value: string): void {
+    this.options.delete(`${storeId}\u0000${field}\u0000${value}`);
   }
 
   /** Whether a value may still need recording as an option: not seen yet, and room for it. */

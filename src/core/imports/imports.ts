@@ -1,4 +1,4 @@
-import type { Segmenting } from '../customers/write.repository.js';
+import type { WriteServices } from '../customers/write.repository.js';
 import type { DB } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
 import type { FieldCache } from '../fields/field-cache.js';
@@ -87,11 +87,11 @@ export class Imports {
   constructor(
     private readonly db: DB,
     fieldCache: FieldCache,
-    segments: Segmenting,
+    services: WriteServices,
     settingsOf: (storeId: string) => Promise<StoreSettings>,
     private readonly limits: ImportOptions,
   ) {
-    this.worker = new ImportWorker(db, fieldCache, segments, settingsOf, limits);
+    this.worker = new ImportWorker(db, fieldCache, services, settingsOf, limits);
   }
 
   /** Runs jobs in the background until `stopWorking`. */

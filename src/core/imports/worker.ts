@@ -3,7 +3,7 @@ import { upsertAllInTransaction } from '../customers/batch-transaction.js';
 import type { UpsertRequest, UpsertResult } from '../customers/result.js';
 import { withRetry } from '../customers/retry.js';
 import { prepareUpsert } from '../customers/upsert.js';
-import type { Segmenting } from '../customers/write.repository.js';
+import type { WriteServices } from '../customers/write.repository.js';
 import type { DB } from '../db/database.js';
 import { ClienteleError } from '../errors.js';
 import type { FieldCache } from '../fields/field-cache.js';
@@ -48,7 +48,7 @@ export class ImportWorker {
   constructor(
     private readonly db: DB,
     private readonly fieldCache: FieldCache,
-    private readonly segments: Segmenting,
+    private readonly services: WriteServices,
     private readonly settingsOf: (storeId: string) => Promise<StoreSettings>,
     private readonly options: ImportWorkerOptions,
   ) {
@@ -195,7 +195,7 @@ export class ImportWorker {
         const written = await upsertAllInTransaction(
           trx,
           this.fieldCache,
-          this.segments,
+          this.services,
           requests,
           {
             dryRun: job.dry_run,

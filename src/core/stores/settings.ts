@@ -30,6 +30,11 @@ export interface StoreSettings {
   segmentFilterDepth: number;
   /** The most saved segments a store has (each is evaluated at every write). */
   segmentsLimit: number;
+  /**
+   * Whether erasing a customer suppresses its identifiers (keyed hashes kept, and any
+   * later write naming one refused). Suppressions made stay until lifted either way.
+   */
+  suppression: boolean;
 }
 
 /** What each whole-number setting takes, and what its message says past it. */
@@ -52,6 +57,7 @@ export const defaultSettings: StoreSettings = {
   segmentFilterLeaves: 50,
   segmentFilterDepth: 4,
   segmentsLimit: 100,
+  suppression: true,
 };
 
 /** Applies a partial settings change to the current settings, or throws naming each bad key. */
@@ -70,6 +76,9 @@ export function mergeSettings(
     if (key === 'identityConflict') {
       if (value === 'reject' || value === 'merge') next.identityConflict = value;
       else problems.push({ path, message: "must be 'reject' or 'merge'" });
+    } else if (key === 'suppression') {
+      if (typeof value === 'boolean') next.suppression = value;
+      else problems.push({ path, message: 'must be true or false' });
     } else if (Object.hasOwn(wholeSettings, key)) {
       const [min, max, message] = wholeSettings[key as keyof typeof wholeSettings];
       if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max) {

@@ -5,6 +5,7 @@ import type { Lookup } from '../../../core/customers/read.js';
 import {
   Customer,
   CustomerEventPage,
+  CustomerExport,
   CustomerPage,
   CustomerWrite,
   UpsertResponse,
@@ -46,7 +47,15 @@ function parseIfMatch(header: string): number[] | undefined {
   return versions;
 }
 
-function lookupOf(query: {
+/** One identifier named in a query, as lookupOf reads it. */
+export const LookupQuery = {
+  email: Type.Optional(Type.String()),
+  phone: Type.Optional(Type.String()),
+  externalId: Type.Optional(Type.String()),
+  identifier: Type.Optional(Type.String({ description: 'type:value' })),
+};
+
+export function lookupOf(query: {
   q?: string | undefined;
   segment?: string | undefined;
   email?: string | undefined;
@@ -160,10 +169,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
             segment: Type.Optional(
               Type.String({ description: "a segment's id (seg_…): only its members" }),
             ),
-            email: Type.Optional(Type.String()),
-            phone: Type.Optional(Type.String()),
-            externalId: Type.Optional(Type.String()),
-            identifier: Type.Optional(Type.String({ description: 'type:value' })),
+            ...LookupQuery,
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -228,7 +234,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
         operationId: 'eraseCustomer',
         summary: 'Erase a customer',
         description:
-          'Deletes the customer, its identifiers and its history, leaving one customer.erased event that holds its id alone. 204; an unknown id is 404.',
+          "Forgets the customer (and those once merged into it): its profile, identifiers, custom field values, the values in its history (the records stay, emptied), stored idempotent answers and queued webhook deliveries naming it, and STRING options only it held; one customer.erased event holds its id alone. With the store's suppression setting on (the default), its identifiers are suppressed: later writes naming one are refused (422 customer_suppressed) until lifted. 204; an unknown id is 404.",
         security,
         params: CustomerParams,
         response: { 204: Type.Null(), ...storeRouteErrors },
@@ -242,6 +248,24 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
       );
       return reply.code(204).send(null);
     },
+  );
+
+  app.get(
+    '/v1/stores/:storeId/customers/:customerId/export',
+    {
+      schema: {
+        tags: ['customers'],
+        operationId: 'exportCustomer',
+        summary: 'Everything held about one customer, as one JSON document',
+        description:
+          'The profile, each identifier (and whether it is suppressed), custom fields with their types, the customers merged into it, its segments, and every change record, oldest first: the format clientele.customer-export/1 of docs/api.md. An id merged away exports the customer it was merged into.',
+        security,
+        params: CustomerParams,
+        response: { 200: CustomerExport, ...storeRouteErrors },
+      },
+    },
+    async (request) =>
+      clientele.customers.export(request.caller.storeId, request.params.customerId),
   );
 
   app.get(

@@ -13,6 +13,7 @@ const Settings = Type.Object({
   segmentFilterLeaves: Type.Integer(),
   segmentFilterDepth: Type.Integer(),
   segmentsLimit: Type.Integer(),
+  suppression: Type.Boolean(),
   aliases: Type.Record(Type.String(), Type.String()),
   extendedFields: Type.Record(Type.String(), Type.String()),
 });
@@ -133,7 +134,7 @@ export const storeRoutes: FastifyPluginAsyncTypebox<StoreRouteOptions> = async (
         operationId: 'updateStore',
         summary: "Change a store's name or settings",
         description:
-          'settings: identityConflict (reject | merge), customFieldOptionsLimit, eventRetentionDays (1-365), importsAtOnce (1-16: imports of the store running at once), segmentFilterLeaves (1-200, default 50), segmentFilterDepth (1-10, default 4), segmentsLimit (0-500, default 100), aliases ({platform: id}; null removes one; 409 alias_taken for a name another store is known by on that platform, its id included).',
+          'settings: identityConflict (reject | merge), customFieldOptionsLimit, eventRetentionDays (1-365), importsAtOnce (1-16: imports of the store running at once), segmentFilterLeaves (1-200, default 50), segmentFilterDepth (1-10, default 4), segmentsLimit (0-500, default 100), suppression (true | false, default true: an erasure suppresses the identifiers of the customer), aliases ({platform: id}; null removes one; 409 alias_taken for a name another store is known by on that platform, its id included).',
         security,
         params: StoreIdParams,
         body: Type.Object(
