@@ -128,6 +128,20 @@ it('searches by reading each index range in order up to its limit, and each cust
   );
 });
 
+/** A statement's plan under a function's own settings (`proconfig`), on these tables. */
+function explainUnder(settings: string[], query: string): Promise<string> {
+  return clientele.db.connection().execute(async (conn) => {
+    for (const c of settings) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
+    try {
+      const explained = await sql<{ 'QUERY PLAN': string }>`
+        ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await sql`RESET ALL`.execute(conn);
+    }
+  });
+}
+
 // Across every store (one PostgreSQL), and in one store (on Citus: migration 0020).
 for (const name of ['clientele_lease_deliveries', 'clientele_lease_store_deliveries']) {
   it(`${name}: leases webhook deliveries by index probes alone, whatever the statistics say`, async () => {
@@ -142,16 +156,7 @@ for (const name of ['clientele_lease_deliveries', 'clientele_lease_store_deliver
       .replaceAll('p_store', "'sto_x'")
       .replaceAll('p_limit', '256')
       .replaceAll('p_lease_ms', '30000');
-    const plan = await clientele.db.connection().execute(async (conn) => {
-      for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
-      try {
-        const explained = await sql<{ 'QUERY PLAN': string }>`
-        ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
-        return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
-      } finally {
-        await sql`RESET ALL`.execute(conn);
-      }
-    });
+    const plan = await explainUnder(fn!.proconfig!, query);
     expect(plan).not.toMatch(/Seq Scan|Bitmap|Hash/);
     // Updated by ctid; in one store (on Citus, a router statement) by primary key.
     expect(plan).toMatch(
@@ -206,16 +211,7 @@ for (const name of ['clientele_fan_out', 'clientele_fan_out_store']) {
       .replaceAll('p_per_endpoint', '1000')
       .replaceAll('p_events', "'{customer.created}'::text[]")
       .replaceAll('p_records', "'{created}'::text[]");
-    const plan = await clientele.db.connection().execute(async (conn) => {
-      for (const c of fn!.proconfig!) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
-      try {
-        const explained = await sql<{ 'QUERY PLAN': string }>`
-        ${sql.raw(`EXPLAIN (COSTS OFF) ${query}`)}`.execute(conn);
-        return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
-      } finally {
-        await sql`RESET ALL`.execute(conn);
-      }
-    });
+    const plan = await explainUnder(fn!.proconfig!, query);
     expect(plan).not.toMatch(/Seq Scan|Bitmap/);
     // Across stores, the least recently changed endpoints in order; in one, its endpoints by key.
     expect(plan).toMatch(
