@@ -14,6 +14,10 @@
  *   (floor 0.8x).
  * - Server RSS, peak over the whole run (ceiling 300 MB).
  * - Export of the store's customers, rows/s (floor 50,000).
+ * - Interactive upserts during the import: the p99 of a paced native upsert load
+ *   (BENCH_INTERACTIVE_RATE a second, default 50, for BENCH_INTERACTIVE_SECONDS, default
+ *   10) while the main import runs, beside its p99 just before the import on the same
+ *   server (ceiling 3x).
  * - PGlite: the same file's import time (ceiling 90 s) with BENCH_PGLITE_ROWS rows
  *   (default BENCH_ROWS), after its first half; BENCH_PGLITE=0 skips it.
  */
@@ -22,6 +26,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { bodyFactory, drive, type LoadResult } from './load.js';
 import { type BenchServer, credentials, startServer, watchRss, withDatabase } from './server.js';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -42,7 +47,8 @@ interface Person {
 function person(i: number, round: number): Person {
   return {
     email: `bench${i}@example.com`,
-    phone: `+1202${String(2_000_000 + i).padStart(7, '0')}`,
+    // Area code 415: the interactive load's numbers (bench/load.ts) are in 202.
+    phone: `+1415${String(2_000_000 + i).padStart(7, '0')}`,
     points: i + round,
     tier: tiers[(i + round) % tiers.length] as string,
     vip: (i + round) % 2 === 0,
@@ -180,6 +186,42 @@ function timeCopy(url: string, storeId: string, count: number): number {
 
 const half = Math.floor(rows / 2);
 
+const interactiveRate = Number(process.env.BENCH_INTERACTIVE_RATE ?? 50);
+const interactiveSeconds = Number(process.env.BENCH_INTERACTIVE_SECONDS ?? 10);
+
+/** A paced native upsert load on the server's default store (new customers, other emails). */
+function interactive(server: BenchServer, seed: string): Promise<LoadResult> {
+  return drive({
+    url: server.url,
+    ...credentials(server),
+    connections: 8,
+    seconds: interactiveSeconds,
+    rate: interactiveRate,
+    body: bodyFactory(seed, []),
+  });
+}
+
+/**
+ * The main import with the interactive load beside it: the load starts a second after the
+ * import (its file streamed, its rows being written) and runs while it does.
+ */
+async function importBeside(server: BenchServer, file: string) {
+  const quiet = await interactive(server, 'quiet');
+  const importing = timeImport(server, file, 'application/x-ndjson');
+  await new Promise((r) => setTimeout(r, 1000));
+  const during = await interactive(server, 'during');
+  return { main: await importing, quiet, during };
+}
+
+function printInteractive(quiet: LoadResult, during: LoadResult, importSeconds: number) {
+  const ratio = during.p99 / Math.max(quiet.p99, 1);
+  const overlap =
+    importSeconds >= interactiveSeconds + 1 ? '' : ' (the import ended before the load did)';
+  console.log(
+    `  interactive upserts (${interactiveRate}/s, native): p99 ${quiet.p99} ms before the import, ${during.p99} ms during it${overlap}; ${ratio.toFixed(2)}x (ceiling 3x: ${verdict(ratio <= 3)}); errors ${quiet.errors + during.errors}`,
+  );
+}
+
 function files(count: number) {
   const h = Math.floor(count / 2);
   return {
@@ -206,7 +248,7 @@ async function onPostgres() {
     const rss = watchRss(server.pid);
     try {
       const seedNd = await timeImport(server, firstHalf, 'application/x-ndjson');
-      const main = await timeImport(server, all, 'application/x-ndjson');
+      const { main, quiet, during } = await importBeside(server, all);
       const exported = await timeExport(server);
       // CSV against NDJSON: the same rows into an empty store, each way.
       const client = new pg.Client({ connectionString: url });
@@ -230,6 +272,7 @@ async function onPostgres() {
       console.log(
         `  import: ${main.seconds.toFixed(1)} s (ceiling 20 s at 1,000,000 rows: ${verdict(main.seconds * (1_000_000 / rows) <= 20)}), ${f(rate)} rows/s; created ${f(main.created)}, updated ${f(main.updated)}`,
       );
+      printInteractive(quiet, during, main.seconds);
       console.log(
         `  COPY of the same rows into the same tables: ${copySeconds.toFixed(1)} s, ${f(copyRate)} rows/s; import/COPY ${(rate / copyRate).toFixed(2)}x (floor 0.3x: ${verdict(rate >= 0.3 * copyRate)})`,
       );
@@ -255,13 +298,14 @@ async function onPglite() {
   const rss = watchRss(server.pid);
   try {
     await timeImport(server, firstHalf, 'application/x-ndjson');
-    const main = await timeImport(server, all, 'application/x-ndjson');
+    const { main, quiet, during } = await importBeside(server, all);
     const peak = rss.stop();
     const scaled = main.seconds * (1_000_000 / pgliteRows);
     console.log(`PGlite, ${f(pgliteRows)} rows (half existing):`);
     console.log(
       `  import: ${main.seconds.toFixed(1)} s, ${f(pgliteRows / main.seconds)} rows/s (ceiling 90 s at 1,000,000 rows: ${verdict(scaled <= 90)}${pgliteRows === 1_000_000 ? '' : `, ${scaled.toFixed(0)} s at this rate`})`,
     );
+    printInteractive(quiet, during, main.seconds);
     console.log(`  server RSS peak: ${f(peak)} MB (ceiling 300 MB: ${verdict(peak <= 300)})`);
   } finally {
     await server.stop();

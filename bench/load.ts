@@ -151,7 +151,11 @@ export interface LoadResult {
   requests: number;
 }
 
-/** Drives `connections` clients at an upsert (the native one by default) for `seconds`, each sending the next body. */
+/**
+ * Drives `connections` clients at an upsert (the native one by default) for `seconds`, each
+ * sending the next body; with `rate`, no more than that many requests a second in all (a
+ * paced load, for latency rather than throughput).
+ */
 export async function drive(options: {
   url: string;
   storeId: string;
@@ -160,12 +164,14 @@ export async function drive(options: {
   seconds: number;
   body: () => string;
   api?: Api;
+  rate?: number;
 }): Promise<LoadResult> {
   const endpoint = endpoints[options.api ?? 'native'];
   const result = await autocannon({
     url: `${options.url}${endpoint.path(options.storeId)}`,
     connections: options.connections,
     duration: options.seconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
     method: endpoint.method,
     headers: {
       ...endpoint.headers(options.storeId, options.apiKey),

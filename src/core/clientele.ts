@@ -113,6 +113,8 @@ export class Clientele {
         maxBytes: 1024 ** 3,
         leaseMs: 30_000,
         batchRows: 500,
+        // PGlite has one connection for every request: an import's batch keeps it briefly.
+        batchMs: database.kind === 'pglite' ? 50 : 0,
         ...options.imports,
         ...(options.log ? { log: options.log } : {}),
       },

@@ -18,8 +18,14 @@ import { csvRows, type ImportRowItem, ndjsonRows, problemOf } from './rows.js';
 export interface ImportWorkerOptions {
   /** How long a process holds a job before another may take it over (a crash). */
   leaseMs: number;
-  /** Rows applied per transaction (and per checkpoint). */
+  /** Rows applied per transaction (and per checkpoint), at most. */
   batchRows: number;
+  /**
+   * How long one batch's transaction should take, ms (0: no bound). Each batch's rows are
+   * scaled from the last one's time, between 10 and `batchRows`. On PGlite every request
+   * waits for the one connection while a batch holds it: this bounds that wait.
+   */
+  batchMs?: number;
   /** The pause when there was nothing to do, ms. */
   idleMs?: number;
   log?: { warn(details: object, message: string): void };
@@ -29,6 +35,21 @@ export interface ImportWorkerOptions {
 const ROW_TEXT_MAX = 1000;
 
 const planMode = { upsert: 'upsert', create_only: 'create', update_only: 'update' } as const;
+
+/**
+ * The rows of the next batch: as many as would take `batchMs` at the last batch's pace
+ * (moving halfway there, so one slow batch does not halve the next), between 10 and
+ * `batchRows`.
+ */
+export function nextBatchRows(
+  rows: number,
+  ms: number,
+  options: Pick<ImportWorkerOptions, 'batchRows' | 'batchMs'>,
+): number {
+  if (!options.batchMs) return options.batchRows;
+  const atPace = (rows * options.batchMs) / Math.max(ms, 1);
+  return Math.round(Math.min(options.batchRows, Math.max(10, (rows + atPace) / 2)));
+}
 
 /** The job is no longer this process's to run: cancelled, or taken over after a lapse. */
 class LeaseLost extends Error {}
@@ -110,6 +131,15 @@ export class ImportWorker {
           : ndjsonRows(this.chunks(job));
       let applied = job.processed;
       let batch: ImportRowItem[] = [];
+      let batchRows = this.options.batchMs
+        ? Math.min(100, this.options.batchRows)
+        : this.options.batchRows;
+      const applyBatch = async () => {
+        const started = performance.now();
+        applied = await this.apply(job, settings, batch, applied);
+        batchRows = nextBatchRows(batch.length, performance.now() - started, this.options);
+        batch = [];
+      };
       let seen = 0;
       // A row naming a field not declared yet runs alone (its declaration is a write of
       // its own), and so do the rows after it until that commits: its batch ends with it.
@@ -128,15 +158,14 @@ export class ImportWorker {
         seen++;
         if (seen <= applied) continue; // applied before a restart
         batch.push(item);
-        if (batch.length >= this.options.batchRows || declares(item)) {
+        if (batch.length >= batchRows || declares(item)) {
           if (lost || !this.loop.isRunning) throw new LeaseLost();
-          applied = await this.apply(job, settings, batch, applied);
-          batch = [];
+          await applyBatch();
         }
       }
       if (batch.length > 0) {
         if (lost || !this.loop.isRunning) throw new LeaseLost();
-        applied = await this.apply(job, settings, batch, applied);
+        await applyBatch();
       }
       await repo.finishImport(this.db, job, this.owner, { status: 'completed', total: seen });
       await repo.deleteChunks(this.db, job.store_id, job.id);
