@@ -161,6 +161,33 @@ describe('suppression', () => {
     }
   });
 
+  it('an erasure racing upserts of the person: each upsert updated them before, or was refused after; nothing half-erased', async () => {
+    // A store of its own: its suppressions are not the ones listed below.
+    const s = await t.createStore('racing');
+    const c = t.as(s);
+    const person = { email: 'racing.person@example.com', phoneNumbers: ['+442071838751'] };
+    const made = await c.upsert(person);
+    expect(made.statusCode).toBe(201);
+    const id = made.json().customer.id as string;
+    const upserts = Array.from({ length: 16 }, (_, i) =>
+      c.upsert(i % 2 === 0 ? { ...person, metadata: { i } } : { phoneNumber: '+442071838751' }),
+    );
+    const [erased, ...answers] = await Promise.all([erase(c, s, id), ...upserts]);
+    expect(erased.statusCode).toBe(204);
+    for (const res of answers) {
+      expect([200, 422], res.body).toContain(res.statusCode);
+      if (res.statusCode === 200) expect(res.json().customer.id).toBe(id);
+      else expect(res.json().code).toBe('customer_suppressed');
+    }
+    // No customer holds the person's values, and the erased one is gone whole.
+    expect((await c.get('/customers?email=racing.person@example.com')).statusCode).toBe(404);
+    expect((await c.get('/customers?phone=%2B442071838751')).statusCode).toBe(404);
+    const left = await c.get(`/customers/${id}`);
+    expect(left.statusCode).toBe(404);
+    // And afterwards every write naming them is refused.
+    expect((await c.upsert(person)).statusCode).toBe(422);
+  });
+
   it('refuses them through a dialect (Voucherify: its 400, naming its field)', async () => {
     const res = await t.app.inject({
       method: 'POST',

@@ -22,6 +22,16 @@ const FIND_OWNERS = named(
   'clientele_find_owners',
   'SELECT * FROM clientele_find_owners($3, $1, $2)',
 );
+// The suppressed values among those a look-up names (by their keyed hashes, migration
+// 0021), read by the look-up's own statement: in its snapshot, so that an erasure is seen
+// whole (its customer gone and its values suppressed) or not at all. A row with no customer.
+const suppressedAmong = (store: string, hashes: string) =>
+  `SELECT NULL::text, s.hash, NULL::json FROM suppressions AS s
+    WHERE s.store_id = ${store} AND s.hash = ANY(${hashes}::text[])`;
+const LOOK_UP = named(
+  'clientele_look_up',
+  `SELECT * FROM clientele_find_owners($3, $1, $2) UNION ALL ${suppressedAmong('$3', '$4')}`,
+);
 const FIND_OWNERS_FOR_UPDATE = `
     SELECT k.kind AS i_kind, k.value AS i_value, row_to_json(c) AS customer
     FROM unnest($1::text[], $2::text[]) AS k(kind, value),
@@ -63,10 +73,12 @@ const WRITE_CUSTOMERS_THEN_LOOK_UP = named(
     SELECT w.written_id, w.written_seq, NULL AS i_kind, NULL AS i_value, NULL::json AS customer
     FROM w
     UNION ALL
-    SELECT NULL, NULL, * FROM clientele_find_owners($1, $14, $15)`,
+    SELECT NULL, NULL, * FROM clientele_find_owners($1, $14, $15)
+    UNION ALL
+    SELECT NULL, NULL, * FROM (${suppressedAmong('$1', '$16')}) AS s`,
 );
 
-type OwnerRow = { i_kind: string; i_value: string; customer: Row };
+type OwnerRow = { i_kind: string | null; i_value: string; customer: Row | null };
 
 /** Who holds which identifier values, and those customers as they are stored. */
 export interface Owners {
@@ -74,9 +86,22 @@ export interface Owners {
   customers: Map<string, StoredCustomer>;
 }
 
+/** A batch's look-up: the owners, and the values named that are suppressed. */
+export interface LookedUp extends Owners {
+  suppressed: IdentityKey[];
+}
+
+/** The values of a look-up, and their keyed hashes (none when suppression has no key). */
+export interface LookUpKeys {
+  keys: IdentityKey[];
+  hashes: string[];
+}
+
 function ownersOf(rows: OwnerRow[]): Owners {
   const customers = new Map<string, StoredCustomer>();
   const owners = rows.map(({ i_kind, i_value, customer: c }) => {
+    if (i_kind === null || c === null)
+      throw new Error(`a look-up row without a customer: ${i_value}`);
     if (!customers.has(c.id)) {
       customers.set(
         c.id,
@@ -114,6 +139,32 @@ export async function findOwners(
   return ownersOf(rows);
 }
 
+/** Rows of a look-up: the owners, then (no customer) the hashes found suppressed. */
+function lookedUp(rows: OwnerRow[], { keys, hashes }: LookUpKeys): LookedUp {
+  const found = new Set<string>();
+  const owned = rows.filter((r) => {
+    if (r.customer !== null) return true;
+    found.add(r.i_value);
+    return false;
+  });
+  const suppressed = found.size === 0 ? [] : keys.filter((_, i) => found.has(hashes[i] as string));
+  return { ...ownersOf(owned), suppressed };
+}
+
+/** findOwners unlocked, with which of the values are suppressed, in one statement. */
+export async function lookUp(db: DB, storeId: string, next: LookUpKeys): Promise<LookedUp> {
+  if (next.keys.length === 0) return { owners: [], customers: new Map(), suppressed: [] };
+  const { rows } = await db.executeQuery<OwnerRow>(
+    CompiledQuery.raw(LOOK_UP, [
+      next.keys.map((k) => k.kind),
+      next.keys.map((k) => k.value),
+      storeId,
+      next.hashes,
+    ]),
+  );
+  return lookedUp(rows, next);
+}
+
 export interface CustomerWrite {
   id: string;
   /** Insert a new customer, or update an existing one to this version. */
@@ -146,7 +197,7 @@ export async function writeCustomers(
   segments: Segmenting,
   gone: GoneCustomer[] = [],
 ): Promise<Map<string, number>> {
-  return (await writeAndLookUp(db, storeId, writes, [], segments, gone)).seqs;
+  return (await writeAndLookUp(db, storeId, writes, { keys: [], hashes: [] }, segments, gone)).seqs;
 }
 
 /**
@@ -199,19 +250,19 @@ export async function writeDerived(
 }
 
 /**
- * writeCustomers, and in the same round trip the owners of `next` (the identifier values
+ * writeCustomers, and in the same round trip the look-up of `next` (the identifier values
  * of the batch to come), read as they were before this write.
  */
 export async function writeAndLookUp(
   db: DB,
   storeId: string,
   writes: CustomerWrite[],
-  next: IdentityKey[],
+  next: LookUpKeys,
   segments: Segmenting,
   gone: GoneCustomer[] = [],
-): Promise<{ seqs: Map<string, number>; next: Owners }> {
+): Promise<{ seqs: Map<string, number>; next: LookedUp }> {
   const seqs = new Map<string, number>();
-  if (writes.length === 0) return { seqs, next: await findOwners(db, storeId, next, false) };
+  if (writes.length === 0) return { seqs, next: await lookUp(db, storeId, next) };
   const view = await segments.viewOf(storeId, db);
   const derived = deriveRows(view, writes, gone);
   // A batch's writes share one time: written as text once, not once per row and event
@@ -273,12 +324,13 @@ export async function writeAndLookUp(
     ({ rows } = await db.executeQuery<
       { written_id: string | null; written_seq: number | string | null } & Partial<OwnerRow>
     >(
-      next.length === 0
+      next.keys.length === 0
         ? CompiledQuery.raw(WRITE_CUSTOMERS, parameters)
         : CompiledQuery.raw(WRITE_CUSTOMERS_THEN_LOOK_UP, [
             ...parameters,
-            next.map((k) => k.kind),
-            next.map((k) => k.value),
+            next.keys.map((k) => k.kind),
+            next.keys.map((k) => k.value),
+            next.hashes,
           ]),
     ));
   } catch (error) {
@@ -295,5 +347,5 @@ export async function writeAndLookUp(
       `${writes.length - seqs.size} customer(s) of ${writes.length} were not written`,
     );
   }
-  return { seqs, next: ownersOf(owned) };
+  return { seqs, next: lookedUp(owned, next) };
 }
