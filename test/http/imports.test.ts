@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
+import { feedCaughtUp } from '../helpers/database.js';
 
 let t: TestApp;
 
@@ -108,8 +109,49 @@ describe('imports: NDJSON', () => {
     });
     const history = (await t.as(store).get(`/customers/${jane.id}/events`)).json().data;
     expect(history.map((e: { api: string }) => e.api)).toEqual(['import']);
+    expect(history[0].importId).toBe(job.id);
+    // A write that is not the import's names no import.
+    const later = await t.as(store).upsert({ email: 'new3@example.com', firstName: 'Jane' });
+    expect(later.statusCode).toBe(200);
+    const since = (await t.as(store).get(`/customers/${jane.id}/events`)).json().data;
+    expect(since[0]).toMatchObject({ api: 'native' });
+    expect(since[0].importId).toBeUndefined();
     const list = (await t.as(store).get('/imports')).json();
     expect(list.data.map((j: { id: string }) => j.id)).toEqual([job.id]);
+  });
+
+  it("tells the feed: its rows' events name the import, then one import.completed carries the job", async () => {
+    const store = await t.createStore();
+    const job = await importFile(
+      store,
+      ndjson([{ email: 'fed1@example.com' }, { email: 'fed2@example.com' }, { email: 'bad' }]),
+    );
+    expect(job).toMatchObject({ status: 'completed', created: 2, failed: 1 });
+    // The feed shows a transaction's records once every earlier one has ended.
+    await feedCaughtUp(t.clientele.db);
+    const got = await t.as(store).get('/events?limit=100');
+    expect(got.statusCode, got.body).toBe(200);
+    const events: { type: string; data: Record<string, unknown> }[] = got.json().data;
+    expect(events.map((e) => e.type)).toEqual([
+      'customer.created',
+      'customer.created',
+      'import.completed',
+    ]);
+    for (const e of events.slice(0, 2)) expect(e.data.importId).toBe(job.id);
+    const done = events[2] as { data: Record<string, unknown> };
+    expect(done.data.customer).toBeUndefined();
+    expect(done.data.import).toMatchObject({
+      id: job.id,
+      status: 'completed',
+      created: 2,
+      failed: 1,
+      processed: 3,
+    });
+    expect(done.data).toMatchObject({ api: 'import', changes: [], version: null });
+    const onlyRes = await t.as(store).get('/events?types=import.completed');
+    expect(onlyRes.statusCode, onlyRes.body).toBe(200);
+    const only = onlyRes.json().data;
+    expect(only.map((e: { type: string }) => e.type)).toEqual(['import.completed']);
   });
 
   it('names each refused row with its line, code and path, and applies the rest', async () => {

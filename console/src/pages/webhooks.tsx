@@ -25,7 +25,16 @@ interface Attempt {
   error: string | null;
 }
 
-const EVENTS = ['*', 'customer.created', 'customer.updated', 'customer.merged', 'customer.erased'];
+const EVENTS = [
+  '*',
+  'customer.created',
+  'customer.updated',
+  'customer.merged',
+  'customer.erased',
+  'segment.entered',
+  'segment.exited',
+  'import.completed',
+];
 
 export function WebhooksPage() {
   const queryClient = useQueryClient();

@@ -10,7 +10,7 @@ export async function listEvents(
   customerId: string,
   limit: number,
   before: string | undefined,
-): Promise<(ChangeRecord & { position: string })[]> {
+): Promise<(ChangeRecord & { position: string; importId?: string })[]> {
   let q = db
     .selectFrom('customer_events')
     .selectAll()
@@ -26,6 +26,7 @@ export async function listEvents(
     type: r.type as ChangeRecord['type'],
     api: r.api,
     keyId: r.key_id,
+    ...(r.import_id === null ? {} : { importId: r.import_id }),
     previousVersion: r.previous_version as number,
     version: r.version as number,
     changes: r.changes,

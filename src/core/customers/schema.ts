@@ -197,6 +197,9 @@ export const CustomerEvent = Type.Object({
   type: Type.String({ description: 'created | updated | merged' }),
   api: Type.String({ description: 'native, or the dialect the write came through' }),
   keyId: nullableString,
+  importId: Type.Optional(
+    Type.String({ description: 'The import (imp_…) whose row made the change, when one did' }),
+  ),
   previousVersion: Nullable(
     Type.Integer({ description: 'The version before the write (0 for a new customer)' }),
   ),

@@ -92,6 +92,8 @@ export interface CustomerEventRow {
   tx: Generated<string>;
   /** The segment a `segment_entered` / `segment_exited` record is of (migration 0014). */
   segment_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The import whose batch wrote the record (migration 0025: the transaction's setting). */
+  import_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A saved segment (migration 0014). */

@@ -20,6 +20,7 @@ export const eventTypes = {
   'customer.erased': 'erased',
   'segment.entered': 'segment_entered',
   'segment.exited': 'segment_exited',
+  'import.completed': 'import_completed',
 } as const;
 export type EventType = keyof typeof eventTypes;
 const typeOfRecord = new Map(Object.entries(eventTypes).map(([k, v]) => [v, k as EventType]));
@@ -35,14 +36,25 @@ export interface Event {
      * The customer as this change left it (its `version` is the event's); of an erased
      * customer, the id alone.
      */
-    customer: Customer | { id: string };
+    customer?: Customer | { id: string };
+    /** Of import.completed: the job as it completed (GET …/imports/{id}'s shape). */
+    import?: Record<string, unknown>;
     changes: { field: string; before: unknown; after: unknown }[];
     version: number | null;
     previousVersion: number | null;
     api: string;
     /** Of segment.entered and segment.exited: the segment. */
     segment?: { id: string };
+    /** The import whose batch made the change, when an import did. */
+    importId?: string;
   };
+}
+
+/** What orders an event's deliveries: its customer, or the import it tells of. */
+export function subjectOf(event: Event): string {
+  const id = event.data.customer?.id ?? event.data.import?.id;
+  if (typeof id !== 'string') throw new Error(`event ${event.id} has no subject`);
+  return id;
 }
 
 export interface FeedQuery {
@@ -129,9 +141,14 @@ export class Events {
   private async eventsOf(storeId: string, rows: FeedRow[], db: DB = this.db): Promise<Event[]> {
     if (rows.length === 0) return [];
     const first = new Map<string, string>();
-    for (const r of rows) if (!first.has(r.customerId)) first.set(r.customerId, r.position);
+    for (const r of rows) {
+      if (r.type !== eventTypes['import.completed'] && !first.has(r.customerId))
+        first.set(r.customerId, r.position);
+    }
     const [customers, later] = await Promise.all([
-      findCustomersById(db, storeId, [...first.keys()]),
+      first.size === 0
+        ? new Map<string, never>()
+        : findCustomersById(db, storeId, [...first.keys()]),
       changesSince(
         db,
         storeId,
@@ -142,6 +159,11 @@ export class Events {
     for (const r of rows) {
       const stored = customers.get(r.customerId);
       const type = typeOfRecord.get(r.type as (typeof eventTypes)[EventType]);
+      // An import's record: the job as it completed, no customer.
+      if (type === 'import.completed') {
+        events.push(eventOf(storeId, { ...r, changes: {} }, type, undefined, r.changes));
+        continue;
+      }
       // Erased (or, for a segment's record, erased since): the id alone.
       if (type === 'customer.erased' || (type?.startsWith('segment.') && !stored)) {
         events.push(eventOf(storeId, r, type, { id: r.customerId }));
@@ -165,6 +187,7 @@ function eventOf(
   r: FeedRow,
   type: EventType,
   customer: Event['data']['customer'],
+  job?: Record<string, unknown>,
 ): Event {
   return {
     id: r.id,
@@ -172,7 +195,8 @@ function eventOf(
     createdAt: r.createdAt.toISOString(),
     storeId,
     data: {
-      customer,
+      ...(customer ? { customer } : {}),
+      ...(job ? { import: job } : {}),
       changes: Object.entries(r.changes).map(([field, c]) => {
         const { before, after } = c as { before?: unknown; after?: unknown };
         return { field, before: before ?? null, after: after ?? null };
@@ -181,6 +205,7 @@ function eventOf(
       previousVersion: r.previousVersion,
       api: r.api,
       ...(r.segmentId === null ? {} : { segment: { id: r.segmentId } }),
+      ...(r.importId === null || job ? {} : { importId: r.importId }),
     },
   };
 }

@@ -17,6 +17,8 @@ export interface FeedRow {
   position: string;
   /** The segment entered or left (segment_entered, segment_exited), else null. */
   segmentId: string | null;
+  /** The import whose batch wrote the record, else null. */
+  importId: string | null;
 }
 
 export interface FeedPlace {
@@ -57,6 +59,7 @@ const feedColumns = [
   'tx',
   'position',
   'segment_id',
+  'import_id',
 ] as const;
 
 export async function readFeed(
@@ -91,6 +94,7 @@ function feedRowOf(r: {
   tx: string;
   position: string;
   segment_id: string | null;
+  import_id: string | null;
 }): FeedRow {
   return {
     id: r.id,
@@ -104,6 +108,7 @@ function feedRowOf(r: {
     tx: String(r.tx),
     position: String(r.position),
     segmentId: r.segment_id,
+    importId: r.import_id,
   };
 }
 

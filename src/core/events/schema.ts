@@ -12,12 +12,22 @@ export const Event = Type.Object({
     Type.Literal('customer.erased'),
     Type.Literal('segment.entered'),
     Type.Literal('segment.exited'),
+    Type.Literal('import.completed'),
   ]),
   createdAt: Type.String({ format: 'date-time' }),
   storeId: Type.String(),
   data: Type.Object({
     /** The customer as this change left it (its version is the event's); erased: the id alone. */
-    customer: Type.Union([Customer, Type.Object({ id: Type.String() })]),
+    customer: Type.Optional(
+      Type.Union([Customer, Type.Object({ id: Type.String() })], {
+        description: 'Of every customer.* and segment.* event (not of import.completed)',
+      }),
+    ),
+    import: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'Of import.completed: the job as it completed, as GET …/imports/{id} shows it',
+      }),
+    ),
     changes: Type.Array(
       Type.Object({ field: Type.String(), before: Type.Unknown(), after: Type.Unknown() }),
     ),
@@ -32,6 +42,9 @@ export const Event = Type.Object({
         { id: Type.String() },
         { description: 'Of segment.entered and segment.exited: the segment' },
       ),
+    ),
+    importId: Type.Optional(
+      Type.String({ description: 'The import (imp_…) whose row made this change, when one did' }),
     ),
   }),
 });

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DB } from '../db/database.js';
+import { newId } from '../ids.js';
 
 /** The SQL of imports (migration 0016): jobs, their spooled file and their refused rows. */
 
@@ -229,19 +230,58 @@ export async function listErrors(
   return rows;
 }
 
-/** Ends a job this owner runs (completed or failed); false when it was not its to end. */
+/** Ends a job this owner runs (completed or failed): the job as it ended, or undefined when it was not its to end. */
 export async function finishImport(
   db: DB,
   row: { store_id: string; id: string },
   owner: string,
   end: { status: 'completed' | 'failed'; total: number | null; error?: string },
-): Promise<boolean> {
-  const result = await sql`UPDATE imports SET status = ${end.status},
+): Promise<ImportRow | undefined> {
+  const { rows } = await sql<ImportRow>`UPDATE imports SET status = ${end.status},
       total = coalesce(${end.total}, total), error = ${end.error ?? null},
       finished_at = now(), updated_at = now(), lease_owner = NULL, leased_until = NULL
     WHERE store_id = ${row.store_id} AND id = ${row.id} AND lease_owner = ${owner}
-      AND status = 'running'`.execute(db);
-  return Number(result.numAffectedRows ?? 0) > 0;
+      AND status = 'running'
+    RETURNING *`.execute(db);
+  return rows[0];
+}
+
+/**
+ * Every change record the caller's transaction writes from now on is this import's
+ * (migration 0025: `customer_events.import_id` defaults to this setting).
+ */
+export async function writeAsImport(trx: DB, importId: string): Promise<void> {
+  // SET LOCAL, not set_config(): Citus passes a SET LOCAL on to the nodes the transaction
+  // touches (docs/scaling.md). It takes no parameter: the id is checked to be one of ours.
+  if (!/^imp_[0-9A-Za-z]+$/.test(importId)) throw new Error(`not an import id: ${importId}`);
+  await sql.raw(`SET LOCAL clientele.import_id = '${importId}'`).execute(trx);
+}
+
+/**
+ * The record of a completed import (the feed's `import.completed`): its subject, which
+ * orders its deliveries, is the import; its `changes` are the job as it completed.
+ */
+export async function recordCompleted(
+  trx: DB,
+  row: ImportRow,
+  job: Record<string, unknown>,
+): Promise<void> {
+  await trx
+    .insertInto('customer_events')
+    .values({
+      store_id: row.store_id,
+      id: newId('evt'),
+      customer_id: row.id,
+      type: 'import_completed',
+      api: 'import',
+      key_id: row.key_id,
+      changes: JSON.stringify(job),
+      created_at: row.finished_at ?? new Date(),
+      previous_version: null,
+      version: null,
+      import_id: row.id,
+    })
+    .execute();
 }
 
 /** Cancels a job that has not ended; the job as it is now. */

@@ -7,6 +7,7 @@ import type { StoreSettings } from '../stores/settings.js';
 import { readHeader } from './columns.js';
 import { type ExportFormat, exportCustomers } from './export.js';
 import * as repo from './imports.repository.js';
+import { jobOf } from './job.js';
 import { csvHeaderOf } from './rows.js';
 import type { ImportError, ImportJob, ImportQuery } from './schema.js';
 import { ImportWorker, type ImportWorkerOptions } from './worker.js';
@@ -22,30 +23,6 @@ const NEWLINE = 10;
 export interface ImportOptions extends ImportWorkerOptions {
   /** The largest file an import takes (CLIENTELE_IMPORT_MAX_BYTES). */
   maxBytes: number;
-}
-
-export function jobOf(row: repo.ImportRow): ImportJob {
-  const end = row.finished_at ?? new Date();
-  const seconds = row.started_at ? (end.getTime() - row.started_at.getTime()) / 1000 : 0;
-  return {
-    id: row.id,
-    status: row.status,
-    format: row.format,
-    mode: row.mode,
-    dryRun: row.dry_run,
-    bytes: Number(row.bytes),
-    total: row.total,
-    processed: row.processed,
-    created: row.created,
-    updated: row.updated,
-    unchanged: row.unchanged,
-    failed: row.failed,
-    rowsPerSecond: seconds > 0 ? Math.round(row.processed / seconds) : null,
-    error: row.error,
-    createdAt: row.created_at.toISOString(),
-    startedAt: row.started_at?.toISOString() ?? null,
-    finishedAt: row.finished_at?.toISOString() ?? null,
-  };
 }
 
 export function importNotFound(id: string): ClienteleError {

@@ -13,6 +13,7 @@ import { newId } from '../ids.js';
 import { PollLoop } from '../poll-loop.js';
 import type { StoreSettings } from '../stores/settings.js';
 import * as repo from './imports.repository.js';
+import { jobOf } from './job.js';
 import { csvRows, type ImportRowItem, ndjsonRows, problemOf } from './rows.js';
 
 export interface ImportWorkerOptions {
@@ -167,7 +168,13 @@ export class ImportWorker {
         if (lost || !this.loop.isRunning) throw new LeaseLost();
         await applyBatch();
       }
-      await repo.finishImport(this.db, job, this.owner, { status: 'completed', total: seen });
+      await this.db.transaction().execute(async (trx) => {
+        const ended = await repo.finishImport(trx, job, this.owner, {
+          status: 'completed',
+          total: seen,
+        });
+        if (ended) await repo.recordCompleted(trx, ended, jobOf(ended));
+      });
       await repo.deleteChunks(this.db, job.store_id, job.id);
     } catch (error) {
       if (error instanceof LeaseLost) return;
@@ -218,6 +225,7 @@ export class ImportWorker {
     const remember = await withRetry(() =>
       this.db.transaction().execute(async (trx) => {
         const now = await repo.findImport(trx, job.store_id, job.id, true);
+        await repo.writeAsImport(trx, job.id);
         // Still this process's, and where it left it: else another process took it over.
         if (now?.status !== 'running' || now.lease_owner !== this.owner) throw new LeaseLost();
         if (now.processed !== applied) throw new LeaseLost();

@@ -1,6 +1,6 @@
 import type { DB } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
-import { type Events, type EventType, eventTypes } from '../events/events.js';
+import { type Events, type EventType, eventTypes, subjectOf } from '../events/events.js';
 import { newId } from '../ids.js';
 import { checkUrl, type OutboundPolicy, resolvePublic } from './address.js';
 import * as deliveries from './deliveries.repository.js';
@@ -216,7 +216,7 @@ export class Webhooks {
       ]);
     }
     const queued = await deliveries.insertDeliveries(this.db, storeId, id, [
-      { id: event.id, customerId: event.data.customer.id },
+      { id: event.id, customerId: subjectOf(event) },
     ]);
     return { queued };
   }
