@@ -19,9 +19,10 @@
  */
 import { sql } from 'kysely';
 import { Clientele } from '../src/core/clientele.js';
-import type { DB } from '../src/core/db/database.js';
 import { validateFilter } from '../src/core/segments/filter.js';
-import { explainCount } from '../src/core/segments/segments.repository.js';
+import { explainCount } from '../src/core/segments/matching.repository.js';
+import { buildApp } from '../src/http/app.js';
+import { fill } from './segment-fill.js';
 import { withDatabase } from './server.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -49,72 +50,15 @@ async function samples(n: number, run: () => Promise<unknown>): Promise<number[]
   return out;
 }
 
-/**
- * n customers of the store in the real tables, and the same rows in `plain`: tier
- * (STRING), points (NUMBER), vip (BOOLEAN), signup (DATE), visits (NUMBER).
- */
-async function fill(outer: DB, storeId: string, n: number): Promise<void> {
-  // Filling takes longer than the server's statement timeout allows: lifted for it alone.
-  await outer.transaction().execute(async (db) => {
-    await sql`SET LOCAL statement_timeout = 0`.execute(db);
-    await fillIn(db, storeId, n);
-  });
-  await sql`ANALYZE`.execute(outer);
-}
-
-async function fillIn(db: DB, storeId: string, n: number): Promise<void> {
-  const values = sql`
-    SELECT g,
-      'cust_' || lpad(upper(to_hex(g)), 26, '0') AS id,
-      (ARRAY['bronze','silver','gold','platinum','none'])[(1 + (g * 7919) % 5)::int] AS tier,
-      ((g * 104729) % 10000)::float8 AS points,
-      (g % 10 = 0) AS vip,
-      (timestamptz '2020-01-01T00:00:00Z' + ((g * 31) % 2000)::int * interval '1 day') AS signup,
-      ((g * 13) % 500)::float8 AS visits
-    FROM generate_series(1, ${n}::bigint) AS g`;
-  await sql`
-    INSERT INTO customers (store_id, id, seq, email, custom_fields, created_at, updated_at)
-    SELECT ${storeId}, v.id, 1 + v.g, 'c' || v.g || '@bench.example',
-      jsonb_build_object('tier', v.tier, 'points', v.points, 'vip', v.vip,
-        'signup', to_char(v.signup AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-        'visits', v.visits),
-      now(), now()
-    FROM (${values}) AS v`.execute(db);
-  // The store's numbers go on after those given here (the seed customer has 1).
-  await sql`
-    INSERT INTO customer_numbers AS c (store_id, last_seq) VALUES (${storeId}, ${n + 1})
-    ON CONFLICT (store_id) DO UPDATE SET last_seq = ${n + 1}`.execute(db);
-  await sql`
-    INSERT INTO customer_identifiers (store_id, kind, value, customer_id)
-    SELECT ${storeId}, 'email', 'c' || v.g || '@bench.example', v.id FROM (${values}) AS v`.execute(
-    db,
-  );
-  await sql`
-    INSERT INTO customer_values (store_id, customer_id, field, num, txt, bool, ts)
-    SELECT ${storeId}, v.id, f.field, f.num, f.txt, f.bool, f.ts FROM (${values}) AS v
-    CROSS JOIN LATERAL (VALUES
-      ('tier', NULL::float8, v.tier, NULL::boolean, NULL::timestamptz),
-      ('points', v.points, NULL, NULL, NULL),
-      ('vip', NULL, NULL, v.vip, NULL),
-      ('signup', NULL, to_char(v.signup AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), NULL, v.signup),
-      ('visits', v.visits, NULL, NULL, NULL)
-    ) AS f(field, num, txt, bool, ts)`.execute(db);
-  await sql`
-    CREATE TABLE plain (id text PRIMARY KEY, tier text, points float8, vip boolean,
-      signup timestamptz, visits float8)`.execute(db);
-  await sql`
-    INSERT INTO plain SELECT v.id, v.tier, v.points, v.vip, v.signup, v.visits
-    FROM (${values}) AS v`.execute(db);
-  for (const column of ['tier', 'points', 'vip', 'signup', 'visits']) {
-    await sql`CREATE INDEX ${sql.id(`plain_${column}`)} ON plain (${sql.id(column)})`.execute(db);
-  }
-  await sql`CREATE TABLE plain_members (id text)`.execute(db);
-}
-
 /** Upserts per second through the engine, 64 at a time, for `seconds`. */
-async function upsertRate(clientele: Clientele, storeId: string, n: number): Promise<number> {
+async function upsertRate(
+  clientele: Clientele,
+  storeId: string,
+  n: number,
+  forSeconds = seconds,
+): Promise<number> {
   const ctx = { storeId, api: 'native', keyId: null };
-  const deadline = performance.now() + seconds * 1000;
+  const deadline = performance.now() + forSeconds * 1000;
   let done = 0;
   let failed = 0;
   let k = 0;
@@ -203,9 +147,31 @@ async function bench(label: string, clientele: Clientele, n: number): Promise<st
     `${label}: build (all ${n.toLocaleString('en')}) ${buildAll.toFixed(0)} ms vs plain ${plainAll.toFixed(0)} ms: ${(buildAll / plainAll).toFixed(2)}× (ceiling 3×)`,
   );
 
-  // A saved segment's count.
-  const reads = await samples(200, () => clientele.segments.get(storeId, segmentId));
-  print(`${label}: saved count read p95 ${p95(reads).toFixed(2)} ms (ceiling 5 ms)`);
+  // A saved segment's count: over HTTP (the figure), and its parts: the engine's read
+  // in process, and the one-row SQL alone. Each warmed up first (JIT, connections).
+  const { apiKey } = await clientele.keys.create(storeId);
+  const app = await buildApp({ clientele });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const overHttp = async () => {
+    const res = await fetch(`${address}/v1/stores/${storeId}/segments/${segmentId}`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    if (res.status !== 200) throw new Error(`segment read: ${res.status}`);
+    await res.json();
+  };
+  const bySql = () =>
+    sql`SELECT member_count FROM segments WHERE store_id = ${storeId} AND id = ${segmentId}`.execute(
+      db,
+    );
+  const inProcess = () => clientele.segments.get(storeId, segmentId);
+  for (const run of [overHttp, inProcess, bySql]) await samples(50, run);
+  const reads = await samples(200, overHttp);
+  const engine = await samples(200, inProcess);
+  const oneRow = await samples(200, bySql);
+  await app.close();
+  print(
+    `${label}: saved count read p95 ${p95(reads).toFixed(2)} ms over HTTP (ceiling 5 ms); in process ${p95(engine).toFixed(2)} ms, its SQL alone ${p95(oneRow).toFixed(2)} ms`,
+  );
 
   // The preview, beside count(*) over the plain table.
   const plainCount = await samples(30, () =>
@@ -240,6 +206,7 @@ async function bench(label: string, clientele: Clientele, n: number): Promise<st
   for (const s of await clientele.segments.list(storeId)) {
     await clientele.segments.remove(storeId, s.id);
   }
+  await upsertRate(clientele, storeId, n, 1); // warm-up: the first run would pay the JIT's
   const bare = await upsertRate(clientele, storeId, n);
   for (let i = 0; i < 20; i++) {
     await clientele.segments.create(storeId, {

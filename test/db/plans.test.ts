@@ -330,3 +330,43 @@ it('writes each customer, and what segments derive from it, by whole keys, whate
     );
   }
 });
+
+it("counts a filter of custom fields from their indexes alone: each range's ids, intersected", async () => {
+  const { matchingSql } = await import('../../src/core/segments/compile.js');
+  const { validateFilter } = await import('../../src/core/segments/filter.js');
+  const condition = validateFilter(
+    {
+      and: [
+        { field: 'customFields.tier', op: 'eq', value: 'gold' },
+        { field: 'customFields.points', op: 'between', value: [1000, 2999] },
+      ],
+    },
+    new Map([
+      ['tier', 'STRING'],
+      ['points', 'NUMBER'],
+    ] as const),
+    { leaves: 50, depth: 4 },
+  );
+  // A store of 4,000 customers with both fields, its statistics gathered.
+  await sql`
+    INSERT INTO customer_values (store_id, customer_id, field, num, txt)
+    SELECT 'sto_values', 'cust_' || g, f.field, f.num, f.txt
+    FROM generate_series(1, 4000) AS g
+    CROSS JOIN LATERAL (VALUES
+      ('tier', NULL::float8, (ARRAY['gold', 'silver', 'bronze', 'none'])[1 + g % 4]),
+      ('points', ((g * 7919) % 10000)::float8, NULL)) AS f(field, num, txt)`.execute(clientele.db);
+  await sql`VACUUM ANALYZE customer_values`.execute(clientele.db);
+  const { rows } = await sql<{ 'QUERY PLAN': string }>`
+    EXPLAIN (COSTS OFF)
+    SELECT count(*) FROM (${matchingSql('sto_values', condition, Date.now())}) AS t`.execute(
+    clientele.db,
+  );
+  const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+  expect(plan).toMatch(
+    /Index Only Scan using customer_values_by_txt_key[^\n]*\n\s*Index Cond: \(\(store_id = 'sto_values'::text\) AND \(field = 'tier'::text\) AND \(txt_key = 'gold'::text\)\)/,
+  );
+  expect(plan).toMatch(/Index Only Scan using customer_values_by_num/);
+  expect(plan).toMatch(/SetOp Intersect/);
+  // No probe per customer: a customer merged away or erased has no typed values.
+  expect(plan).not.toMatch(/customers/);
+});

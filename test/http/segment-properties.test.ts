@@ -3,8 +3,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { findCustomersById } from '../../src/core/customers/customers.repository.js';
 import { validateFilter } from '../../src/core/segments/filter.js';
+import { matchingIds } from '../../src/core/segments/matching.repository.js';
 import { matches } from '../../src/core/segments/predicate.js';
-import { matchingIds } from '../../src/core/segments/segments.repository.js';
 import { type StoreClient, startTestApp, type TestApp, type TestStore } from '../helpers/app.js';
 
 /**

@@ -152,6 +152,15 @@ describe('segments: happy paths', () => {
     expect([a.id, b.id]).toContain(survivor);
     expect(await memberIds(api, store, segment.id)).toEqual([survivor]);
     expect(await countOf(api, store, segment.id)).toBe(1);
+    // Counted from the typed values alone, a preview and a new build see the survivor only.
+    const filter = { field: 'customFields.tier', op: 'eq', value: 'gold' };
+    const preview = await api.request('POST', `/v1/stores/${store.id}/segments/preview`, {
+      filter,
+    });
+    expect(preview.json()).toMatchObject({ count: 1, sample: [{ id: survivor }] });
+    const again = await createSegment(api, store, filter);
+    expect(again.count).toBe(1);
+    expect(await memberIds(api, store, again.id)).toEqual([survivor]);
   });
 
   it('a dialect write moves membership like a native one', async () => {

@@ -78,7 +78,7 @@ export async function forgetOptions(
     WHERE o.store_id = ${storeId} AND o.field_name = c.field AND o.value = c.value
       AND NOT EXISTS (
         SELECT 1 FROM customer_values v
-        WHERE v.store_id = o.store_id AND v.field = o.field_name AND left(v.txt, 200) = left(o.value, 200)
+        WHERE v.store_id = o.store_id AND v.field = o.field_name AND v.txt_key = left(o.value, 200)
           AND v.txt = o.value AND v.customer_id <> ALL (${ids}::text[]))
     RETURNING o.field_name, o.value`.execute(trx);
   const counts = new Map<string, number>();

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
 
 /** Row types as the database holds them. They never leave the repositories. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -128,6 +128,8 @@ export interface CustomerValueRow {
   field: string;
   num: number | null;
   txt: string | null;
+  /** left(txt, 200), stored by PostgreSQL (migration 0024). */
+  txt_key: GeneratedAlways<string | null>;
   bool: boolean | null;
   ts: Timestamp | null;
 }

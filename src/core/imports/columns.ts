@@ -1,4 +1,3 @@
-import type { CustomerState } from '../customers/customer.js';
 import { locationParts } from '../customers/customer.js';
 import type { CustomerInput } from '../customers/input.js';
 import type { FieldProblem } from '../errors.js';
@@ -226,53 +225,6 @@ export function exportHeader(customFields: string[]): string[] {
     'channels',
     'loyalty',
   ];
-}
-
-/** A customer as the export's cells, in exportHeader's order (empty: nothing to write). */
-export function exportCells(state: CustomerState, customFields: string[]): string[] {
-  const text = (v: string | null) => v ?? '';
-  const json = (v: unknown, empty: boolean) => (empty ? '' : JSON.stringify(v));
-  return [
-    text(state.externalId),
-    text(state.email),
-    state.phoneNumbers.join(PHONE_SEPARATOR),
-    text(state.firstName),
-    text(state.lastName),
-    text(state.birthdate),
-    text(state.description),
-    String(state.active),
-    ...locationParts.map((p) => {
-      const v = state.location[p];
-      return v === null ? '' : String(v);
-    }),
-    json(state.identifiers, state.identifiers.length === 0),
-    ...customFields.map((f) => {
-      const v = Object.hasOwn(state.customFields, f) ? state.customFields[f] : undefined;
-      return v === undefined ? '' : String(v);
-    }),
-    json(state.metadata, Object.keys(state.metadata).length === 0),
-    json(state.channels, state.channels.length === 0),
-    json(state.loyalty, state.loyalty === null),
-  ];
-}
-
-/** A customer as the native upsert body the NDJSON import reads (nothing null or empty). */
-export function exportBody(state: CustomerState): CustomerInput {
-  const body: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(state)) {
-    if (value === null) continue;
-    if (Array.isArray(value) && value.length === 0) continue;
-    if (key === 'location') {
-      const parts = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== null);
-      if (parts.length > 0) body.location = Object.fromEntries(parts);
-      continue;
-    }
-    if (typeof value === 'object' && !Array.isArray(value) && key !== 'loyalty') {
-      if (Object.keys(value).length === 0) continue;
-    }
-    body[key] = value;
-  }
-  return body as CustomerInput;
 }
 
 /** One CSV line (RFC 4180): a cell with a quote, the delimiter or a line break is quoted. */

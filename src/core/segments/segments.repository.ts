@@ -2,8 +2,6 @@ import { sql } from 'kysely';
 import { type Customer, customerOf } from '../customers/customer.js';
 import { type Row, rowToStored } from '../customers/customers.repository.js';
 import type { DB } from '../db/database.js';
-import { conditionSql } from './compile.js';
-import type { Condition } from './filter.js';
 
 /** Segments' SQL (migration 0014). Row types never leave this file. */
 
@@ -181,80 +179,6 @@ export async function deleteSegment(trx: DB, storeId: string, id: string): Promi
   await trx.deleteFrom('segments').where('store_id', '=', storeId).where('id', '=', id).execute();
 }
 
-/** The store's customers a condition holds for at `now`: live ones, never merged away. */
-function matching(storeId: string, condition: Condition, now: number) {
-  return sql`
-    SELECT c.id FROM customers AS c
-    WHERE c.store_id = ${storeId} AND c.merged_into IS NULL AND ${conditionSql(condition, now)}`;
-}
-
-/**
- * Makes the segment's members those the condition holds for now (its first build, or a
- * new filter): one INSERT … SELECT of the compiled filter, one DELETE of those who no
- * longer match, and the count set from what is there. Called with the store's segments
- * version held, so no write moves a member meanwhile.
- */
-export async function buildMembers(
-  trx: DB,
-  storeId: string,
-  segmentId: string,
-  condition: Condition,
-  now: Date,
-): Promise<number> {
-  const ms = now.getTime();
-  await sql`
-    DELETE FROM segment_members AS m
-    WHERE m.store_id = ${storeId} AND m.segment_id = ${segmentId}
-      AND m.customer_id NOT IN (${matching(storeId, condition, ms)})`.execute(trx);
-  await sql`
-    INSERT INTO segment_members (store_id, segment_id, customer_id, joined_at)
-    SELECT ${storeId}, ${segmentId}, t.id, ${now} FROM (${matching(storeId, condition, ms)}) AS t
-    ON CONFLICT DO NOTHING`.execute(trx);
-  const { rows } = await sql<{ n: string }>`
-    UPDATE segments SET member_count = (
-      SELECT count(*) FROM segment_members WHERE store_id = ${storeId} AND segment_id = ${segmentId}
-    ), status = 'ready'
-    WHERE store_id = ${storeId} AND id = ${segmentId}
-    RETURNING member_count AS n`.execute(trx);
-  return Number(rows[0]?.n ?? 0);
-}
-
-/** How many customers a condition holds for, and the first few of them (newest first). */
-export async function previewCondition(
-  db: DB,
-  storeId: string,
-  condition: Condition,
-  now: number,
-  sample: number,
-): Promise<{ count: number; sample: Customer[] }> {
-  const [{ rows: counted }, { rows: some }] = await Promise.all([
-    sql<{
-      n: string;
-    }>`SELECT count(*) AS n FROM (${matching(storeId, condition, now)}) AS t`.execute(db),
-    sql<Row>`
-      SELECT c.* FROM customers AS c WHERE c.id IN (${matching(storeId, condition, now)})
-        AND c.store_id = ${storeId}
-      ORDER BY c.id DESC LIMIT ${sample}`.execute(db),
-  ]);
-  return {
-    count: Number(counted[0]?.n ?? 0),
-    sample: some.map((r) => customerOf(storeId, rowToStored(r))),
-  };
-}
-
-/** The ids a condition holds for at `now`: for tests and tools. */
-export async function matchingIds(
-  db: DB,
-  storeId: string,
-  condition: Condition,
-  now: number,
-): Promise<string[]> {
-  const { rows } = await sql<{
-    id: string;
-  }>`${matching(storeId, condition, now)} ORDER BY c.id`.execute(db);
-  return rows.map((r) => r.id);
-}
-
 /** A page of the segment's members, newest customer first, with when each joined. */
 export async function listMembers(
   db: DB,
@@ -306,17 +230,4 @@ export async function countsOf(
         AS members
     FROM segments s WHERE s.store_id = ${storeId} AND s.id = ${segmentId}`.execute(db);
   return { counter: Number(rows[0]?.counter ?? 0), members: Number(rows[0]?.members ?? 0) };
-}
-
-/** PostgreSQL's plan for counting what a condition holds for: for the benchmark and docs. */
-export async function explainCount(
-  db: DB,
-  storeId: string,
-  condition: Condition,
-  now: number,
-): Promise<string[]> {
-  const { rows } = await sql<{ 'QUERY PLAN': string }>`
-    EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)
-    SELECT count(*) FROM (${matching(storeId, condition, now)}) AS t`.execute(db);
-  return rows.map((r) => r['QUERY PLAN']);
 }

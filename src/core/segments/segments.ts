@@ -9,6 +9,7 @@ import { decodeCursor, type Page, type PageQuery, pageOf } from '../paging.js';
 import type { StoreSettings } from '../stores/settings.js';
 import type { SegmentView } from './derive.js';
 import { type Condition, movesWithClock, validateFilter } from './filter.js';
+import { buildMembers, previewCondition } from './matching.repository.js';
 import { scheduleSegment } from './schedule.repository.js';
 import * as repo from './segments.repository.js';
 
@@ -117,7 +118,7 @@ export class Segments implements Segmenting {
         );
       }
       await repo.insertSegment(trx, storeId, { id, name: input.name, filter: input.filter, now });
-      await repo.buildMembers(trx, storeId, id, condition, now);
+      await buildMembers(trx, storeId, id, condition, now, true);
       if (movesWithClock(condition)) await scheduleSegment(trx, storeId, id, now);
     });
     this.stale(storeId);
@@ -153,7 +154,7 @@ export class Segments implements Segmenting {
         now,
       });
       if (condition) {
-        await repo.buildMembers(trx, storeId, id, condition, now);
+        await buildMembers(trx, storeId, id, condition, now);
         if (movesWithClock(condition)) await scheduleSegment(trx, storeId, id, now);
         else await scheduleSegment(trx, storeId, id, null);
       }
@@ -205,6 +206,6 @@ export class Segments implements Segmenting {
   /** What a filter not saved yet holds now: how many customers, and the newest few. */
   async preview(storeId: string, filter: unknown, sample = 10) {
     const condition = await this.condition(storeId, filter);
-    return repo.previewCondition(this.db, storeId, condition, Date.now(), sample);
+    return previewCondition(this.db, storeId, condition, Date.now(), sample);
   }
 }
