@@ -25,7 +25,9 @@ interface Attempt {
   error: string | null;
 }
 
-const EVENTS = ['*', 'customer.created', 'customer.updated', 'customer.merged', 'customer.erased'];
+const EVENTS = ['*', 'customer.created', 'customer.updated', 'customer.merged',
+  'customer.unmerged',
+  'customer.erased'];
 
 export function WebhooksPage() {
   const queryClient = useQueryClient();

@@ -9,7 +9,7 @@ import { newId } from '../ids.js';
 export interface ChangeRecord {
   id: string;
   customerId: string;
-  type: 'created' | 'updated' | 'merged' | 'erased';
+  type: 'created' | 'updated' | 'merged' | 'unmerged' | 'erased';
   api: string;
   keyId: string | null;
   /** The customer's version before the write (0 for a new customer) and after it (null: erased). */
@@ -46,4 +46,17 @@ export function changeRecord(
     changes,
     createdAt,
   };
+}
+
+/**
+ * The field paths a record changed. A merge's and an undo's record carry their field
+ * changes under `changes`, beside who went where (`mergedFrom`, `mergeId`, …).
+ */
+export function changedFields(record: ChangeRecord): Record<string, unknown> {
+  const inner = record.changes.changes;
+  return (record.type === 'merged' || record.type === 'unmerged') &&
+    inner &&
+    typeof inner === 'object'
+    ? (inner as Record<string, unknown>)
+    : record.changes;
 }

@@ -17,6 +17,7 @@ export const eventTypes = {
   'customer.created': 'created',
   'customer.updated': 'updated',
   'customer.merged': 'merged',
+  'customer.unmerged': 'unmerged',
   'customer.erased': 'erased',
   'segment.entered': 'segment_entered',
   'segment.exited': 'segment_exited',

@@ -1,4 +1,4 @@
-import type { ChangeRecord } from '../customers/changes.js';
+import { type ChangeRecord, changedFields } from '../customers/changes.js';
 import type { CustomerState } from '../customers/customer.js';
 import { ownValue } from '../records.js';
 import type { Condition } from './filter.js';
@@ -90,7 +90,7 @@ export function deriveRows(
   for (const w of written) {
     const fields = new Set<string>();
     for (const e of w.events) {
-      for (const path of Object.keys(e.changes)) {
+      for (const path of Object.keys(changedFields(e))) {
         if (path.startsWith('customFields.')) fields.add(path.slice('customFields.'.length));
       }
     }
