@@ -71,8 +71,6 @@ export function withoutPath(state: CustomerState, path: string): CustomerState {
       const programId = Number(rest.slice('enrollments.'.length));
       next.loyalty.enrollments = next.loyalty.enrollments.filter((e) => e.programId !== programId);
     }
-    if (next.loyalty.status === 'non_loyalty' && next.loyalty.enrollments.length === 0)
-      next.loyalty = null;
   }
   return next;
 }

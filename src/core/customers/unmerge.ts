@@ -54,6 +54,15 @@ export function planUndo(
       });
     }
   }
+  // Loyalty the target had none of before, and that is left empty: none again.
+  const loyalty = state.loyalty;
+  if (
+    merge.snapshot.target.loyalty === null &&
+    loyalty?.status === 'non_loyalty' &&
+    loyalty.enrollments.length === 0
+  ) {
+    state = { ...state, loyalty: null };
+  }
   const targetKeys = new Set(keysOfState(state).map(keyOf));
   const restored = merge.snapshot.sources.map((s) => {
     let restoredState = s.state;
