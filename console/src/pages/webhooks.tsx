@@ -25,9 +25,14 @@ interface Attempt {
   error: string | null;
 }
 
-const EVENTS = ['*', 'customer.created', 'customer.updated', 'customer.merged',
+const EVENTS = [
+  '*',
+  'customer.created',
+  'customer.updated',
+  'customer.merged',
   'customer.unmerged',
-  'customer.erased'];
+  'customer.erased',
+];
 
 export function WebhooksPage() {
   const queryClient = useQueryClient();
