@@ -49,14 +49,13 @@ export function changeRecord(
 }
 
 /**
- * The field paths a record changed. A merge's and an undo's record carry their field
- * changes under `changes`, beside who went where (`mergedFrom`, `mergeId`, …).
+ * The field changes a record holds. A merge's and an undo's records carry theirs under
+ * `changes`, beside who went where (`mergedFrom`, `mergedInto`, `mergeId`, …).
  */
-export function changedFields(record: ChangeRecord): Record<string, unknown> {
-  const inner = record.changes.changes;
-  return (record.type === 'merged' || record.type === 'unmerged') &&
-    inner &&
-    typeof inner === 'object'
-    ? (inner as Record<string, unknown>)
-    : record.changes;
+export function fieldChanges(changes: Record<string, unknown>): Record<string, unknown> {
+  if (!('mergeId' in changes || 'mergedFrom' in changes || 'mergedInto' in changes)) {
+    return changes;
+  }
+  const inner = changes.changes;
+  return inner && typeof inner === 'object' ? (inner as Record<string, unknown>) : {};
 }

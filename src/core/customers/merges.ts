@@ -2,7 +2,7 @@ import type { DB } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
 import { hasPrefix } from '../ids.js';
 import { changeRecord, type WriteContext } from './changes.js';
-import { type Customer, customerOf, emptyState, type StoredCustomer } from './customer.js';
+import { type Customer, customerOf, type StoredCustomer } from './customer.js';
 import { lockCustomers, unmarkMerged } from './customers.repository.js';
 import { diffKeys, keyOf, keysOfState } from './identity.js';
 import { type Collision, type MergeRecord, mergeLimitProblems, planMerge } from './merge.js';
@@ -223,6 +223,7 @@ export async function undoMerge(
             now,
             addedKeys: keysOfState(s.state),
             removedKeys: [],
+            revived: true,
             events: [
               changeRecord(
                 ctx,
@@ -232,7 +233,7 @@ export async function undoMerge(
                 {
                   mergeId: merge.id,
                   unmergedFrom: target.id,
-                  changes: diffByPart(emptyState(), s.state),
+                  changes: diffByPart(tombstone.state, s.state),
                 },
                 now,
               ),

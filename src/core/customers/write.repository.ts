@@ -128,6 +128,8 @@ export interface CustomerWrite {
   addedKeys: IdentityKey[];
   removedKeys: IdentityKey[];
   events: ChangeRecord[];
+  /** Back from a merge (an undo): segments write all its custom field values again. */
+  revived?: boolean;
 }
 
 /**

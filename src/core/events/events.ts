@@ -1,3 +1,4 @@
+import { fieldChanges } from '../customers/changes.js';
 import { type Customer, customerOf } from '../customers/customer.js';
 import { findCustomersById } from '../customers/customers.repository.js';
 import type { DB } from '../db/database.js';
@@ -174,7 +175,7 @@ function eventOf(
     storeId,
     data: {
       customer,
-      changes: Object.entries(r.changes).map(([field, c]) => {
+      changes: Object.entries(fieldChanges(r.changes)).map(([field, c]) => {
         const { before, after } = c as { before?: unknown; after?: unknown };
         return { field, before: before ?? null, after: after ?? null };
       }),
