@@ -128,8 +128,7 @@ export interface CustomerWrite {
   addedKeys: IdentityKey[];
   removedKeys: IdentityKey[];
   events: ChangeRecord[];
-  /** Back from a merge (an undo): segments write all its custom field values again. */
-  revived?: boolean;
+  revived?: boolean; // back from a merge (an undo): every typed value written again
 }
 
 /**
