@@ -57,6 +57,27 @@ describe('customers: find one by typing, open it, see its history', () => {
     await page.context().close();
   });
 
+  it('merges a customer into this one by its id, lists the merge, and undoes it', async () => {
+    const target = await upsert({ email: 'merge.target@example.com', firstName: 'Mira' });
+    const source = await upsert({ email: 'merge.source@example.com', lastName: 'Sourcewell' });
+    const page = await under.browser.page();
+    await signIn(page, under.server);
+    await page.goto(`${under.server.url}/console/customers/${target.id}`);
+    await page.getByRole('heading', { name: 'Mira', level: 1 }).waitFor();
+    await page.getByLabel('Customer ids to merge into this customer').fill(source.id);
+    await page.getByRole('button', { name: 'Merge into this customer' }).click();
+    await page.getByRole('heading', { name: 'Mira Sourcewell', level: 1 }).waitFor();
+    const merges = page.getByRole('region', { name: 'Merges' });
+    await expect.poll(() => merges.textContent()).toContain(source.id);
+    await merges.getByRole('button', { name: /^Undo mrg_/ }).click();
+    await page.getByRole('heading', { name: 'Mira', level: 1 }).waitFor();
+    await expect.poll(() => merges.textContent()).toContain('undone');
+    const back = await under.server.t.as(under.server.store).get(`/customers/${source.id}`);
+    expect(back.json()).toMatchObject({ id: source.id, lastName: 'Sourcewell' });
+    expect(under.browser.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('finds by phone digits and says so in words when nothing matches', async () => {
     const page = await under.browser.page();
     await signIn(page, under.server);

@@ -18,6 +18,8 @@ export const errorCodes = {
   identity_conflict: 409,
   idempotency_in_progress: 409,
   alias_taken: 409,
+  already_merged: 409,
+  merge_not_undoable: 409,
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,

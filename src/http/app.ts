@@ -25,6 +25,7 @@ import { customFieldRoutes } from './routes/v1/custom-fields.js';
 import { customerRoutes } from './routes/v1/customers.js';
 import { eventRoutes } from './routes/v1/events.js';
 import { importRoutes } from './routes/v1/imports.js';
+import { mergeRoutes } from './routes/v1/merges.js';
 import { segmentRoutes } from './routes/v1/segments.js';
 import { storeRoutes } from './routes/v1/stores.js';
 import { suppressionRoutes } from './routes/v1/suppressions.js';
@@ -120,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(importRoutes, { clientele });
   await app.register(segmentRoutes, { clientele });
   await app.register(suppressionRoutes, { clientele });
+  await app.register(mergeRoutes, { clientele });
   await registerDialects(app, clientele);
   return app;
 }

@@ -53,6 +53,7 @@ export const bodyExamples: Record<string, unknown> = {
     settings: { identityConflict: 'merge', aliases: { redo: '64e5a8a1af49a89df37e4ee7' } },
   },
   createApiKey: { name: 'CI deploy' },
+  mergeCustomers: { sourceIds: ['cust_01JD…'] },
   upsertCustomer: {
     externalId: 'CUST-123',
     email: 'jane@example.com',

@@ -107,6 +107,10 @@ const tags = [
     description: 'Saved filters over profiles and custom fields, their members and counts, live.',
   },
   {
+    name: 'merges',
+    description: 'Merging duplicate customers, where each field came from, and undoing a merge.',
+  },
+  {
     name: 'privacy',
     description: "Erasure's suppressions: an erased customer's identifiers, kept as keyed hashes.",
   },

@@ -71,7 +71,7 @@ describe('merges within the limits', () => {
     expect(merged.statusCode).toBe(200);
     expect(merged.json().customer.id).toBe(a.json().customer.id);
     expect(merged.json().customer.identifiers).toHaveLength(50);
-    expect((await t.as(store).get(`/customers/${c.json().customer.id}`)).json().id).toBe(
+    expect((await t.as(store).get(`/customers/${c.json().customer.id}`)).json().mergedInto).toBe(
       a.json().customer.id,
     );
     expect(b.statusCode).toBe(201);

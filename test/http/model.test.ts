@@ -352,9 +352,10 @@ async function compareStore(client: StoreClient, model: ModelStore): Promise<voi
       });
     expect(events, `history of ${c.serverId}`).toEqual(c.history.map(comparableEvent));
     if (c.mergedInto) {
-      // A merged-away id reads as the customer it ended up in.
+      // A merged-away id says which customer it ended up in.
       const read = await client.get(`/customers/${c.serverId}`);
-      expect(read.json().id, c.serverId).toBe(survivorOf(c).serverId);
+      expect(read.statusCode, c.serverId).toBe(307);
+      expect(read.json().mergedInto, c.serverId).toBe(survivorOf(c).serverId);
     }
   }
 }

@@ -25,6 +25,9 @@ const made: {
   importId?: string;
   segmentId?: string;
   customerId?: string;
+  targetId?: string;
+  sourceId?: string;
+  mergeId?: string;
 } = {};
 
 beforeAll(async () => {
@@ -56,6 +59,22 @@ const requests: Record<string, () => { url: string; headers: Record<string, stri
     headers: bearer(),
   }),
   upsertCustomer: () => ({ url: `/v1/stores/${store.id}/customers`, headers: bearer() }),
+  mergeCustomers: () => ({
+    url: `/v1/stores/${store.id}/customers/${made.targetId}/merge`,
+    headers: bearer(),
+  }),
+  undoMerge: () => ({
+    url: `/v1/stores/${store.id}/merges/${made.mergeId}/undo`,
+    headers: bearer(),
+  }),
+  removePhoneNumber: () => ({
+    url: `/v1/stores/${store.id}/customers/${made.targetId}/phone-numbers/%2B14155550991`,
+    headers: bearer(),
+  }),
+  removeIdentifier: () => ({
+    url: `/v1/stores/${store.id}/customers/${made.targetId}/identifiers/wechat/wx_example`,
+    headers: bearer(),
+  }),
   createWebhookEndpoint: () => ({
     url: `/v1/stores/${store.id}/webhook-endpoints`,
     headers: bearer(),
@@ -133,6 +152,7 @@ async function bodyOf(operation: Operation): Promise<unknown> {
   const real: Record<string, string> = {
     'ck_…': store.apiKey,
     'evt_01JD…': events[0]?.id ?? '',
+    'cust_01JD…': made.sourceId ?? '',
     '2026-12-01T00:00:00Z': new Date(Date.now() - 3_600_000).toISOString(),
     'https://example.com/hooks/clientele': 'http://127.0.0.1:9/hooks/clientele',
   };
@@ -164,6 +184,17 @@ describe('the reference, tried', () => {
         const created = await t.as(store).upsert({ email: 'erased-by-example@example.com' });
         made.customerId = created.json().customer.id;
       }
+      if (id === 'mergeCustomers') {
+        const c = t.as(store);
+        made.targetId = (
+          await c.upsert({
+            email: 'merge-target@example.com',
+            phoneNumber: '+14155550991',
+            identifiers: [{ type: 'wechat', value: 'wx_example' }],
+          })
+        ).json().customer.id;
+        made.sourceId = (await c.upsert({ email: 'merge-source@example.com' })).json().customer.id;
+      }
       if (id === 'revokeApiKey') {
         const key = await t.admin('POST', `/v1/stores/${store.id}/api-keys`);
         made.keyId = key.json().id;
@@ -187,6 +218,7 @@ describe('the reference, tried', () => {
       if (id === 'createWebhookEndpoint') made.endpointId = first.json().id;
       if (id === 'createImport') made.importId = first.json().id;
       if (id === 'createSegment') made.segmentId = first.json().id;
+      if (id === 'mergeCustomers') made.mergeId = first.json().merge.id;
       const again = await send();
       const documented = (write.operation.parameters ?? []).some(
         (p) => p.in === 'header' && p.name === 'Idempotency-Key',

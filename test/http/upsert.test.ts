@@ -271,9 +271,15 @@ describe('upsert: identity conflicts merged', () => {
       lastName: 'Ext',
       customFields: { tier: 'gold', visits: 3 },
     });
-    // The merged-away ids read as the survivor; lists show one customer.
-    expect((await m.get(`/customers/${byEmail.id}`)).json().id).toBe(byExternal.id);
-    expect((await m.get(`/customers/${byPhone.id}`)).json().id).toBe(byExternal.id);
+    // The merged-away ids say they were merged, into whom and by which merge; lists
+    // show one customer.
+    for (const away of [byEmail, byPhone]) {
+      const read = await m.get(`/customers/${away.id}`);
+      expect(read.statusCode).toBe(307);
+      expect(read.headers.location).toBe(`/v1/stores/${mergeStore.id}/customers/${byExternal.id}`);
+      expect(read.json()).toMatchObject({ id: away.id, mergedInto: byExternal.id });
+      expect(read.json().mergeId).toMatch(/^mrg_/);
+    }
     expect((await m.get('/customers')).json().data).toHaveLength(1);
     const history = await (await m.get(`/customers/${byExternal.id}/events`)).json().data;
     expect(

@@ -5,6 +5,7 @@ import { api } from '../api';
 import { readSession } from '../session';
 import type { ApiKey, Customer, CustomerEvent, CustomField, Page } from '../types';
 import { Empty, Failure, Loading, nameOf, show, when } from '../ui';
+import { CustomerMerges } from './customer-merges';
 import { CustomerSegments } from './customer-segments';
 
 export function CustomerPage() {
@@ -152,6 +153,7 @@ export function CustomerPage() {
               </section>
             )}
           </div>
+          <CustomerMerges customerId={c.id} />
           <History customerId={c.id} />
           <Erase customer={c} />
         </>

@@ -30,6 +30,7 @@ const EVENTS = [
   'customer.created',
   'customer.updated',
   'customer.merged',
+  'customer.unmerged',
   'customer.erased',
   'segment.entered',
   'segment.exited',

@@ -9,7 +9,7 @@ import { newId } from '../ids.js';
 export interface ChangeRecord {
   id: string;
   customerId: string;
-  type: 'created' | 'updated' | 'merged' | 'erased';
+  type: 'created' | 'updated' | 'merged' | 'unmerged' | 'erased';
   api: string;
   keyId: string | null;
   /** The customer's version before the write (0 for a new customer) and after it (null: erased). */
@@ -46,4 +46,16 @@ export function changeRecord(
     changes,
     createdAt,
   };
+}
+
+/**
+ * The field changes a record holds. A merge's and an undo's records carry theirs under
+ * `changes`, beside who went where (`mergedFrom`, `mergedInto`, `mergeId`, …).
+ */
+export function fieldChanges(changes: Record<string, unknown>): Record<string, unknown> {
+  if (!('mergeId' in changes || 'mergedFrom' in changes || 'mergedInto' in changes)) {
+    return changes;
+  }
+  const inner = changes.changes;
+  return inner && typeof inner === 'object' ? (inner as Record<string, unknown>) : {};
 }

@@ -90,25 +90,55 @@ export async function lockCustomers(
   return rows.map(rowToStored);
 }
 
+/**
+ * Makes a customer a tombstone merged into another. Returns the customers once merged
+ * into it, which now point at the survivor too (so one hop always suffices).
+ */
 export async function markMerged(
   trx: DB,
   storeId: string,
   id: string,
   into: string,
   now: Date,
-): Promise<void> {
+): Promise<string[]> {
   await trx
     .updateTable('customers')
     .set({ merged_into: into, updated_at: now, version: sql`version + 1` })
     .where('store_id', '=', storeId)
     .where('id', '=', id)
     .execute();
-  // Earlier merges into this customer now point at the survivor, so one hop always suffices.
-  await trx
+  const carried = await trx
     .updateTable('customers')
     .set({ merged_into: into })
     .where('store_id', '=', storeId)
     .where('merged_into', '=', id)
+    .returning('id')
+    .execute();
+  return carried.map((c) => c.id);
+}
+
+/**
+ * Makes a merged-away customer a customer again (an undo), and points the customers once
+ * merged into it (`carried`) back at it. Its state is then written as any update's.
+ */
+export async function unmarkMerged(
+  trx: DB,
+  storeId: string,
+  id: string,
+  carried: string[],
+): Promise<void> {
+  await trx
+    .updateTable('customers')
+    .set({ merged_into: null })
+    .where('store_id', '=', storeId)
+    .where('id', '=', id)
+    .execute();
+  if (carried.length === 0) return;
+  await trx
+    .updateTable('customers')
+    .set({ merged_into: id })
+    .where('store_id', '=', storeId)
+    .where('id', 'in', carried)
     .execute();
 }
 

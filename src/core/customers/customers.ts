@@ -10,9 +10,14 @@ import type { Customer } from './customer.js';
 import { findCustomerById } from './customers.repository.js';
 import { eraseCustomer } from './erase.js';
 import { type CustomerExport, exportCustomer } from './export.js';
+import type { IdentityKey } from './identity.js';
 import type { CustomerInput } from './input.js';
 import { type CustomerList, type CustomerListQuery, listCustomerPage } from './list.js';
+import type { MergeRecord } from './merge.js';
+import { mergeInto, undoMerge } from './merges.js';
+import { findMerge, listMerges, mergeOf } from './merges.repository.js';
 import * as read from './read.js';
+import { removeIdentifier } from './remove.js';
 import { type SearchQuery, searchCustomers } from './search.js';
 import { liftSuppression, listSuppressions, type Suppression } from './suppressions.repository.js';
 import { type UpsertDeps, type UpsertOptions, upsertAlone, upsertCustomer } from './upsert.js';
@@ -148,6 +153,66 @@ export class Customers {
   async erase(ctx: WriteContext, customerId: string): Promise<void> {
     await eraseCustomer(this.deps, ctx, customerId);
     this.onWritten?.();
+  }
+
+  /**
+   * A customer by id as the native API reads it: the customer, or, for an id merged
+   * away, whom it went into and by which merge.
+   */
+  async read(
+    storeId: string,
+    customerId: string,
+  ): Promise<{ customer: Customer } | { mergedInto: string; mergeId: string | null }> {
+    const stored = await findCustomerById(this.db, storeId, customerId);
+    if (stored?.mergedInto) {
+      return {
+        mergedInto: stored.mergedInto,
+        mergeId: (await mergeOf(this.db, storeId, customerId)) ?? null,
+      };
+    }
+    return { customer: await read.getCustomer(this.db, storeId, customerId) };
+  }
+
+  /** Merges the sources into the target (merges.ts); the merge and the customer it left. */
+  async merge(ctx: WriteContext, targetId: string, sourceIds: string[]) {
+    const outcome = await mergeInto(this.deps, ctx, targetId, sourceIds);
+    this.onWritten?.();
+    return outcome;
+  }
+
+  /** Undoes a merge: the sources back, the target without what came from them. */
+  async undoMerge(ctx: WriteContext, mergeId: string) {
+    const outcome = await undoMerge(this.deps, ctx, mergeId);
+    this.onWritten?.();
+    return outcome;
+  }
+
+  /** The store's merges newest first, or those of one customer (as target or source). */
+  async merges(
+    storeId: string,
+    customerId: string | undefined,
+    page: read.PageQuery,
+  ): Promise<Page<MergeRecord>> {
+    const before = decodeCursor(page.cursor, 'mrg');
+    return pageOf(
+      await listMerges(this.db, storeId, customerId, page.limit + 1, before),
+      page.limit,
+    );
+  }
+
+  async mergeById(storeId: string, mergeId: string): Promise<MergeRecord> {
+    const merge = hasPrefix(mergeId, 'mrg')
+      ? await findMerge(this.db, storeId, mergeId)
+      : undefined;
+    if (!merge) throw new ClienteleError('not_found', `No merge ${mergeId}.`);
+    return merge;
+  }
+
+  /** Removes one phone number or typed identifier from a customer (404 if it has none). */
+  async removeIdentifier(ctx: WriteContext, customerId: string, key: IdentityKey) {
+    const customer = await removeIdentifier(this.deps, ctx, customerId, key);
+    this.onWritten?.();
+    return customer;
   }
 
   /** Everything held about one person, as one document (a data-access request). */

@@ -7,6 +7,7 @@ import type { CustomerState } from './customer.js';
 import { eraseRows, forgetOptions, lockForErasure } from './erase.repository.js';
 import { insertRecord } from './events.repository.js';
 import { type IdentityKey, keyOf, keysOfState } from './identity.js';
+import { forgetMerges } from './merges.repository.js';
 import { withRetry } from './retry.js';
 import { suppress } from './suppressions.repository.js';
 import { type WriteServices, writeDerived } from './write.repository.js';
@@ -54,6 +55,8 @@ export async function eraseCustomer(
       );
       const options = await forgetOptions(trx, storeId, ids, stringValues(states));
       await eraseRows(trx, storeId, ids, personalTexts(states));
+      // Its merges keep no snapshot of it (nor of the others: such a merge cannot be undone).
+      await forgetMerges(trx, storeId, ids, now);
       if (settings.suppression) {
         await suppress(trx, deps.services.suppression, storeId, identityKeys(states));
       }

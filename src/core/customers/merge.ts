@@ -1,7 +1,109 @@
 import type { FieldProblem } from '../errors.js';
-import { type Changes, mergeChannels, scalarFields } from './apply.js';
-import type { CustomerState } from './customer.js';
+import { newId } from '../ids.js';
+import { mergeChannels, scalarFields } from './apply.js';
+import { type ChangeRecord, changeRecord } from './changes.js';
+import type { CustomerState, StoredCustomer } from './customer.js';
 import { limits } from './limits.js';
+import { diffByPart, provenanceOf } from './provenance.js';
+
+/** What a merge keeps for its undo: the target and each source as they were. */
+export interface MergeSnapshot {
+  target: CustomerState;
+  /** Each source's version and state before the merge, and the customers once merged into it. */
+  sources: { id: string; version: number; state: CustomerState; carried: string[] }[];
+}
+
+/** How an undo settled a value it could not simply give back or take away. */
+export interface Collision {
+  path: string;
+  customerId: string;
+  /** Who holds the value now. */
+  heldBy: string;
+  settled: string;
+}
+
+/** A merge, as stored (`merges`, migration 0022) and answered. */
+export interface MergeRecord {
+  id: string;
+  targetId: string;
+  sourceIds: string[];
+  /** `request`: POST …/merge; `identityConflict`: an upsert under the store's "merge" setting. */
+  origin: 'request' | 'identityConflict';
+  api: string;
+  keyId: string | null;
+  createdAt: Date;
+  /** The target's version the merge wrote. */
+  targetVersion: number;
+  /** Null once a customer of the merge was erased. */
+  snapshot: MergeSnapshot | null;
+  merged: CustomerState | null;
+  provenance: Record<string, string> | null;
+  undoneAt: Date | null;
+  collisions: Collision[] | null;
+  erasedAt: Date | null;
+}
+
+/**
+ * The one way customers are merged, by a request or by an upsert's identity conflict:
+ * the target keeps every value it has; each source in turn fills what is still empty;
+ * lists are united. Returns the state, each field's origin, the change records (one per
+ * source on the target, one on each source) and the merge to store. Pure; the caller
+ * orders the sources and checks the limits (mergeLimitProblems).
+ */
+export function planMerge(
+  target: StoredCustomer,
+  sources: readonly StoredCustomer[],
+  by: { api: string; keyId: string | null },
+  origin: MergeRecord['origin'],
+  version: number,
+  now: Date,
+): { state: CustomerState; events: ChangeRecord[]; merge: MergeRecord } {
+  const mergeId = newId('mrg');
+  const events: ChangeRecord[] = [];
+  let state = target.state;
+  for (const source of sources) {
+    const before = state;
+    state = mergeStates(state, source.state);
+    events.push(
+      changeRecord(
+        by,
+        target.id,
+        'merged',
+        { previousVersion: version - 1, version },
+        { mergedFrom: source.id, mergeId, changes: diffByPart(before, state) },
+        now,
+      ),
+      changeRecord(
+        by,
+        source.id,
+        'merged',
+        { previousVersion: source.version, version: source.version + 1 },
+        { mergedInto: target.id, mergeId },
+        now,
+      ),
+    );
+  }
+  const merge: MergeRecord = {
+    id: mergeId,
+    targetId: target.id,
+    sourceIds: sources.map((s) => s.id),
+    origin,
+    api: by.api,
+    keyId: by.keyId,
+    createdAt: now,
+    targetVersion: version,
+    snapshot: {
+      target: target.state,
+      sources: sources.map((s) => ({ id: s.id, version: s.version, state: s.state, carried: [] })),
+    },
+    merged: state,
+    provenance: provenanceOf(state, target, sources),
+    undoneAt: null,
+    collisions: null,
+    erasedAt: null,
+  };
+  return { state, events, merge };
+}
 
 /**
  * The state of a customer that absorbs another: the survivor keeps every value it has,
@@ -41,17 +143,6 @@ export function mergeStates(survivor: CustomerState, other: CustomerState): Cust
     };
   }
   return merged;
-}
-
-/** Every top-level field that differs between two states, before and after. */
-export function diffStates(before: CustomerState, after: CustomerState): Changes {
-  const changes: Changes = {};
-  for (const key of Object.keys(after) as (keyof CustomerState)[]) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
-      changes[key] = { before: before[key], after: after[key] };
-    }
-  }
-  return changes;
 }
 
 /**

@@ -7,7 +7,7 @@ import { type ChangeRecord, changeRecord, type WriteContext } from './changes.js
 import { emptyState, type StoredCustomer } from './customer.js';
 import { diffKeys, type IdentityKey, kindOf, strongerKind } from './identity.js';
 import type { IdentifierKind, NormalizedInput } from './input.js';
-import { diffStates, mergeLimitProblems, mergeStates } from './merge.js';
+import { type MergeRecord, mergeLimitProblems, planMerge } from './merge.js';
 import { customerSuppressed } from './suppression.js';
 
 /**
@@ -67,6 +67,8 @@ export type Plan =
       addedKeys: IdentityKey[];
       removedKeys: IdentityKey[];
       events: ChangeRecord[];
+      /** The merge the write makes (its identity conflict settled by the "merge" setting). */
+      merge: MergeRecord | undefined;
     };
 
 /** Whether the write finds its customer by `id` (and so needs it read). */
@@ -140,38 +142,22 @@ export function planUpsert(
   const events: ChangeRecord[] = [];
   let base = target?.state ?? emptyState();
 
-  if (others.length > 0) {
+  let merge: MergeRecord | undefined;
+  if (others.length > 0 && target) {
     if (settings.identityConflict === 'reject') {
       throw identityConflict(ranked);
     }
-    for (const { customer: other } of others) {
-      const before = base;
-      base = mergeStates(base, other.state);
-      const versions = { previousVersion: version - 1, version };
-      events.push(
-        changeRecord(
-          ctx,
-          id,
-          'merged',
-          versions,
-          {
-            mergedFrom: other.id,
-            changes: diffStates(before, base),
-          },
-          now,
-        ),
-      );
-      events.push(
-        changeRecord(
-          ctx,
-          other.id,
-          'merged',
-          { previousVersion: other.version, version: other.version + 1 },
-          { mergedInto: id },
-          now,
-        ),
-      );
-    }
+    const planned = planMerge(
+      target,
+      others.map((o) => o.customer),
+      ctx,
+      'identityConflict',
+      version,
+      now,
+    );
+    base = planned.state;
+    merge = planned.merge;
+    events.push(...planned.events);
     const past = mergeLimitProblems(base);
     if (past.length > 0) throw identityConflict(ranked, past);
   }
@@ -216,6 +202,7 @@ export function planUpsert(
     addedKeys: added,
     removedKeys: removed,
     events,
+    merge,
   };
 }
 

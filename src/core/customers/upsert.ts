@@ -28,7 +28,8 @@ import { type Found, findsById, type PlanOptions, planUpsert, RetryableConflict 
 import { resultOf, type UpsertRequest, type UpsertResult } from './result.js';
 import { withRetry } from './retry.js';
 import { suppressedKeys } from './suppressions.repository.js';
-import { findOwners, type WriteServices, writeCustomers } from './write.repository.js';
+import { findOwners, type WriteServices } from './write.repository.js';
+import { writePlanned } from './write-plan.js';
 
 export type { UpsertOutcome, UpsertRequest, UpsertResult } from './result.js';
 
@@ -161,15 +162,12 @@ export async function upsertInTransaction(
       tracked: { options: [], full: [] },
     };
   }
-  for (const other of plan.absorbed) {
-    await customers.removeAllIdentifiers(trx, storeId, other.id);
-    await customers.markMerged(trx, storeId, other.id, plan.customer.id, now);
-  }
   // The row, its identifier changes, its change records and what segments derive from
-  // them (the customers merged away leave their segments), in one statement.
-  const seqs = await writeCustomers(
+  // them (the customers merged away leave their segments), with the merge if it makes one.
+  const seqs = await writePlanned(
     trx,
-    storeId,
+    services,
+    ctx,
     [
       {
         id: plan.customer.id,
@@ -184,14 +182,8 @@ export async function upsertInTransaction(
         events: plan.events,
       },
     ],
-    services.segments,
-    plan.absorbed.map((other) => ({
-      id: other.id,
-      api: ctx.api,
-      keyId: ctx.keyId,
-      version: other.version,
-      now,
-    })),
+    plan.absorbed,
+    plan.merge,
   );
   const tracked = await trackOptions(
     trx,

@@ -179,6 +179,7 @@ export interface CustomerWrite {
   addedKeys: IdentityKey[];
   removedKeys: IdentityKey[];
   events: ChangeRecord[];
+  revived?: boolean; // back from a merge (an undo): every typed value written again
 }
 
 /**

@@ -46,6 +46,7 @@ export const tables: Record<string, Placement> = {
   segment_members: byStore,
   segment_schedule: byStore,
   suppressions: byStore,
+  merges: byStore,
   // Found by a platform's name for the store, before the store is known.
   store_names: reference,
   // Found by a secret issued before secrets named their store (migration 0020).

@@ -187,6 +187,25 @@ export interface SuppressionRow {
   created_at: DefaultedTimestamp;
 }
 
+/** A merge, its provenance and the snapshot an undo restores (migration 0022). */
+export interface MergeRow {
+  store_id: string;
+  id: string;
+  target_id: string;
+  source_ids: string[];
+  origin: string;
+  api: string;
+  key_id: string | null;
+  target_version: number;
+  snapshot: Json<unknown> | null;
+  merged: Json<unknown> | null;
+  provenance: Json<Record<string, string>> | null;
+  created_at: DefaultedTimestamp;
+  undone_at: Date | null;
+  collisions: Json<unknown> | null;
+  erased_at: Date | null;
+}
+
 export interface Tables {
   idempotency_keys: IdempotencyKeyRow;
   access_tokens: AccessTokenRow;
@@ -205,4 +224,5 @@ export interface Tables {
   segment_schedule: SegmentScheduleRow;
   customer_values: CustomerValueRow;
   suppressions: SuppressionRow;
+  merges: MergeRow;
 }

@@ -1,3 +1,4 @@
+import { fieldChanges } from '../customers/changes.js';
 import { type Customer, customerOf } from '../customers/customer.js';
 import { findCustomersById } from '../customers/customers.repository.js';
 import type { DB } from '../db/database.js';
@@ -17,6 +18,7 @@ export const eventTypes = {
   'customer.created': 'created',
   'customer.updated': 'updated',
   'customer.merged': 'merged',
+  'customer.unmerged': 'unmerged',
   'customer.erased': 'erased',
   'segment.entered': 'segment_entered',
   'segment.exited': 'segment_exited',
@@ -197,7 +199,7 @@ function eventOf(
     data: {
       ...(customer ? { customer } : {}),
       ...(job ? { import: job } : {}),
-      changes: Object.entries(r.changes).map(([field, c]) => {
+      changes: Object.entries(fieldChanges(r.changes)).map(([field, c]) => {
         const { before, after } = c as { before?: unknown; after?: unknown };
         return { field, before: before ?? null, after: after ?? null };
       }),

@@ -9,6 +9,7 @@ export const Event = Type.Object({
     Type.Literal('customer.created'),
     Type.Literal('customer.updated'),
     Type.Literal('customer.merged'),
+    Type.Literal('customer.unmerged'),
     Type.Literal('customer.erased'),
     Type.Literal('segment.entered'),
     Type.Literal('segment.exited'),

@@ -1,3 +1,4 @@
+import { fieldChanges } from '../customers/changes.js';
 import { type Customer, displayNameOf } from '../customers/customer.js';
 
 /** Fields whose changes are recorded part by part (`location.city`, `customFields.tier`). */
@@ -17,7 +18,7 @@ export function undoChanges(customer: Customer, newestFirst: Record<string, unkn
     metadata: { ...customer.metadata },
   };
   for (const changes of newestFirst) {
-    for (const [path, change] of Object.entries(changes)) {
+    for (const [path, change] of Object.entries(fieldChanges(changes))) {
       const before = (change as { before?: unknown }).before;
       const dot = path.indexOf('.');
       const head = dot < 0 ? path : path.slice(0, dot);

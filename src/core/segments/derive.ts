@@ -1,4 +1,4 @@
-import type { ChangeRecord } from '../customers/changes.js';
+import { type ChangeRecord, fieldChanges } from '../customers/changes.js';
 import type { CustomerState } from '../customers/customer.js';
 import { ownValue } from '../records.js';
 import type { Condition } from './filter.js';
@@ -23,6 +23,8 @@ export interface WrittenCustomer {
   createdAt: Date;
   now: Date;
   events: ChangeRecord[];
+  /** A customer back from a merge (an undo): its values had gone, so all are written. */
+  revived?: boolean;
 }
 
 /** A customer whose segments all end: merged into another, or erased. */
@@ -90,10 +92,11 @@ export function deriveRows(
   for (const w of written) {
     const fields = new Set<string>();
     for (const e of w.events) {
-      for (const path of Object.keys(e.changes)) {
+      for (const path of Object.keys(fieldChanges(e.changes))) {
         if (path.startsWith('customFields.')) fields.add(path.slice('customFields.'.length));
       }
     }
+    if (w.revived) for (const f of Object.keys(w.state.customFields)) fields.add(f);
     for (const f of fields) values.push(valueRow(w.id, f, ownValue(w.state.customFields, f)));
     const subject = { state: w.state, createdAt: w.createdAt, updatedAt: w.now };
     const now = w.now.getTime();

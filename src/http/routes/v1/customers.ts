@@ -18,6 +18,11 @@ import { upsertFor } from '../../upsert.js';
 
 const security = [{ apiKey: [] }];
 const CustomerParams = Type.Object({ storeId: Type.String(), customerId: Type.String() });
+const MergedAway = Type.Object({
+  id: Type.String(),
+  mergedInto: Type.String({ description: 'the customer it was merged into' }),
+  mergeId: Type.Union([Type.String(), Type.Null()], { description: 'the merge (mrg_…)' }),
+});
 
 /** One entity tag of a list (RFC 9110 §8.8.3), and the comma or end after it. */
 const ENTITY_TAG = /\s*(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)/y;
@@ -211,18 +216,22 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
         tags: ['customers'],
         operationId: 'getCustomer',
         summary: 'Read a customer',
+        description:
+          'An id merged into another customer is no customer: 307 to the customer it went into (Location), the body naming it (mergedInto) and the merge (mergeId).',
         security,
         params: CustomerParams,
-        response: { 200: Customer, ...storeRouteErrors },
+        response: { 200: Customer, 307: MergedAway, ...storeRouteErrors },
       },
     },
     async (request, reply) => {
-      const customer = await clientele.customers.get(
-        request.caller.storeId,
-        request.params.customerId,
-      );
-      reply.header('ETag', `"${customer.version}"`);
-      return customer;
+      const { storeId } = request.caller;
+      const read = await clientele.customers.read(storeId, request.params.customerId);
+      if ('mergedInto' in read) {
+        reply.header('Location', `/v1/stores/${storeId}/customers/${read.mergedInto}`);
+        return reply.code(307).send({ id: request.params.customerId, ...read });
+      }
+      reply.header('ETag', `"${read.customer.version}"`);
+      return read.customer;
     },
   );
 
