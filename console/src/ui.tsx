@@ -69,6 +69,16 @@ export function nameOf(c: {
 }
 
 /** "1 customer matches", "3 customers match": a count in words. */
+/** Saves a file the page made (a download, as a link to it would). */
+export function saveFile(file: Blob, name: string): void {
+  const url = URL.createObjectURL(file);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1_000);
+}
+
 export function plural(n: number, one: string, many: string): string {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
 }

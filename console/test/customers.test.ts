@@ -134,6 +134,30 @@ describe('customers: find one by typing, open it, see its history', () => {
     await page.context().close();
   });
 
+  it('downloads everything held about a customer as one JSON file', async () => {
+    const kept = await upsert({
+      email: 'export.me@example.com',
+      firstName: 'Export',
+      customFields: { tier: 'gold' },
+    });
+    const page = await under.browser.page();
+    await signIn(page, under.server);
+    await page.goto(`${under.server.url}/console/customers/${kept.id}`);
+    const button = page.getByRole('button', { name: 'Download (JSON)' });
+    await button.waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    expect(download.suggestedFilename()).toBe(`${kept.id}-export.json`);
+    const { readFile } = await import('node:fs/promises');
+    const file = JSON.parse(await readFile((await download.path()) as string, 'utf8'));
+    expect(file).toMatchObject({
+      format: 'clientele.customer-export/1',
+      customer: { id: kept.id, email: 'export.me@example.com', firstName: 'Export' },
+    });
+    expect(file.history.length).toBeGreaterThan(0);
+    expect(under.browser.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('erases a customer once its email is typed to confirm', async () => {
     const gone = await upsert({
       email: 'erase.me@example.com',

@@ -1,10 +1,10 @@
-import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams } from '@tanstack/react-router';
-import { type FormEvent, useState } from 'react';
+import { useInfiniteQuery, useQuery, } from '@tanstack/react-query';
+import { Link, useParams } from '@tanstack/react-router';
 import { api } from '../api';
 import { readSession } from '../session';
 import type { ApiKey, Customer, CustomerEvent, CustomField, Page } from '../types';
 import { Empty, Failure, Loading, nameOf, show, when } from '../ui';
+import { Erase, ExportData } from './customer-erase';
 import { CustomerMerges } from './customer-merges';
 import { CustomerSegments } from './customer-segments';
 
@@ -155,6 +155,7 @@ export function CustomerPage() {
           </div>
           <CustomerMerges customerId={c.id} />
           <History customerId={c.id} />
+          <ExportData customer={c} />
           <Erase customer={c} />
         </>
       )}
@@ -254,52 +255,6 @@ function History({ customerId }: { customerId: string }) {
           Older changes
         </button>
       )}
-    </section>
-  );
-}
-
-/** Erasing takes typing what names the customer: its email, or its id when it has none. */
-function Erase({ customer }: { customer: Customer }) {
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
-  const [typed, setTyped] = useState('');
-  const [error, setError] = useState<unknown>();
-  const expected = customer.email ?? customer.id;
-
-  async function erase(event: FormEvent) {
-    event.preventDefault();
-    setError(undefined);
-    try {
-      await api(`/customers/${encodeURIComponent(customer.id)}`, { method: 'DELETE' });
-      await queryClient.invalidateQueries({ queryKey: ['customers'] });
-      await navigate({ to: '/customers', search: { q: '' } });
-    } catch (e) {
-      setError(e);
-    }
-  }
-
-  return (
-    <section aria-labelledby="erase" className="danger">
-      <h2 id="erase">Erase this customer</h2>
-      <p>
-        Erasing deletes the profile, its identifiers and its history for good. Type{' '}
-        <code>{expected}</code> to confirm.
-      </p>
-      <form onSubmit={erase}>
-        <label htmlFor="erase-confirm">
-          Confirm by typing {customer.email ? 'the email' : 'the id'}
-        </label>
-        <input
-          id="erase-confirm"
-          value={typed}
-          onChange={(e) => setTyped(e.target.value)}
-          autoComplete="off"
-        />
-        <Failure error={error} />
-        <button type="submit" className="destructive" disabled={typed.trim() !== expected}>
-          Erase
-        </button>
-      </form>
     </section>
   );
 }

@@ -2,7 +2,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../api';
 import type { ImportRowError, Page } from '../types';
-import { Failure, Loading, Table } from '../ui';
+import { Failure, Loading, saveFile, Table } from '../ui';
 
 const PAGE = 1000;
 const errorsOf = (id: string, cursor: string) =>
@@ -44,12 +44,7 @@ export function ImportErrors({ id }: { id: string }) {
   async function save() {
     setDownload({ busy: true });
     try {
-      const url = URL.createObjectURL(await refusedRowsFile(id));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `${id}-refused-rows.csv`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 1_000);
+      saveFile(await refusedRowsFile(id), `${id}-refused-rows.csv`);
       setDownload({ busy: false });
     } catch (error) {
       setDownload({ busy: false, error });
