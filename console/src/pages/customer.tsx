@@ -1,4 +1,4 @@
-import { useInfiniteQuery, useQuery, } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
 import { api } from '../api';
 import { readSession } from '../session';
