@@ -21,6 +21,7 @@ import * as m0018 from './migrations/0018_customer_search.js';
 import * as m0019 from './migrations/0019_write_plans.js';
 import * as m0020 from './migrations/0020_distribution.js';
 import * as m0021 from './migrations/0021_suppressions.js';
+import * as m0023 from './migrations/0023_fan_out_rotation.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -50,6 +51,7 @@ const migrations: Record<string, Migration> = {
   '0019_write_plans': m0019,
   '0020_distribution': m0020,
   '0021_suppressions': m0021,
+  '0023_fan_out_rotation': m0023,
 };
 
 const provider: MigrationProvider = {

@@ -84,8 +84,8 @@ export class WebhookSender {
   private readonly schedule: readonly number[];
   private readonly idleMs: number;
   private perStore: boolean | undefined;
-  /** Store by store: the last store fanned out, to go on from ('' from the first). */
-  private fanOutAfter = '';
+  /** The last endpoint fanned out, where the next round goes on (rounds rotate). */
+  private fanOutAfter: deliveries.FanOutPlace = { store: '', id: '' };
 
   constructor(
     private readonly db: DB,
@@ -242,9 +242,10 @@ export class WebhookSender {
       eventTypes,
       FAN_OUT_ENDPOINTS,
       FAN_OUT_EVENTS,
-      (await this.storeByStore()) ? { after: this.fanOutAfter } : undefined,
+      this.fanOutAfter,
+      await this.storeByStore(),
     );
-    if (next !== undefined) this.fanOutAfter = next;
+    this.fanOutAfter = next;
     // With no endpoint to fan out, a write need not wake the sender.
     this.active = endpoints > 0 || this.inFlight.size > 0;
     return made;
