@@ -211,6 +211,8 @@ for (const name of ['clientele_fan_out', 'clientele_fan_out_store']) {
       .replaceAll('p_after_id', "'whe_a'")
       .replaceAll('p_after', "'whe_a'")
       .replaceAll('p_endpoints', '50')
+      .replaceAll('p_lease_ms', '30000')
+      .replaceAll('p_lease', '256')
       .replaceAll('p_per_endpoint', '1000')
       .replaceAll('p_events', "'{customer.created}'::text[]")
       .replaceAll('p_records', "'{created}'::text[]");
@@ -225,12 +227,17 @@ for (const name of ['clientele_fan_out', 'clientele_fan_out_store']) {
     );
     expect(plan.slice(0, plan.indexOf('CTE taken'))).not.toMatch(/Sort/);
     // Each endpoint's next events: read in the index's order from its place, no more and
-    // no sort (the one sort is of the deliveries made, to insert them in order).
-    const taken = plan.slice(plan.indexOf('CTE taken'), plan.indexOf('CTE made'));
+    // no sort (the sorts after are of the deliveries made: each customer's first, and their
+    // order of insertion).
+    const taken = plan.slice(plan.indexOf('CTE taken'), plan.indexOf('CTE chosen'));
     expect(taken).toMatch(
       /Index Scan using customer_events_in_order on customer_events e\n\s*Index Cond: \(\(store_id = ep\.store_id\) AND \(tx < /,
     );
     expect(taken).not.toMatch(/Sort/);
+    // Whether a delivery made may be leased at once: a probe of its customer's pending ones.
+    expect(plan.slice(plan.indexOf('CTE chosen'), plan.indexOf('CTE made'))).toMatch(
+      /Index Only Scan using webhook_deliveries_by_customer on webhook_deliveries p\n/,
+    );
   });
 }
 
