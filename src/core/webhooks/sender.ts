@@ -45,7 +45,7 @@ const RECORD_AFTER_MS = 2;
  * (320 a second in all); the rest wait in the feed, and in the table of deliveries,
  * until the writes ease off.
  */
-const QUEUEING = 32;
+const QUEUEING = 48;
 const BUSY_WINDOW_MS = 250;
 const YIELD_LEASE = 4;
 const YIELD_MS = 25;
