@@ -97,7 +97,7 @@ export class Clientele {
       services,
       fieldCache: this.fields.cache,
       settingsOf: (id) => this.stores.settingsOf(id),
-      onWritten: () => this.webhooks.sender.poke(),
+      onWritten: (waiting) => this.webhooks.sender.poke(waiting),
       onBatchFailure: (error, size) =>
         options.log?.warn(
           { err: error, upserts: size },

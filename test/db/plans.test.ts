@@ -207,25 +207,37 @@ for (const name of ['clientele_fan_out', 'clientele_fan_out_store']) {
     );
     const query = fn!.prosrc
       .replaceAll('p_store', "'sto_x'")
+      .replaceAll('p_after_store', "'sto_a'")
+      .replaceAll('p_after_id', "'whe_a'")
+      .replaceAll('p_after', "'whe_a'")
       .replaceAll('p_endpoints', '50')
+      .replaceAll('p_lease_ms', '30000')
+      .replaceAll('p_lease', '256')
       .replaceAll('p_per_endpoint', '1000')
       .replaceAll('p_events', "'{customer.created}'::text[]")
       .replaceAll('p_records', "'{created}'::text[]");
     const plan = await explainUnder(fn!.proconfig!, query);
     expect(plan).not.toMatch(/Seq Scan|Bitmap/);
-    // Across stores, the least recently changed endpoints in order; in one, its endpoints by key.
+    // The endpoints after the round's place, in key order: across stores, then from the
+    // first up to it (rounds rotate); in one store, its endpoints after it, by key.
     expect(plan).toMatch(
       name === 'clientele_fan_out'
-        ? /Index Scan using webhook_endpoints_to_fan_out on webhook_endpoints/
-        : /webhook_endpoints_pkey on webhook_endpoints\n\s*Index Cond: \(store_id = 'sto_x'::text\)/,
+        ? /Index Scan using webhook_endpoints_pkey on webhook_endpoints\n\s*Index Cond: \(ROW\(store_id, id\) > ROW\('sto_a'::text, 'whe_a'::text\)\)[\s\S]*Index Scan using webhook_endpoints_pkey on webhook_endpoints webhook_endpoints_1\n\s*Index Cond: \(ROW\(store_id, id\) <= ROW\('sto_a'::text, 'whe_a'::text\)\)/
+        : /webhook_endpoints_pkey on webhook_endpoints\n\s*Index Cond: \(\(store_id = 'sto_x'::text\) AND \(id > 'whe_a'::text\)\)/,
     );
+    expect(plan.slice(0, plan.indexOf('CTE taken'))).not.toMatch(/Sort/);
     // Each endpoint's next events: read in the index's order from its place, no more and
-    // no sort (the one sort is of the deliveries made, to insert them in order).
-    const taken = plan.slice(plan.indexOf('CTE taken'), plan.indexOf('CTE made'));
+    // no sort (the sorts after are of the deliveries made: each customer's first, and their
+    // order of insertion).
+    const taken = plan.slice(plan.indexOf('CTE taken'), plan.indexOf('CTE chosen'));
     expect(taken).toMatch(
       /Index Scan using customer_events_in_order on customer_events e\n\s*Index Cond: \(\(store_id = ep\.store_id\) AND \(tx < /,
     );
     expect(taken).not.toMatch(/Sort/);
+    // Whether a delivery made may be leased at once: a probe of its customer's pending ones.
+    expect(plan.slice(plan.indexOf('CTE chosen'), plan.indexOf('CTE made'))).toMatch(
+      /Index Only Scan using webhook_deliveries_by_customer on webhook_deliveries p\n/,
+    );
   });
 }
 

@@ -2,6 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Received {
+  /** The path and query it was sent to. */
+  url: string;
   headers: IncomingHttpHeaders;
   body: string;
   at: number;
@@ -44,6 +46,7 @@ export async function startReceiver(): Promise<Receiver> {
     request.on('data', (c: Buffer) => chunks.push(c));
     request.on('end', async () => {
       const r = {
+        url: request.url ?? '',
         headers: request.headers,
         body: Buffer.concat(chunks).toString(),
         at: Date.now(),

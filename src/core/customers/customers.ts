@@ -29,8 +29,11 @@ export interface CustomersOptions {
   settingsOf: (storeId: string) => Promise<StoreSettings>;
   /** Told once per batch whose read or write failed (its upserts then ran alone). */
   onBatchFailure?: (error: unknown, size: number) => void;
-  /** Told after a write that changed a customer has committed (the webhook sender wakes). */
-  onWritten?: () => void;
+  /**
+   * Told after a write that changed a customer has committed (the webhook sender wakes),
+   * with how many other upserts of this process are still waiting or being written.
+   */
+  onWritten?: (waiting: number) => void;
   /** The store's segments (whose memberships every write keeps) and suppression's hashes. */
   services: WriteServices;
 }
@@ -40,7 +43,9 @@ export class Customers {
   private readonly db: DB;
   private readonly batcher: UpsertBatcher;
   private readonly deps: UpsertDeps;
-  private readonly onWritten: (() => void) | undefined;
+  private readonly onWritten: ((waiting: number) => void) | undefined;
+  /** Upserts begun and not yet answered. */
+  private writing = 0;
 
   constructor(options: CustomersOptions) {
     this.db = options.db;
@@ -72,9 +77,14 @@ export class Customers {
 
   /** Create or update a customer (every API's write comes here). */
   async upsert(ctx: WriteContext, input: CustomerInput, options?: UpsertOptions) {
-    const outcome = await upsertCustomer(this.deps, ctx, input, options);
-    if (outcome.result !== 'unchanged') this.onWritten?.();
-    return outcome;
+    this.writing++;
+    try {
+      const outcome = await upsertCustomer(this.deps, ctx, input, options);
+      if (outcome.result !== 'unchanged') this.onWritten?.(this.writing - 1);
+      return outcome;
+    } finally {
+      this.writing--;
+    }
   }
 
   /** How upserts were written so far: in batches, or alone. */
@@ -152,7 +162,7 @@ export class Customers {
    */
   async erase(ctx: WriteContext, customerId: string): Promise<void> {
     await eraseCustomer(this.deps, ctx, customerId);
-    this.onWritten?.();
+    this.onWritten?.(0);
   }
 
   /**

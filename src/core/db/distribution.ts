@@ -64,6 +64,7 @@ export const functions: Record<string, { storeArgument: string } | { coordinator
   clientele_find_owners: { storeArgument: 'p_store' },
   clientele_write_customers: { storeArgument: 'p_store' },
   clientele_lease_store_deliveries: { storeArgument: 'p_store' },
+  // Its rotating place (migration 0023) is within its store: the store stays the argument.
   clientele_fan_out_store: { storeArgument: 'p_store' },
   // Its shared advisory lock must be taken where a segment change takes it alone
   // (segments.repository.ts): on the coordinator, where every process connects.

@@ -22,6 +22,7 @@ import * as m0019 from './migrations/0019_write_plans.js';
 import * as m0020 from './migrations/0020_distribution.js';
 import * as m0021 from './migrations/0021_suppressions.js';
 import * as m0022 from './migrations/0022_merges.js';
+import * as m0023 from './migrations/0023_fan_out_rotation.js';
 import * as m0024 from './migrations/0024_segment_counts.js';
 import * as m0025 from './migrations/0025_import_records.js';
 
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '0020_distribution': m0020,
   '0021_suppressions': m0021,
   '0022_merges': m0022,
+  '0023_fan_out_rotation': m0023,
   '0024_segment_counts': m0024,
   '0025_import_records': m0025,
 };

@@ -17,57 +17,92 @@ export interface DeliveryRow {
   created_at: Date;
 }
 
+/** Where a fan-out round goes on from: the last endpoint taken ('' '' before the first). */
+export interface FanOutPlace {
+  store: string;
+  id: string;
+}
+
 /**
  * Fans out up to `endpoints` endpoints that no other process is fanning out (FOR UPDATE
- * SKIP LOCKED, held for this one statement): for each, deliveries for the next
- * `perEndpoint` events of its store's feed after its place, of the types it subscribes
- * to (`recordTypes` maps each event type to the change record's type), in feed order;
- * its place moves to the last event taken. How many endpoints it took and deliveries it
- * made. `perStore`: the stores with enabled endpoints after `perStore.after` in id order
- * are found without a lock (a process goes round every store, `next` being where to go on
- * from, '' at the end), and each is fanned out by a statement of its own (on Citus, on
- * its node).
+ * SKIP LOCKED, held for this one statement), the next ones after `after` in (store, id)
+ * order, wrapping round to the first after the last, so that rounds rotate through every
+ * enabled endpoint (migration 0023): for each, deliveries for the next `perEndpoint`
+ * events of its store's feed after its place, of the types it subscribes to
+ * (`recordTypes` maps each event type to the change record's type), in feed order; its
+ * place moves to the last event taken. Up to `lease.limit` of the deliveries made that
+ * may go at once (no older one of their customer pending for their endpoint) are leased
+ * as they are made, for `lease.ms`, and returned. How many endpoints it took and
+ * deliveries it made, and where the next round goes on (`next`). `perStore`: the stores
+ * with enabled endpoints from `after`'s on are found without a lock, and each is fanned
+ * out by a statement of its own (on Citus, on its node); past the last store, the next
+ * round starts again from the first.
  */
 export async function fanOut(
   db: DB,
   recordTypes: Record<string, string>,
   endpoints: number,
   perEndpoint: number,
-  perStore?: { after: string },
-): Promise<{ endpoints: number; made: number; next?: string }> {
+  after: FanOutPlace,
+  lease: { limit: number; ms: number },
+  perStore = false,
+): Promise<{ endpoints: number; made: number; leased: DeliveryRow[]; next: FanOutPlace }> {
   const types = [Object.keys(recordTypes), Object.values(recordTypes)];
-  // The statement is in a function that plans it with index probes alone (migrations 0014, 0020).
-  const run = async (store: string | undefined, room: number) => {
-    const { rows } = await sql<{ endpoints: string; made: string }>`
-      SELECT endpoints::text, made::text FROM ${
-        store === undefined ? sql`clientele_fan_out(` : sql`clientele_fan_out_store(${store}, `
-      }${room}::integer, ${perEndpoint}::integer, ${types[0]}::text[], ${types[1]}::text[])`.execute(
+  // The statement is in a function that plans it with index probes alone (migrations 0014, 0023).
+  const run = async (store: string | undefined, afterId: string, room: number, leases: number) => {
+    const { rows } = await sql<{
+      endpoints: string;
+      made: string;
+      last_store: string | null;
+      last_id: string | null;
+      leased:
+        | (Omit<DeliveryRow, 'next_attempt_at' | 'created_at'> & {
+            next_attempt_at: string;
+            created_at: string;
+          })[]
+        | null;
+    }>`
+      SELECT endpoints::text, made::text, last_store, last_id, leased FROM ${
+        store === undefined
+          ? sql`clientele_fan_out(${after.store}, `
+          : sql`clientele_fan_out_store(${store}, `
+      }${afterId}, ${room}::integer, ${perEndpoint}::integer, ${types[0]}::text[], ${types[1]}::text[], ${leases}::integer, ${Math.round(lease.ms)}::integer)`.execute(
       db,
     );
-    return { endpoints: Number(rows[0]?.endpoints ?? 0), made: Number(rows[0]?.made ?? 0) };
+    const row = rows[0];
+    return {
+      endpoints: Number(row?.endpoints ?? 0),
+      made: Number(row?.made ?? 0),
+      leased: (row?.leased ?? []).map((d) => ({
+        ...d,
+        next_attempt_at: new Date(d.next_attempt_at),
+        created_at: new Date(d.created_at),
+      })),
+      last: row?.last_store && row.last_id ? { store: row.last_store, id: row.last_id } : undefined,
+    };
   };
-  if (!perStore) return run(undefined, endpoints);
+  if (!perStore) {
+    const { last, ...done } = await run(undefined, after.id, endpoints, lease.limit);
+    return { ...done, next: last ?? after };
+  }
   const { rows: stores } = await sql<{ store_id: string }>`
-    SELECT DISTINCT store_id FROM webhook_endpoints WHERE enabled AND store_id > ${perStore.after}
+    SELECT DISTINCT store_id FROM webhook_endpoints WHERE enabled AND store_id >= ${after.store}
     ORDER BY store_id LIMIT ${endpoints}`.execute(db);
-  let last = '';
-  const done = await eachStore(
-    stores,
-    endpoints,
-    (store, room) => {
-      last = store;
-      return run(store, room);
-    },
-    (r) => r.endpoints,
-    (a, b) => ({
-      endpoints: a.endpoints + b.endpoints,
-      made: a.made + b.made,
-    }),
-    { endpoints: 0, made: 0 },
-  );
-  // Round again from the first store once the last one was reached.
-  const end = stores.length < endpoints && last === (stores.at(-1)?.store_id ?? '');
-  return { ...done, next: end ? '' : last };
+  const done = { endpoints: 0, made: 0, leased: [] as DeliveryRow[] };
+  let next = after;
+  for (const { store_id } of stores) {
+    const room = endpoints - done.endpoints;
+    if (room <= 0) break;
+    const from = store_id === after.store ? after.id : '';
+    const r = await run(store_id, from, room, lease.limit - done.leased.length);
+    done.endpoints += r.endpoints;
+    done.made += r.made;
+    done.leased.push(...r.leased);
+    next = r.last ?? { store: store_id, id: from };
+  }
+  // The last store reached with room to spare: the next round starts from the first.
+  const end = stores.length < endpoints && done.endpoints < endpoints;
+  return { ...done, next: end ? { store: '', id: '' } : next };
 }
 
 /** Runs `step` for each store in turn with the room left, until none is. */

@@ -1,14 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import type { DB } from '../db/database.js';
 import { type Event, type Events, eventTypes } from '../events/events.js';
-import { newId } from '../ids.js';
 import { PollLoop } from '../poll-loop.js';
 import type { OutboundPolicy } from './address.js';
 import * as deliveries from './deliveries.repository.js';
-import * as endpoints from './endpoints.repository.js';
-import { type PostOutcome, post } from './post.js';
-import { FAILING_DISABLES_AFTER_MS, nextAttemptAt, retrySchedule } from './schedule.js';
-import { type SecretBox, signatureOf } from './secrets.js';
+import type * as endpoints from './endpoints.repository.js';
+import { type Job, prepareJobs, recordSent, type Sent } from './outcomes.js';
+import type { PostOutcome } from './post.js';
+import { retrySchedule } from './schedule.js';
+import type { SecretBox } from './secrets.js';
+import { type PingEvent, SignedPost } from './signed-post.js';
 
 export interface SenderOptions {
   policy: OutboundPolicy;
@@ -30,69 +31,67 @@ export interface SenderOptions {
 const FAN_OUT_ENDPOINTS = 50;
 const FAN_OUT_EVENTS = 1000;
 const LEASE_AT_ONCE = 256;
-/** Sends in flight at once, per process. */
-const WINDOW = 512;
+/** Deliveries leased and not yet finished, at most, per process. */
+const WINDOW = 1024;
+/** Leased batches whose endpoints and events are being read at once (each takes 2 connections). */
+const PREPARING = 2;
 /** How long a finished send waits to be recorded with others, ms. */
 const RECORD_AFTER_MS = 2;
 /**
- * While writes keep the process busy (its event loop over BUSY of the time, and a write
- * within the last BUSY_WINDOW_MS), deliveries yield to them: at most YIELD_LEASE every
- * YIELD_MS (320 a second), the rest waiting until the writes ease off.
+ * While writes queue (a write committed with QUEUEING or more other upserts of this
+ * process still waiting or being written, within the last BUSY_WINDOW_MS), deliveries
+ * yield to them: every YIELD_MS, a fan-out round takes at most YIELD_LEASE events per
+ * endpoint and sends at most YIELD_LEASE of them, and at most YIELD_LEASE more are leased
+ * (320 a second in all); the rest wait in the feed, and in the table of deliveries,
+ * until the writes ease off.
  */
-const BUSY = 0.9;
+const QUEUEING = 48;
 const BUSY_WINDOW_MS = 250;
-const YIELD_LEASE = 8;
+const YIELD_LEASE = 4;
 const YIELD_MS = 25;
 
 type Delivery = deliveries.DeliveryRow;
-/** A leased delivery with what it needs to be sent (none when its endpoint or event went). */
-interface Job {
-  d: Delivery;
-  endpoint: endpoints.EndpointRow | undefined;
-  event: Event | undefined;
-}
-interface Sent extends Job {
-  outcome: PostOutcome | undefined;
-}
-
-const key = (storeId: string, id: string) => `${storeId} ${id}`;
 
 /**
  * The delivery worker every server process runs: turns new events of the feed into
  * deliveries (each endpoint fanned out by one process at a time), leases due
  * deliveries no other process holds, sends them signed, and records each attempt.
  *
- * Three loops do it side by side, each on its own connection: fanning out, leasing
- * (up to WINDOW sends in flight), and recording the sends that have finished, many in
- * one statement; none waits for a send. A customer's next delivery to an endpoint is
- * leased only once the one before it is recorded, so order holds however sends overlap.
+ * Three loops do it side by side, each on its own connection: fanning out (which leases
+ * the deliveries it makes that may go at once, and sends them), leasing the others (up
+ * to WINDOW leased at once), and recording the sends that have finished, many in one
+ * statement; none waits for a send, and leasing does not wait for the reads of what it
+ * leased before. A customer's next delivery to an endpoint is leased only once the one
+ * before it is recorded, so order holds however sends overlap.
  */
 export class WebhookSender {
   /** Whether the last rounds found endpoints to fan out or deliveries to send. */
   private active = false;
   private loops: { fanOut: PollLoop; lease: PollLoop; record: PollLoop } | undefined;
   private recordSoon: ReturnType<typeof setTimeout> | undefined;
+  /** Leased batches being read and sent. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Leased deliveries not yet finished, and batches still being read. */
+  private leased = 0;
+  private preparing = 0;
   /** Sends that have finished and are not yet recorded. */
   private finished: Sent[] = [];
-  private lastWrite = 0;
-  private utilization = 0;
-  private sampler: ReturnType<typeof setInterval> | undefined;
-  /** Opened signing secrets, by their sealed form (opening one costs more than a send's HMAC). */
-  private readonly opened = new Map<string, string>();
+  private lastQueued = Number.NEGATIVE_INFINITY;
+  private readonly signed: SignedPost;
   private readonly leaseMs: number;
   private readonly schedule: readonly number[];
   private readonly idleMs: number;
   private perStore: boolean | undefined;
-  /** Store by store: the last store fanned out, to go on from ('' from the first). */
-  private fanOutAfter = '';
+  /** The last endpoint fanned out, where the next round goes on (rounds rotate). */
+  private fanOutAfter: deliveries.FanOutPlace = { store: '', id: '' };
 
   constructor(
     private readonly db: DB,
     private readonly events: Events,
-    private readonly box: () => SecretBox,
+    box: () => SecretBox,
     private readonly options: SenderOptions,
   ) {
+    this.signed = new SignedPost(box, options.policy);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.schedule = options.schedule ?? retrySchedule;
     this.idleMs = options.idleMs ?? 100;
@@ -106,18 +105,21 @@ export class WebhookSender {
     const loops = {
       fanOut: new PollLoop(
         async () => {
-          const made = await this.fanOut();
-          if (made > 0) loops.lease.wake();
-          return made > 0;
+          const yielding = this.yieldsToWrites();
+          const { made, leased } = await this.fanOut(yielding);
+          if (made > leased) loops.lease.wake();
+          if (!yielding || made === 0) return made > 0;
+          await new Promise((resolve) => setTimeout(resolve, YIELD_MS));
+          return true;
         },
         this.idleMs,
         onError,
       ),
       lease: new PollLoop(
         async () => {
-          const room = WINDOW - this.inFlight.size;
-          if (!this.yieldsToWrites()) return (await this.lease(Math.min(LEASE_AT_ONCE, room))) > 0;
-          await this.lease(Math.min(YIELD_LEASE, room));
+          const yielding = this.yieldsToWrites();
+          const leased = await this.lease(this.room(yielding ? YIELD_LEASE : LEASE_AT_ONCE));
+          if (!yielding || leased === 0) return leased > 0;
           await new Promise((resolve) => setTimeout(resolve, YIELD_MS));
           return true;
         },
@@ -137,27 +139,27 @@ export class WebhookSender {
     };
     this.loops = loops;
     for (const loop of Object.values(loops)) loop.start();
-    let last = performance.eventLoopUtilization();
-    this.sampler = setInterval(() => {
-      const now = performance.eventLoopUtilization();
-      this.utilization = performance.eventLoopUtilization(now, last).utilization;
-      last = now;
-    }, 100);
-    this.sampler.unref();
   }
 
-  /** Whether writes keep this process busy (see BUSY). */
+  /** How many more deliveries may be leased now, up to `most` (WINDOW, PREPARING). */
+  private room(most: number): number {
+    return this.preparing >= PREPARING ? 0 : Math.max(0, Math.min(most, WINDOW - this.leased));
+  }
+
+  /** Whether writes queue in this process (see QUEUEING). */
   private yieldsToWrites(): boolean {
-    return this.utilization > BUSY && performance.now() - this.lastWrite < BUSY_WINDOW_MS;
+    return performance.now() - this.lastQueued < BUSY_WINDOW_MS;
   }
 
   /**
-   * Something was written here: look for work now rather than at the next poll, if the
-   * last round found any endpoint to deliver to (with none, a write costs nothing here).
+   * A write has committed here, `waiting` other upserts of this process still waiting or
+   * being written: fan out now rather than at the next poll, if the last round found any
+   * endpoint to deliver to (with none, a write costs nothing here) and writes do not
+   * queue.
    */
-  poke(): void {
-    this.lastWrite = performance.now();
-    if (this.active) this.loops?.fanOut.wake();
+  poke(waiting = 0): void {
+    if (waiting >= QUEUEING) this.lastQueued = performance.now();
+    if (this.active && !this.yieldsToWrites()) this.loops?.fanOut.wake();
   }
 
   /** Stops taking work, and waits for the sends in flight (recording them). */
@@ -165,7 +167,6 @@ export class WebhookSender {
     const loops = this.loops;
     this.loops = undefined;
     if (!loops) return;
-    clearInterval(this.sampler);
     await Promise.all([loops.fanOut.stop(), loops.lease.stop()]);
     await loops.record.stop();
     await this.drain();
@@ -176,10 +177,10 @@ export class WebhookSender {
    * through; the running loops do not wait). How many deliveries it sent.
    */
   async tick(): Promise<number> {
-    await this.fanOut();
-    const leased = await this.lease(LEASE_AT_ONCE);
+    const { leased } = await this.fanOut(false);
+    const more = await this.lease(LEASE_AT_ONCE);
     await this.drain();
-    return leased;
+    return leased + more;
   }
 
   /** Waits for every send in flight, and records them. */
@@ -190,41 +191,68 @@ export class WebhookSender {
 
   private async recordFinished(): Promise<number> {
     const done = this.finished.splice(0);
-    if (done.length > 0) await this.record(done);
+    if (done.length > 0) await recordSent(this.db, done, this.schedule);
     return done.length;
   }
 
   /** Leases up to `room` due deliveries and starts sending them; how many it leased. */
   private async lease(room: number): Promise<number> {
-    const due =
-      room > 0
-        ? await deliveries.leaseDue(this.db, room, this.leaseMs, await this.storeByStore())
-        : [];
-    if (due.length > 0) this.active = true;
-    for (const job of await this.prepare(due)) {
-      const sending: Promise<void> = (
-        job.endpoint && job.event
-          ? this.send(job.endpoint, job.event).catch(
-              (error: Error): PostOutcome => ({
-                status: null,
-                response: null,
-                error: error.message,
-                latencyMs: 0,
-              }),
-            )
-          : Promise.resolve(undefined)
-      ).then((outcome) => {
-        this.finished.push({ ...job, outcome });
-        this.inFlight.delete(sending);
-        // Recorded with the others that finish about now, in one round.
-        this.recordSoon ??= setTimeout(() => {
-          this.recordSoon = undefined;
-          this.loops?.record.wake();
-        }, RECORD_AFTER_MS);
-      });
-      this.inFlight.add(sending);
-    }
+    if (room <= 0) return 0;
+    const due = await deliveries.leaseDue(this.db, room, this.leaseMs, await this.storeByStore());
+    this.dispatch(due);
     return due.length;
+  }
+
+  /**
+   * Sends leased deliveries, once their endpoints and events are read; returns at once.
+   * A read that fails leaves them leased: their leases run out and they are sent again.
+   */
+  private dispatch(due: Delivery[]): void {
+    if (due.length === 0) return;
+    this.active = true;
+    this.leased += due.length;
+    this.preparing++;
+    let prepared = false;
+    const batch: Promise<void> = prepareJobs(this.db, this.events, due)
+      .then((jobs) => {
+        prepared = true;
+        this.preparing--;
+        // Room for the next lease while these are sent.
+        this.loops?.lease.wake();
+        return Promise.all(jobs.map((job) => this.sendJob(job)));
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.options.log?.warn({ err: error }, 'webhook delivery round failed');
+          if (!prepared) {
+            this.preparing--;
+            this.leased -= due.length;
+          }
+        },
+      )
+      .finally(() => this.inFlight.delete(batch));
+    this.inFlight.add(batch);
+  }
+
+  private async sendJob(job: Job): Promise<void> {
+    const outcome = await (job.endpoint && job.event
+      ? this.send(job.endpoint, job.event).catch(
+          (error: Error): PostOutcome => ({
+            status: null,
+            response: null,
+            error: error.message,
+            latencyMs: 0,
+          }),
+        )
+      : Promise.resolve(undefined));
+    this.finished.push({ ...job, outcome });
+    this.leased--;
+    // Recorded with the others that finish about now, in one round.
+    this.recordSoon ??= setTimeout(() => {
+      this.recordSoon = undefined;
+      this.loops?.record.wake();
+    }, RECORD_AFTER_MS);
   }
 
   /** Whether to work store by store (SenderOptions.perStore), asked once. */
@@ -235,159 +263,32 @@ export class WebhookSender {
     return this.perStore ?? false;
   }
 
-  /** Records deliveries for new events; how many it made. */
-  private async fanOut(): Promise<number> {
-    const { endpoints, made, next } = await deliveries.fanOut(
+  /**
+   * Records deliveries for new events, leasing and sending at once those that may go; a
+   * few only while writes queue (`yielding`). How many it made and leased.
+   */
+  private async fanOut(yielding: boolean): Promise<{ made: number; leased: number }> {
+    const most = yielding ? YIELD_LEASE : LEASE_AT_ONCE;
+    const { endpoints, made, leased, next } = await deliveries.fanOut(
       this.db,
       eventTypes,
       FAN_OUT_ENDPOINTS,
-      FAN_OUT_EVENTS,
-      (await this.storeByStore()) ? { after: this.fanOutAfter } : undefined,
+      yielding ? YIELD_LEASE : FAN_OUT_EVENTS,
+      this.fanOutAfter,
+      { limit: this.room(most), ms: this.leaseMs },
+      await this.storeByStore(),
     );
-    if (next !== undefined) this.fanOutAfter = next;
+    this.fanOutAfter = next;
+    this.dispatch(leased);
     // With no endpoint to fan out, a write need not wake the sender.
-    this.active = endpoints > 0 || this.inFlight.size > 0;
-    return made;
-  }
-
-  /** The endpoints and events of leased deliveries, read together. */
-  private async prepare(due: Delivery[]): Promise<Job[]> {
-    if (due.length === 0) return [];
-    const stores = [...new Set(due.map((d) => d.store_id))];
-    const [endpointRows, ...eventsByStore] = await Promise.all([
-      endpoints.findEndpoints(
-        this.db,
-        [...new Map(due.map((d) => [key(d.store_id, d.endpoint_id), d])).values()].map((d) => ({
-          storeId: d.store_id,
-          id: d.endpoint_id,
-        })),
-      ),
-      ...stores.map((storeId) =>
-        this.events.byIds(storeId, [
-          ...new Set(due.filter((d) => d.store_id === storeId).map((d) => d.event_id)),
-        ]),
-      ),
-    ]);
-    const endpointOf = new Map(endpointRows.map((e) => [key(e.store_id, e.id), e]));
-    const eventOf = new Map<string, Event>();
-    stores.forEach((storeId, i) => {
-      for (const e of eventsByStore[i] ?? []) eventOf.set(key(storeId, e.id), e);
-    });
-    // An endpoint deleted, or an event gone with its erased customer: nothing to send.
-    return due.map((d) => ({
-      d,
-      endpoint: endpointOf.get(key(d.store_id, d.endpoint_id)),
-      event: eventOf.get(key(d.store_id, d.event_id)),
-    }));
-  }
-
-  /**
-   * Records finished sends in a few statements: their attempts and outcomes written
-   * together, and each endpoint's failing streak where it changed.
-   */
-  private async record(sent: Sent[]): Promise<void> {
-    const attempts: Parameters<typeof deliveries.recordAttempts>[1] = [];
-    const settled: Parameters<typeof deliveries.recordAttempts>[2] = [];
-    const gone = new Set<string>();
-    const byEndpoint = new Map<
-      string,
-      { storeId: string; id: string; ok: boolean; failing: boolean }
-    >();
-    for (const { d, endpoint, event, outcome } of sent) {
-      if (!endpoint || !event || !outcome) {
-        settled.push({ storeId: d.store_id, id: d.id, retryAt: null });
-        continue;
-      }
-      attempts.push({
-        store_id: d.store_id,
-        endpoint_id: d.endpoint_id,
-        id: newId('wha'),
-        delivery_id: d.id,
-        event_id: event.id,
-        event_type: event.type,
-        attempt: d.attempts,
-        status_code: outcome.status,
-        latency_ms: outcome.latencyMs,
-        response: outcome.response,
-        error: outcome.error,
-      });
-      const ok = outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
-      const retryAt =
-        ok || outcome.status === 410 ? null : nextAttemptAt(d.attempts, this.schedule);
-      // Done when it succeeded, was refused for good (410) or ran out of retries.
-      settled.push({ storeId: d.store_id, id: d.id, retryAt });
-      const k = key(d.store_id, d.endpoint_id);
-      if (outcome.status === 410) gone.add(k);
-      // The endpoint's streak: broken by any success of the round.
-      byEndpoint.set(k, {
-        storeId: d.store_id,
-        id: d.endpoint_id,
-        ok: ok || (byEndpoint.get(k)?.ok ?? false),
-        failing: endpoint.failing_since !== null,
-      });
-    }
-    await deliveries.recordAttempts(this.db, attempts, settled);
-    for (const [k, e] of byEndpoint) {
-      // A success where no failing streak runs changes nothing: no statement for it.
-      if (e.ok && !gone.has(k) && !e.failing) continue;
-      if (gone.has(k)) {
-        await endpoints.disableEndpoint(this.db, e.storeId, e.id, 'the receiver answered 410 Gone');
-        continue;
-      }
-      const { failingSince } = await endpoints.noteOutcome(this.db, e.storeId, e.id, e.ok);
-      if (failingSince && Date.now() - failingSince.getTime() > FAILING_DISABLES_AFTER_MS) {
-        await endpoints.disableEndpoint(
-          this.db,
-          e.storeId,
-          e.id,
-          `every attempt has failed since ${failingSince.toISOString()}`,
-        );
-      }
-    }
-  }
-
-  private open(sealed: string): string {
-    let secret = this.opened.get(sealed);
-    if (secret === undefined) {
-      if (this.opened.size >= 10_000) this.opened.clear();
-      secret = this.box().open(sealed);
-      this.opened.set(sealed, secret);
-    }
-    return secret;
+    this.active = endpoints > 0 || this.leased > 0;
+    return { made, leased: leased.length };
   }
 
   /** Sends one event to an endpoint, signed with its secrets (both, during a rotation). */
-  async send(endpoint: endpoints.EndpointRow, event: Event | PingEvent): Promise<PostOutcome> {
-    const secrets = [this.open(endpoint.secret)];
-    if (
-      endpoint.previous_secret &&
-      endpoint.previous_secret_until &&
-      endpoint.previous_secret_until.getTime() > Date.now()
-    ) {
-      secrets.push(this.open(endpoint.previous_secret));
-    }
-    const body = JSON.stringify(event);
-    const timestamp = Math.floor(Date.now() / 1000);
-    return post(
-      new URL(endpoint.url),
-      {
-        'content-type': 'application/json',
-        'user-agent': 'Clientele-Webhooks/1',
-        'webhook-id': event.id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureOf(secrets, event.id, timestamp, body),
-      },
-      body,
-      this.options.policy,
-    );
+  send(endpoint: endpoints.EndpointRow, event: Event | PingEvent): Promise<PostOutcome> {
+    return this.signed.send(endpoint, event);
   }
 }
 
-/** What a test ping sends. */
-export interface PingEvent {
-  id: string;
-  type: 'webhook.ping';
-  createdAt: string;
-  storeId: string;
-  data: { endpointId: string };
-}
+export type { PingEvent };
