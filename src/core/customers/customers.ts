@@ -186,14 +186,14 @@ export class Customers {
   /** Merges the sources into the target (merges.ts); the merge and the customer it left. */
   async merge(ctx: WriteContext, targetId: string, sourceIds: string[]) {
     const outcome = await mergeInto(this.deps, ctx, targetId, sourceIds);
-    this.onWritten?.();
+    this.onWritten?.(0);
     return outcome;
   }
 
   /** Undoes a merge: the sources back, the target without what came from them. */
   async undoMerge(ctx: WriteContext, mergeId: string) {
     const outcome = await undoMerge(this.deps, ctx, mergeId);
-    this.onWritten?.();
+    this.onWritten?.(0);
     return outcome;
   }
 
@@ -221,7 +221,7 @@ export class Customers {
   /** Removes one phone number or typed identifier from a customer (404 if it has none). */
   async removeIdentifier(ctx: WriteContext, customerId: string, key: IdentityKey) {
     const customer = await removeIdentifier(this.deps, ctx, customerId, key);
-    this.onWritten?.();
+    this.onWritten?.(0);
     return customer;
   }
 
