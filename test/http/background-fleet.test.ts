@@ -75,12 +75,20 @@ it('imports of many stores, run by every engine at once, apply each row once', a
           await new Promise((r) => setTimeout(r, 50));
         }
       }
-      // Each customer once, with one change record: no row was applied twice.
-      const { rows } = await sql<{ events: number; customers: number; rows: number }>`
-        SELECT count(*)::int AS events, count(DISTINCT customer_id)::int AS customers,
-          (SELECT count(*)::int FROM customers WHERE store_id = ${store.id}) AS rows
+      // Each customer once, with one change record: no row was applied twice; and each
+      // job's completion recorded once.
+      const { rows } = await sql<{
+        events: number;
+        customers: number;
+        rows: number;
+        completed: number;
+      }>`
+        SELECT count(*) FILTER (WHERE type <> 'import_completed')::int AS events,
+          count(DISTINCT customer_id) FILTER (WHERE type <> 'import_completed')::int AS customers,
+          (SELECT count(*)::int FROM customers WHERE store_id = ${store.id}) AS rows,
+          count(*) FILTER (WHERE type = 'import_completed')::int AS completed
         FROM customer_events WHERE store_id = ${store.id}`.execute(first.clientele.db);
-      expect(rows[0]).toEqual({ events: 240, customers: 240, rows: 240 });
+      expect(rows[0]).toEqual({ events: 240, customers: 240, rows: 240, completed: 2 });
     }
   } finally {
     for (const e of engines) await e.clientele.imports.stopWorking();

@@ -45,13 +45,25 @@ function track(server: ServerProcess) {
   return server;
 }
 
+/**
+ * Until the stream has had more than ten upserts acknowledged, and a second more: the
+ * process is then under load however slow the machine is (a fixed wait was not always).
+ */
+async function underLoad(stream: { acknowledged: unknown[] }) {
+  const deadline = Date.now() + 30_000;
+  while (stream.acknowledged.length <= 10 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+}
+
 describe('durability', () => {
   it('kill -9 in the middle of a stream of upserts: every acknowledged upsert survives', async () => {
     const env = await environment();
     const first = track(await startServerProcess(env));
     const { storeId, apiKey } = bootstrapCredentials(first.output());
     const stream = upsertStream(first.url, storeId, apiKey);
-    await new Promise((r) => setTimeout(r, 2000));
+    await underLoad(stream);
     first.child.kill('SIGKILL');
     await first.exited;
     await stream.stop();
@@ -66,7 +78,7 @@ describe('durability', () => {
     const first = track(await startServerProcess(env));
     const { storeId, apiKey } = bootstrapCredentials(first.output());
     const stream = upsertStream(first.url, storeId, apiKey, 8);
-    await new Promise((r) => setTimeout(r, 1500));
+    await underLoad(stream);
     const signalled = Date.now();
     first.child.kill('SIGTERM');
     const code = await first.exited;
