@@ -205,7 +205,10 @@ for (const name of ['clientele_fan_out', 'clientele_fan_out_store']) {
     expect(fn?.proconfig).toEqual(
       expect.arrayContaining(['enable_seqscan=off', 'enable_bitmapscan=off']),
     );
-    const query = fn!.prosrc
+    // The statement the PL/pgSQL function returns (migration 0027).
+    const statement = /RETURN QUERY([\s\S]*);\s*END\s*$/.exec(fn!.prosrc)?.[1];
+    expect(statement).toBeDefined();
+    const query = statement!
       .replaceAll('p_store', "'sto_x'")
       .replaceAll('p_after_store', "'sto_a'")
       .replaceAll('p_after_id', "'whe_a'")
