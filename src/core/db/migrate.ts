@@ -23,6 +23,7 @@ import * as m0020 from './migrations/0020_distribution.js';
 import * as m0021 from './migrations/0021_suppressions.js';
 import * as m0024 from './migrations/0024_segment_counts.js';
 import * as m0025 from './migrations/0025_import_records.js';
+import * as m0026 from './migrations/0026_segment_builds.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '0021_suppressions': m0021,
   '0024_segment_counts': m0024,
   '0025_import_records': m0025,
+  '0026_segment_builds': m0026,
 };
 
 const provider: MigrationProvider = {
