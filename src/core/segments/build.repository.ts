@@ -133,7 +133,10 @@ export async function chunkEnd(
   return rows[0]?.id ?? null;
 }
 
-/** The live customers of ids in (after, upTo] the condition holds for: a range of the key. */
+/**
+ * The live customers of ids in (after, upTo] the condition holds for: a range of the
+ * customers' key, each tested by probes of its own values (compile.ts, `probe`).
+ */
 export function chunkMatchingSql(
   storeId: string,
   condition: Condition,
@@ -144,7 +147,8 @@ export function chunkMatchingSql(
   return sql<{ id: string }>`SELECT c.id FROM customers AS c
     WHERE c.store_id = ${storeId} AND c.id > ${after ?? ''}
       ${upTo === null ? sql`` : sql`AND c.id <= ${upTo}`}
-      AND c.merged_into IS NULL AND ${conditionSql(condition, now)}`;
+      AND c.merged_into IS NULL
+      AND ${conditionSql(condition, now, true)}`;
 }
 
 /**

@@ -10,20 +10,20 @@ import { anniversaryDays, type Condition, relativeBounds, type Test } from './fi
  * fields are read from their typed rows in customer_values, whose btree indexes serve
  * equality and ranges (docs/architecture.md, "Segments").
  */
-export function conditionSql(c: Condition, now: number): RawBuilder<boolean> {
+export function conditionSql(c: Condition, now: number, probe = false): RawBuilder<boolean> {
   switch (c.kind) {
     case 'and':
     case 'or': {
       const joiner = c.kind === 'and' ? sql` AND ` : sql` OR `;
       return sql<boolean>`(${sql.join(
-        c.of.map((x) => conditionSql(x, now)),
+        c.of.map((x) => conditionSql(x, now, probe)),
         joiner,
       )})`;
     }
     case 'not':
-      return sql<boolean>`(NOT ${conditionSql(c.of, now)})`;
+      return sql<boolean>`(NOT ${conditionSql(c.of, now, probe)})`;
     case 'leaf': {
-      const held = leafSql(c.field, c.test, now);
+      const held = leafSql(c.field, c.test, now, probe);
       return c.negate ? sql<boolean>`(NOT ${held})` : held;
     }
   }
@@ -40,7 +40,7 @@ const valueColumn: Record<FieldType, string> = {
 /** How much of a STRING value its index holds (a btree entry has a size limit). */
 export const INDEXED_PREFIX = 200;
 
-function leafSql(field: FieldRef, test: Test, now: number): RawBuilder<boolean> {
+function leafSql(field: FieldRef, test: Test, now: number, probe: boolean): RawBuilder<boolean> {
   const { source } = field;
   switch (source.kind) {
     case 'scalar':
@@ -51,6 +51,14 @@ function leafSql(field: FieldRef, test: Test, now: number): RawBuilder<boolean> 
         test.op === 'is_set' ? sql`` : sql` AND ${testSql(field.type, sql`p.x`, test, now)}`
       })`;
     case 'custom':
+      // A probe of the customer's own values by their key (a build's chunk): OFFSET 0
+      // keeps it a subplan per customer (never a join over a range of the field's
+      // values), and the field is named so that no value index serves it.
+      if (probe) {
+        return sql<boolean>`EXISTS (SELECT 1 FROM customer_values AS v
+          WHERE v.store_id = c.store_id AND v.customer_id = c.id
+            AND ${valueTest(source.name, field.type, test, now, sql`(v.field || '')`)} OFFSET 0)`;
+      }
       return sql<boolean>`EXISTS (SELECT 1 FROM customer_values AS v
         WHERE v.store_id = c.store_id AND v.customer_id = c.id
           AND ${valueTest(source.name, field.type, test, now)})`;
@@ -63,9 +71,15 @@ function leafSql(field: FieldRef, test: Test, now: number): RawBuilder<boolean> 
  * value only when the literal is that long (a shorter literal equal to the first
  * characters is the whole value), so that a count reads the index alone.
  */
-function valueTest(name: string, type: FieldType, test: Test, now: number): RawBuilder<boolean> {
+function valueTest(
+  name: string,
+  type: FieldType,
+  test: Test,
+  now: number,
+  fieldColumn: RawBuilder<unknown> = sql`v.field`,
+): RawBuilder<boolean> {
   const column = sql.ref(`v.${valueColumn[type]}`);
-  const field = sql`v.field = ${name}::text`;
+  const field = sql`${fieldColumn} = ${name}::text`;
   if (type === 'STRING' && test.op === 'eq') {
     const value = String(test.value);
     // UTF-16 units: never fewer than the characters left() counts.
