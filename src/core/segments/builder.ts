@@ -96,7 +96,7 @@ export class SegmentBuilder {
     return this.db.transaction().execute(async (trx) => {
       await lockSegments(trx, storeId);
       const state = await build.lockBuild(trx, storeId, segmentId);
-      if (!state || state.status !== 'building' || state.owner !== this.owner) return 'lost';
+      if (state?.status !== 'building' || state.owner !== this.owner) return 'lost';
       const declared = new Map(
         (await listDeclarations(trx, storeId)).map((f) => [f.name, f.type] as const),
       );

@@ -139,7 +139,8 @@ export class Segments implements Segmenting {
   }
 
   async create(storeId: string, input: { name: string; filter: unknown }): Promise<Segment> {
-    const condition = await this.condition(storeId, input.filter);
+    // Judged now (a 422 here); the builder reads the saved filter again.
+    await this.condition(storeId, input.filter);
     const { segmentsLimit } = await this.settingsOf(storeId);
     const id = newId('seg');
     const now = new Date();
