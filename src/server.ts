@@ -86,6 +86,11 @@ export async function startServer(
       leaseMs: config.importLeaseMs,
       batchRows: config.importBatchRows,
     },
+    segmentBuilds: {
+      chunkCustomers: config.segmentBuildChunk,
+      inRequestMs: config.segmentBuildRequestMs,
+      leaseMs: config.segmentBuildLeaseMs,
+    },
     webhooks: {
       allowPrivate: config.webhookAllowPrivate,
       allowHttp: config.webhookAllowHttp,
