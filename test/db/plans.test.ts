@@ -416,7 +416,7 @@ it("builds a chunk of a segment from the customers' key range, never the whole s
   // over a range of the field's values: a chunk reads its own customers' rows alone.
   expect(plan).not.toMatch(/Seq Scan|customer_values_by_|Join/);
   expect(plan).toMatch(
-    /customer_values_pkey on customer_values v\n\s*Index Cond: \(\(store_id = c\.store_id\) AND \(customer_id = c\.id\)\)/,
+    /customer_values_pkey on customer_values w\n\s*Index Cond: \(\(store_id = c\.store_id\) AND \(customer_id = c\.id\)\)/,
   );
   // The chunk's end: the 50th id after the cursor, from the key's range.
   const { rows: ends } = await sql<{ 'QUERY PLAN': string }>`

@@ -51,13 +51,13 @@ function leafSql(field: FieldRef, test: Test, now: number, probe: boolean): RawB
         test.op === 'is_set' ? sql`` : sql` AND ${testSql(field.type, sql`p.x`, test, now)}`
       })`;
     case 'custom':
-      // A probe of the customer's own values by their key (a build's chunk): OFFSET 0
-      // keeps it a subplan per customer (never a join over a range of the field's
-      // values), and the field is named so that no value index serves it.
+      // A build's chunk: the customer's own values, read by their key alone (OFFSET 0
+      // keeps the field's test out of that read, so no value index can serve it, and the
+      // outer reference keeps it a subplan per customer, never a join over a range).
       if (probe) {
-        return sql<boolean>`EXISTS (SELECT 1 FROM customer_values AS v
-          WHERE v.store_id = c.store_id AND v.customer_id = c.id
-            AND ${valueTest(source.name, field.type, test, now, sql`(v.field || '')`)} OFFSET 0)`;
+        return sql<boolean>`EXISTS (SELECT 1 FROM (SELECT * FROM customer_values AS w
+            WHERE w.store_id = c.store_id AND w.customer_id = c.id OFFSET 0) AS v
+          WHERE ${valueTest(source.name, field.type, test, now)})`;
       }
       return sql<boolean>`EXISTS (SELECT 1 FROM customer_values AS v
         WHERE v.store_id = c.store_id AND v.customer_id = c.id
@@ -71,15 +71,9 @@ function leafSql(field: FieldRef, test: Test, now: number, probe: boolean): RawB
  * value only when the literal is that long (a shorter literal equal to the first
  * characters is the whole value), so that a count reads the index alone.
  */
-function valueTest(
-  name: string,
-  type: FieldType,
-  test: Test,
-  now: number,
-  fieldColumn: RawBuilder<unknown> = sql`v.field`,
-): RawBuilder<boolean> {
+function valueTest(name: string, type: FieldType, test: Test, now: number): RawBuilder<boolean> {
   const column = sql.ref(`v.${valueColumn[type]}`);
-  const field = sql`${fieldColumn} = ${name}::text`;
+  const field = sql`v.field = ${name}::text`;
   if (type === 'STRING' && test.op === 'eq') {
     const value = String(test.value);
     // UTF-16 units: never fewer than the characters left() counts.
