@@ -86,6 +86,11 @@ export async function startServer(
       leaseMs: config.importLeaseMs,
       batchRows: config.importBatchRows,
     },
+    segmentBuilds: {
+      chunkCustomers: config.segmentBuildChunk,
+      inRequestMs: config.segmentBuildRequestMs,
+      leaseMs: config.segmentBuildLeaseMs,
+    },
     webhooks: {
       allowPrivate: config.webhookAllowPrivate,
       allowHttp: config.webhookAllowHttp,
@@ -145,6 +150,8 @@ export async function startServer(
   clientele.imports.startWorking();
   // Every process moves relative-date segments with the clock (each segment is leased).
   clientele.segmentClock.start();
+  // Every process builds segments in the background (each build is leased).
+  clientele.segments.startBuilding();
   if (clientele.stream) {
     await clientele.stream.start();
     print(`Publishing events to NATS JetStream at ${config.natsUrl}`);

@@ -10,6 +10,7 @@ import { Fields } from './fields/fields.js';
 import { Idempotency } from './idempotency.js';
 import { purgeExpired } from './idempotency.repository.js';
 import { type ImportOptions, Imports } from './imports/imports.js';
+import type { SegmentBuildOptions } from './segments/builder.js';
 import { SegmentClock, type SegmentClockOptions } from './segments/clock.js';
 import { Segments } from './segments/segments.js';
 import { Keys } from './stores/keys.js';
@@ -36,6 +37,8 @@ export interface ClienteleOptions extends DatabaseOptions {
   webhooks?: Partial<Omit<WebhookOptions, 'secretKey' | 'log'>>;
   /** How often relative-date segments are re-evaluated (defaults: clock.ts). */
   segmentClock?: Omit<SegmentClockOptions, 'log'>;
+  /** How segments are built: chunk, time within the request, lease (defaults: builder.ts). */
+  segmentBuilds?: Omit<SegmentBuildOptions, 'log'>;
 }
 
 /**
@@ -83,7 +86,10 @@ export class Clientele {
     this.stream = options.natsUrl
       ? new EventStream(db, this.events, { url: options.natsUrl, log: options.log })
       : undefined;
-    this.segments = new Segments(db, (id) => this.stores.settingsOf(id));
+    this.segments = new Segments(db, (id) => this.stores.settingsOf(id), {
+      ...options.segmentBuilds,
+      ...(options.log ? { log: options.log } : {}),
+    });
     this.segmentClock = new SegmentClock(db, this.segments, {
       ...options.segmentClock,
       ...(options.log ? { log: options.log } : {}),
@@ -149,6 +155,7 @@ export class Clientele {
     await this.imports.stopWorking();
     await this.webhooks.stopSending();
     await this.segmentClock.stop();
+    await this.segments.stopBuilding();
     await this.stream?.stop();
     await this.keys.close();
     await this.database.close();

@@ -35,6 +35,12 @@ export interface Config {
   importLeaseMs: number;
   /** Rows an import applies per transaction (and per checkpoint). */
   importBatchRows: number;
+  /** Customers a segment build reads per transaction (a chunk). */
+  segmentBuildChunk: number;
+  /** How long a create or a new filter builds its segment within the request, ms. */
+  segmentBuildRequestMs: number;
+  /** How long a process holds a segment it builds before another may take it over. */
+  segmentBuildLeaseMs: number;
 }
 
 export class ConfigError extends SetupError {
@@ -117,6 +123,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     importLeaseMs: integer('CLIENTELE_IMPORT_LEASE_MS', 30_000, 1000, 600_000),
     // 500 rows: one statement's worth of the batched write, well under a second a batch.
     importBatchRows: integer('CLIENTELE_IMPORT_BATCH_ROWS', 500, 1, 10_000),
+    // 10,000 customers: a chunk of a short transaction while the store's writes wait.
+    segmentBuildChunk: integer('CLIENTELE_SEGMENT_BUILD_CHUNK', 10_000, 1, 100_000),
+    segmentBuildRequestMs: integer('CLIENTELE_SEGMENT_BUILD_REQUEST_MS', 2000, 0, 8000),
+    segmentBuildLeaseMs: integer('CLIENTELE_SEGMENT_BUILD_LEASE_MS', 30_000, 1000, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -385,3 +385,60 @@ it("counts a filter of custom fields from their indexes alone: each range's ids,
   // No probe per customer: a customer merged away or erased has no typed values.
   expect(plan).not.toMatch(/customers/);
 });
+
+it("builds a chunk of a segment from the customers' key range, never the whole store", async () => {
+  const { chunkEnd, chunkMatchingSql } = await import(
+    '../../src/core/segments/build.repository.js'
+  );
+  const { validateFilter } = await import('../../src/core/segments/filter.js');
+  const condition = validateFilter(
+    {
+      and: [
+        { field: 'customFields.tier', op: 'eq', value: 'gold' },
+        { field: 'customFields.points', op: 'gte', value: 1000 },
+      ],
+    },
+    new Map([
+      ['tier', 'STRING'],
+      ['points', 'NUMBER'],
+    ] as const),
+    { leaves: 50, depth: 4 },
+  );
+  // A store of 4,000 customers with both fields, its statistics gathered.
+  const { id } = await clientele.stores.create('chunks');
+  await sql`
+    INSERT INTO customers (store_id, id, seq, created_at, updated_at)
+    SELECT ${id}, 'cust_' || g, g, now(), now() FROM generate_series(1, 4000) AS g`.execute(
+    clientele.db,
+  );
+  await sql`
+    INSERT INTO customer_values (store_id, customer_id, field, num, txt)
+    SELECT ${id}, 'cust_' || g, f.field, f.num, f.txt
+    FROM generate_series(1, 4000) AS g
+    CROSS JOIN LATERAL (VALUES
+      ('tier', NULL::float8, (ARRAY['gold', 'silver', 'bronze', 'none'])[1 + g % 4]),
+      ('points', ((g * 7919) % 10000)::float8, NULL)) AS f(field, num, txt)`.execute(clientele.db);
+  await sql`VACUUM ANALYZE customers`.execute(clientele.db);
+  await sql`VACUUM ANALYZE customer_values`.execute(clientele.db);
+  const { rows } = await sql<{ 'QUERY PLAN': string }>`
+    EXPLAIN (COSTS OFF)
+    ${chunkMatchingSql(id, condition, Date.now(), 'cust_1000', 'cust_1049')}`.execute(clientele.db);
+  const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+  expect(plan).toMatch(
+    /Index Scan using customers_pkey on customers c[^\n]*\n\s*Index Cond: \(\(store_id = '[^']+'::text\) AND \(id > 'cust_1000'::text\) AND \(id <= 'cust_1049'::text\)\)/,
+  );
+  // Each customer's values probed by their key (a subplan per customer), never a join
+  // over a range of the field's values: a chunk reads its own customers' rows alone.
+  expect(plan).not.toMatch(/Seq Scan|customer_values_by_|Join/);
+  expect(plan).toMatch(
+    /customer_values_pkey on customer_values w\n\s*Index Cond: \(\(store_id = c\.store_id\) AND \(customer_id = c\.id\)\)/,
+  );
+  // The chunk's end: the 50th id after the cursor, from the key's range.
+  const { rows: ends } = await sql<{ 'QUERY PLAN': string }>`
+    EXPLAIN (COSTS OFF) SELECT id FROM customers WHERE store_id = ${id} AND id > 'cust_1000'
+    ORDER BY id OFFSET 49 LIMIT 1`.execute(clientele.db);
+  expect(ends.map((r) => r['QUERY PLAN']).join('\n')).toMatch(
+    /Index Only Scan using customers_pkey on customers\n\s*Index Cond: \(\(store_id = '[^']+'::text\) AND \(id > 'cust_1000'::text\)\)/,
+  );
+  expect(await chunkEnd(clientele.db, id, 'cust_1000', 50)).toMatch(/^cust_1/);
+});

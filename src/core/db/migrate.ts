@@ -25,6 +25,7 @@ import * as m0022 from './migrations/0022_merges.js';
 import * as m0023 from './migrations/0023_fan_out_rotation.js';
 import * as m0024 from './migrations/0024_segment_counts.js';
 import * as m0025 from './migrations/0025_import_records.js';
+import * as m0026 from './migrations/0026_segment_builds.js';
 import * as m0027 from './migrations/0027_fan_out_plans.js';
 
 /**
@@ -59,6 +60,7 @@ const migrations: Record<string, Migration> = {
   '0023_fan_out_rotation': m0023,
   '0024_segment_counts': m0024,
   '0025_import_records': m0025,
+  '0026_segment_builds': m0026,
   '0027_fan_out_plans': m0027,
 };
 

@@ -106,6 +106,10 @@ export interface SegmentRow {
   member_count: ColumnType<string, number | string | undefined, number | string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** While building: the last customer id built (migration 0026). */
+  build_cursor: ColumnType<string | null, string | null | undefined, string | null>;
+  build_owner: ColumnType<string | null, string | null | undefined, string | null>;
+  build_leased_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface SegmentMemberRow {

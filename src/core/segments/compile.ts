@@ -10,20 +10,20 @@ import { anniversaryDays, type Condition, relativeBounds, type Test } from './fi
  * fields are read from their typed rows in customer_values, whose btree indexes serve
  * equality and ranges (docs/architecture.md, "Segments").
  */
-export function conditionSql(c: Condition, now: number): RawBuilder<boolean> {
+export function conditionSql(c: Condition, now: number, probe = false): RawBuilder<boolean> {
   switch (c.kind) {
     case 'and':
     case 'or': {
       const joiner = c.kind === 'and' ? sql` AND ` : sql` OR `;
       return sql<boolean>`(${sql.join(
-        c.of.map((x) => conditionSql(x, now)),
+        c.of.map((x) => conditionSql(x, now, probe)),
         joiner,
       )})`;
     }
     case 'not':
-      return sql<boolean>`(NOT ${conditionSql(c.of, now)})`;
+      return sql<boolean>`(NOT ${conditionSql(c.of, now, probe)})`;
     case 'leaf': {
-      const held = leafSql(c.field, c.test, now);
+      const held = leafSql(c.field, c.test, now, probe);
       return c.negate ? sql<boolean>`(NOT ${held})` : held;
     }
   }
@@ -40,7 +40,7 @@ const valueColumn: Record<FieldType, string> = {
 /** How much of a STRING value its index holds (a btree entry has a size limit). */
 export const INDEXED_PREFIX = 200;
 
-function leafSql(field: FieldRef, test: Test, now: number): RawBuilder<boolean> {
+function leafSql(field: FieldRef, test: Test, now: number, probe: boolean): RawBuilder<boolean> {
   const { source } = field;
   switch (source.kind) {
     case 'scalar':
@@ -51,6 +51,14 @@ function leafSql(field: FieldRef, test: Test, now: number): RawBuilder<boolean> 
         test.op === 'is_set' ? sql`` : sql` AND ${testSql(field.type, sql`p.x`, test, now)}`
       })`;
     case 'custom':
+      // A build's chunk: the customer's own values, read by their key alone (OFFSET 0
+      // keeps the field's test out of that read, so no value index can serve it, and the
+      // outer reference keeps it a subplan per customer, never a join over a range).
+      if (probe) {
+        return sql<boolean>`EXISTS (SELECT 1 FROM (SELECT * FROM customer_values AS w
+            WHERE w.store_id = c.store_id AND w.customer_id = c.id OFFSET 0) AS v
+          WHERE ${valueTest(source.name, field.type, test, now)})`;
+      }
       return sql<boolean>`EXISTS (SELECT 1 FROM customer_values AS v
         WHERE v.store_id = c.store_id AND v.customer_id = c.id
           AND ${valueTest(source.name, field.type, test, now)})`;

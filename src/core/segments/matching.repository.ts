@@ -6,51 +6,13 @@ import { matchingSql } from './compile.js';
 import type { Condition } from './filter.js';
 
 /**
- * The SQL of what a condition holds for (compile.ts's `matchingSql`): a segment's
- * build, a preview, the ids for tests, and the plan for the benchmark and docs.
+ * The SQL of what a condition holds for (compile.ts's `matchingSql`): a preview, the ids
+ * for tests, and the plan for the benchmark and docs. A build's is build.repository.ts's.
  */
 
 /** The store's customers a condition holds for at `now`: live ones, never merged away. */
 const matching = (storeId: string, condition: Condition, now: number) =>
   matchingSql(storeId, condition, now);
-
-/**
- * Makes the segment's members those the condition holds for now, and sets its count.
- * A new segment (`fresh`: no members yet) is one INSERT … SELECT of the compiled filter,
- * in customer id order (each index then grows at its end) and its count is what it
- * inserted; a new filter also deletes who no longer matches, keeps who still does, and
- * counts what is there. Called with the store's segments version held, so no write
- * moves a member meanwhile.
- */
-export async function buildMembers(
-  trx: DB,
-  storeId: string,
-  segmentId: string,
-  condition: Condition,
-  now: Date,
-  fresh = false,
-): Promise<number> {
-  const ms = now.getTime();
-  if (!fresh) {
-    await sql`
-      DELETE FROM segment_members AS m
-      WHERE m.store_id = ${storeId} AND m.segment_id = ${segmentId}
-        AND m.customer_id NOT IN (${matching(storeId, condition, ms)})`.execute(trx);
-  }
-  const inserted = await sql`
-    INSERT INTO segment_members (store_id, segment_id, customer_id, joined_at)
-    SELECT ${storeId}, ${segmentId}, t.id, ${now} FROM (${matching(storeId, condition, ms)}) AS t
-    ${fresh ? sql`ORDER BY t.id` : sql`ON CONFLICT DO NOTHING`}`.execute(trx);
-  const count = fresh
-    ? sql`${Number(inserted.numAffectedRows ?? 0)}::bigint`
-    : sql`(SELECT count(*) FROM segment_members
-        WHERE store_id = ${storeId} AND segment_id = ${segmentId})`;
-  const { rows } = await sql<{ n: string }>`
-    UPDATE segments SET member_count = ${count}, status = 'ready'
-    WHERE store_id = ${storeId} AND id = ${segmentId}
-    RETURNING member_count AS n`.execute(trx);
-  return Number(rows[0]?.n ?? 0);
-}
 
 /**
  * How many customers a condition holds for, and the first few of them (newest first):

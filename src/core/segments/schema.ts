@@ -39,8 +39,14 @@ export const Segment = Type.Object({
   id: Type.String({ description: 'seg_…' }),
   name: Type.String(),
   filter: Filter,
-  count: Type.Integer({ description: 'Members now: exact, current with every acknowledged write' }),
-  status: Type.Union([Type.Literal('building'), Type.Literal('ready')]),
+  count: Type.Integer({
+    description:
+      'Members now: exact, current with every acknowledged write (while building: those built so far and those writes made)',
+  }),
+  status: Type.Union([Type.Literal('building'), Type.Literal('ready')], {
+    description:
+      'building: its members are being made in the background (a big store); ready: every customer the filter holds for is a member',
+  }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });

@@ -81,15 +81,22 @@ export async function readView(
  * writes computed at the old version wait, then fail and are computed again.
  */
 export async function bumpVersion(trx: DB, storeId: string): Promise<void> {
-  // Alone: the writes of the store hold it shared (clientele_write_derived, migration 0017).
-  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`clientele segments ${storeId}`}, 0))`.execute(
-    trx,
-  );
+  await lockSegments(trx, storeId);
   await trx
     .updateTable('stores')
     .set({ segments_version: sql`segments_version + 1` })
     .where('id', '=', storeId)
     .execute();
+}
+
+/**
+ * The store's segments lock, alone until the transaction ends: the writes of the store
+ * hold it shared (clientele_write_derived, migration 0017), so none is in flight.
+ */
+export async function lockSegments(trx: DB, storeId: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`clientele segments ${storeId}`}, 0))`.execute(
+    trx,
+  );
 }
 
 export async function countSegments(db: DB, storeId: string): Promise<number> {

@@ -7,9 +7,11 @@ import type { FieldType } from '../fields/types.js';
 import { newId } from '../ids.js';
 import { decodeCursor, type Page, type PageQuery, pageOf } from '../paging.js';
 import type { StoreSettings } from '../stores/settings.js';
+import * as build from './build.repository.js';
+import { SegmentBuilder, type SegmentBuildOptions } from './builder.js';
 import type { SegmentView } from './derive.js';
-import { type Condition, movesWithClock, validateFilter } from './filter.js';
-import { buildMembers, previewCondition } from './matching.repository.js';
+import { type Condition, validateFilter } from './filter.js';
+import { previewCondition } from './matching.repository.js';
 import { scheduleSegment } from './schedule.repository.js';
 import * as repo from './segments.repository.js';
 
@@ -51,11 +53,45 @@ const unlimited = { leaves: Number.POSITIVE_INFINITY, depth: Number.POSITIVE_INF
  */
 export class Segments implements Segmenting {
   private readonly views = new Map<string, SegmentView>();
+  /** Builds segments in the background (`startBuilding`) and within their requests. */
+  readonly builder: SegmentBuilder;
 
   constructor(
     private readonly db: DB,
     private readonly settingsOf: (storeId: string) => Promise<StoreSettings>,
-  ) {}
+    private readonly buildOptions: SegmentBuildOptions = {},
+  ) {
+    this.builder = new SegmentBuilder(db, buildOptions);
+  }
+
+  /** Builds the store's `building` segments in the background until `stopBuilding`. */
+  startBuilding(): void {
+    this.builder.start();
+  }
+
+  stopBuilding(): Promise<void> {
+    return this.builder.stop();
+  }
+
+  /**
+   * The build a create or a new filter committed, run here for up to `inRequestMs`; what
+   * is left goes to the background builders (of any process). A failure leaves the
+   * segment building: its lease lapses and a builder takes it up.
+   */
+  private async buildInRequest(storeId: string, id: string): Promise<void> {
+    const { builder } = this;
+    if (builder.inRequestMs <= 0) return builder.poke();
+    try {
+      await builder.run(storeId, id, builder.inRequestMs);
+    } catch (error) {
+      this.buildOptions.log?.warn({ err: error }, 'segment build failed; the builders resume it');
+    }
+  }
+
+  /** Who builds a build just committed: this request's builder, or any (inRequestMs 0). */
+  private get requestOwner(): string | null {
+    return this.builder.inRequestMs > 0 ? this.builder.owner : null;
+  }
 
   /**
    * Each caller loads a missing view through its own handle (a load is never shared:
@@ -103,7 +139,8 @@ export class Segments implements Segmenting {
   }
 
   async create(storeId: string, input: { name: string; filter: unknown }): Promise<Segment> {
-    const condition = await this.condition(storeId, input.filter);
+    // Judged now (a 422 here); the builder reads the saved filter again.
+    await this.condition(storeId, input.filter);
     const { segmentsLimit } = await this.settingsOf(storeId);
     const id = newId('seg');
     const now = new Date();
@@ -117,11 +154,13 @@ export class Segments implements Segmenting {
           `the store has ${count} segments; it may have ${segmentsLimit} (store setting segmentsLimit)`,
         );
       }
+      // Building, and in the store's view from this commit: every write keeps its members
+      // for the customers it writes; the builder makes the others' (builder.ts).
       await repo.insertSegment(trx, storeId, { id, name: input.name, filter: input.filter, now });
-      await buildMembers(trx, storeId, id, condition, now, true);
-      if (movesWithClock(condition)) await scheduleSegment(trx, storeId, id, now);
+      await build.takeLease(trx, storeId, id, this.requestOwner, this.builder.leaseMs);
     });
     this.stale(storeId);
+    await this.buildInRequest(storeId, id);
     return this.get(storeId, id);
   }
 
@@ -135,7 +174,7 @@ export class Segments implements Segmenting {
     return toSegment(found);
   }
 
-  /** A new name, or a new filter (its members are made again at once). */
+  /** A new name, or a new filter (its members are made again: building, then ready). */
   async update(
     storeId: string,
     id: string,
@@ -154,12 +193,15 @@ export class Segments implements Segmenting {
         now,
       });
       if (condition) {
-        await buildMembers(trx, storeId, id, condition, now);
-        if (movesWithClock(condition)) await scheduleSegment(trx, storeId, id, now);
-        else await scheduleSegment(trx, storeId, id, null);
+        // Built again from its first customer; the clock takes it up once ready.
+        await build.restartBuild(trx, storeId, id, this.requestOwner, this.builder.leaseMs);
+        await scheduleSegment(trx, storeId, id, null);
       }
     });
-    if (condition) this.stale(storeId);
+    if (condition) {
+      this.stale(storeId);
+      await this.buildInRequest(storeId, id);
+    }
     return this.get(storeId, id);
   }
 
