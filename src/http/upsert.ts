@@ -1,7 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import type { Clientele } from '../core/clientele.js';
+import type { WriteContext } from '../core/customers/changes.js';
 import type { CustomerInput } from '../core/customers/input.js';
 import type { UpsertOptions, UpsertResult } from '../core/customers/upsert.js';
+
+/** Who writes: the authenticated caller's store and key, through `api`. */
+export function writeContextOf(request: FastifyRequest, api: string): WriteContext {
+  const { caller } = request;
+  return { storeId: caller.storeId, api, keyId: caller.keyId };
+}
 
 /**
  * Every API's upsert, native or dialect: the write context from the authenticated
@@ -14,12 +21,7 @@ export async function upsertFor(
   input: CustomerInput,
   options?: UpsertOptions,
 ): Promise<UpsertResult> {
-  const { caller } = request;
-  const outcome = await clientele.customers.upsert(
-    { storeId: caller.storeId, api, keyId: caller.keyId },
-    input,
-    options,
-  );
+  const outcome = await clientele.customers.upsert(writeContextOf(request, api), input, options);
   request.server.metrics.upserts.inc({ api, result: outcome.result });
   return outcome;
 }

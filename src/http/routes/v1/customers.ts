@@ -11,10 +11,9 @@ import {
   UpsertResponse,
 } from '../../../core/customers/schema.js';
 import { ClienteleError, fail } from '../../../core/errors.js';
-import { requireStoreKey } from '../../plugins/auth.js';
-import { idempotencyGuard } from '../../plugins/idempotency.js';
+import { guardStoreRoutes } from '../../plugins/store-routes.js';
 import { PageQuery, Problem, StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
-import { upsertFor } from '../../upsert.js';
+import { upsertFor, writeContextOf } from '../../upsert.js';
 
 const security = [{ apiKey: [] }];
 const CustomerParams = Type.Object({ storeId: Type.String(), customerId: Type.String() });
@@ -98,11 +97,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
   app,
   { clientele },
 ) => {
-  app.addHook('preHandler', requireStoreKey(clientele));
-  app.addHook(
-    'preHandler',
-    idempotencyGuard(clientele, (request) => request.caller.storeId),
-  );
+  guardStoreRoutes(app, clientele);
 
   app.post(
     '/v1/stores/:storeId/customers',
@@ -250,11 +245,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
       },
     },
     async (request, reply) => {
-      const { caller } = request;
-      await clientele.customers.erase(
-        { storeId: caller.storeId, api: 'native', keyId: caller.keyId },
-        request.params.customerId,
-      );
+      await clientele.customers.erase(writeContextOf(request, 'native'), request.params.customerId);
       return reply.code(204).send(null);
     },
   );

@@ -4,9 +4,9 @@ import type { Clientele } from '../../../core/clientele.js';
 import type { MergeRecord } from '../../../core/customers/merge.js';
 import { Customer } from '../../../core/customers/schema.js';
 import { fail } from '../../../core/errors.js';
-import { requireStoreKey } from '../../plugins/auth.js';
-import { idempotencyGuard } from '../../plugins/idempotency.js';
+import { guardStoreRoutes } from '../../plugins/store-routes.js';
 import { PageQuery, Problem, StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
+import { writeContextOf } from '../../upsert.js';
 
 const security = [{ apiKey: [] }];
 
@@ -62,16 +62,7 @@ export const mergeRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> = 
   app,
   { clientele },
 ) => {
-  app.addHook('preHandler', requireStoreKey(clientele));
-  app.addHook(
-    'preHandler',
-    idempotencyGuard(clientele, (request) => request.caller.storeId),
-  );
-  const by = (caller: { storeId: string; keyId: string | null }) => ({
-    storeId: caller.storeId,
-    api: 'native',
-    keyId: caller.keyId,
-  });
+  guardStoreRoutes(app, clientele);
 
   app.post(
     '/v1/stores/:storeId/customers/:customerId/merge',
@@ -104,7 +95,7 @@ export const mergeRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> = 
     },
     async (request, reply) => {
       const { merge, customer } = await clientele.customers.merge(
-        by(request.caller),
+        writeContextOf(request, 'native'),
         request.params.customerId,
         request.body.sourceIds,
       );
@@ -182,7 +173,7 @@ export const mergeRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> = 
     },
     async (request) => {
       const outcome = await clientele.customers.undoMerge(
-        by(request.caller),
+        writeContextOf(request, 'native'),
         request.params.mergeId,
       );
       return { ...outcome, merge: mergeView(outcome.merge) };
@@ -208,10 +199,14 @@ export const mergeRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> = 
       },
     },
     async (request) =>
-      clientele.customers.removeIdentifier(by(request.caller), request.params.customerId, {
-        kind: 'phone',
-        value: request.params.e164.trim(),
-      }),
+      clientele.customers.removeIdentifier(
+        writeContextOf(request, 'native'),
+        request.params.customerId,
+        {
+          kind: 'phone',
+          value: request.params.e164.trim(),
+        },
+      ),
   );
 
   app.delete(
@@ -241,10 +236,14 @@ export const mergeRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> = 
           'is a typed identifier’s type, not email, phone or externalId',
         );
       }
-      return clientele.customers.removeIdentifier(by(request.caller), request.params.customerId, {
-        kind: type,
-        value,
-      });
+      return clientele.customers.removeIdentifier(
+        writeContextOf(request, 'native'),
+        request.params.customerId,
+        {
+          kind: type,
+          value,
+        },
+      );
     },
   );
 };

@@ -11,8 +11,7 @@ import {
   SegmentList,
   SegmentUpdate,
 } from '../../../core/segments/schema.js';
-import { requireStoreKey } from '../../plugins/auth.js';
-import { idempotencyGuard } from '../../plugins/idempotency.js';
+import { guardStoreRoutes } from '../../plugins/store-routes.js';
 import { PageQuery, Problem, StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
 
 const security = [{ apiKey: [] }];
@@ -25,11 +24,7 @@ export const segmentRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> 
   app,
   { clientele },
 ) => {
-  app.addHook('preHandler', requireStoreKey(clientele));
-  app.addHook(
-    'preHandler',
-    idempotencyGuard(clientele, (request) => request.caller.storeId),
-  );
+  guardStoreRoutes(app, clientele);
   const segments = clientele.segments;
 
   app.post(

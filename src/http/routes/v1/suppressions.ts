@@ -2,8 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clientele } from '../../../core/clientele.js';
 import { fail } from '../../../core/errors.js';
-import { requireStoreKey } from '../../plugins/auth.js';
-import { idempotencyGuard } from '../../plugins/idempotency.js';
+import { guardStoreRoutes } from '../../plugins/store-routes.js';
 import { PageQuery, StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
 import { LookupQuery, lookupOf } from './customers.js';
 
@@ -29,11 +28,7 @@ export const suppressionRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele
   app,
   { clientele },
 ) => {
-  app.addHook('preHandler', requireStoreKey(clientele));
-  app.addHook(
-    'preHandler',
-    idempotencyGuard(clientele, (request) => request.caller.storeId),
-  );
+  guardStoreRoutes(app, clientele);
 
   app.get(
     '/v1/stores/:storeId/suppressions',

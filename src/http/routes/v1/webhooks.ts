@@ -9,8 +9,7 @@ import {
   EndpointUpdate,
   PingResult,
 } from '../../../core/webhooks/schema.js';
-import { requireStoreKey } from '../../plugins/auth.js';
-import { idempotencyGuard } from '../../plugins/idempotency.js';
+import { guardStoreRoutes } from '../../plugins/store-routes.js';
 import { StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
 
 const security = [{ apiKey: [] }];
@@ -22,11 +21,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> 
   app,
   { clientele },
 ) => {
-  app.addHook('preHandler', requireStoreKey(clientele));
-  app.addHook(
-    'preHandler',
-    idempotencyGuard(clientele, (request) => request.caller.storeId),
-  );
+  guardStoreRoutes(app, clientele);
   const hooks = clientele.webhooks;
 
   app.post(
