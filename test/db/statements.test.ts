@@ -44,7 +44,7 @@ it('prepares the look-up and the write once per connection, and upserts as befor
   const { rows } = await sql<{ name: string; runs: number }>`
     SELECT name, generic_plans + custom_plans AS runs FROM pg_prepared_statements
     WHERE name LIKE 'clientele%' ORDER BY name`.execute(clientele.db);
-  expect(rows.map((r) => r.name)).toEqual(['clientele_look_up', 'clientele_write_customers']);
+  expect(rows.map((r) => r.name)).toEqual(['clientele_find_owners', 'clientele_write_customers']);
   // Each ran twice on that one parse.
   expect(rows.map((r) => Number(r.runs))).toEqual([2, 2]);
 });

@@ -10,7 +10,7 @@ import type { CustomerWrite, Owners } from './write.repository.js';
 /** What a batch read: who holds each value its upserts name, and the customers named by id. */
 export interface BatchRead extends Owners {
   byId: Map<string, StoredCustomer>;
-  /** The values named that are suppressed, read by the owners' own statement. */
+  /** The values named that are suppressed, read after the owners. */
   suppressed: IdentityKey[];
 }
 

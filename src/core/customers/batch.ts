@@ -7,6 +7,7 @@ import { type IdentityKey, keyOf, keysOfInput } from './identity.js';
 import type { NormalizedInput } from './input.js';
 import { findsById } from './plan.js';
 import type { UpsertRequest, UpsertResult } from './result.js';
+import { suppressedKeys } from './suppressions.repository.js';
 import * as repo from './write.repository.js';
 
 /**
@@ -175,7 +176,7 @@ export class UpsertBatcher {
       let written = new Map<BatchItem, UpsertResult>();
       let next: BatchItem[] = [];
       let nextHeld: string[] = [];
-      let nextFound: repo.LookedUp | undefined;
+      let nextFound: repo.Owners | undefined;
       if (found) {
         try {
           const plan = planBatch(this.fieldCache, batch, found);
@@ -186,7 +187,7 @@ export class UpsertBatcher {
             this.db,
             storeOf(batch),
             plan.writes,
-            this.probe(next),
+            keysOf(next),
             this.services.segments,
           );
           for (const [item, answer] of plan.answers) written.set(item, answer(done.seqs));
@@ -216,7 +217,7 @@ export class UpsertBatcher {
     try {
       return await this.withById(
         batch,
-        await repo.lookUp(this.db, storeOf(batch), this.probe(batch)),
+        await repo.findOwners(this.db, storeOf(batch), keysOf(batch), false),
       );
     } catch (error) {
       this.options.onFailure?.(error, batch.length);
@@ -224,19 +225,23 @@ export class UpsertBatcher {
     }
   }
 
-  /** The values a batch's look-up reads, with their suppression hashes. */
-  private probe(batch: BatchItem[]): repo.LookUpKeys {
-    if (batch.length === 0) return { keys: [], hashes: [] };
-    const keys = keysOf(batch);
-    return { keys, hashes: this.services.suppression.hashesOf(storeOf(batch), keys) };
-  }
-
-  /** The read, with the customers that upserts addressed by id name (rare: one more trip). */
-  private async withById(batch: BatchItem[], found: repo.LookedUp): Promise<BatchRead | undefined> {
+  /**
+   * The read, with the values of it that are suppressed (one more trip, after the owners:
+   * see suppressedKeys) and the customers that upserts addressed by id name (rare).
+   */
+  private async withById(batch: BatchItem[], owners: repo.Owners): Promise<BatchRead | undefined> {
     const ids = batch.flatMap((b) => (findsById(b.input, b.options) ? [b.input.id] : []));
-    if (ids.length === 0) return { ...found, byId: new Map() };
+    const storeId = storeOf(batch);
     try {
-      return { ...found, byId: await findCustomersById(this.db, storeOf(batch), ids) };
+      const suppressed = await suppressedKeys(
+        this.db,
+        this.services.suppression,
+        storeId,
+        keysOf(batch),
+      );
+      if (ids.length === 0) return { ...owners, byId: new Map(), suppressed };
+      const byId = await findCustomersById(this.db, storeId, ids);
+      return { ...owners, byId, suppressed };
     } catch (error) {
       this.options.onFailure?.(error, batch.length);
       return undefined;

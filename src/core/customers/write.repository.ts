@@ -22,16 +22,6 @@ const FIND_OWNERS = named(
   'clientele_find_owners',
   'SELECT * FROM clientele_find_owners($3, $1, $2)',
 );
-// The suppressed values among those a look-up names (by their keyed hashes, migration
-// 0021), read by the look-up's own statement: in its snapshot, so that an erasure is seen
-// whole (its customer gone and its values suppressed) or not at all. A row with no customer.
-const suppressedAmong = (store: string, hashes: string) =>
-  `SELECT NULL::text, s.hash, NULL::json FROM suppressions AS s
-    WHERE s.store_id = ${store} AND s.hash = ANY(${hashes}::text[])`;
-const LOOK_UP = named(
-  'clientele_look_up',
-  `SELECT * FROM clientele_find_owners($3, $1, $2) UNION ALL ${suppressedAmong('$3', '$4')}`,
-);
 const FIND_OWNERS_FOR_UPDATE = `
     SELECT k.kind AS i_kind, k.value AS i_value, row_to_json(c) AS customer
     FROM unnest($1::text[], $2::text[]) AS k(kind, value),
@@ -73,12 +63,10 @@ const WRITE_CUSTOMERS_THEN_LOOK_UP = named(
     SELECT w.written_id, w.written_seq, NULL AS i_kind, NULL AS i_value, NULL::json AS customer
     FROM w
     UNION ALL
-    SELECT NULL, NULL, * FROM clientele_find_owners($1, $14, $15)
-    UNION ALL
-    SELECT NULL, NULL, * FROM (${suppressedAmong('$1', '$16')}) AS s`,
+    SELECT NULL, NULL, * FROM clientele_find_owners($1, $14, $15)`,
 );
 
-type OwnerRow = { i_kind: string | null; i_value: string; customer: Row | null };
+type OwnerRow = { i_kind: string; i_value: string; customer: Row };
 
 /** Who holds which identifier values, and those customers as they are stored. */
 export interface Owners {
@@ -86,22 +74,9 @@ export interface Owners {
   customers: Map<string, StoredCustomer>;
 }
 
-/** A batch's look-up: the owners, and the values named that are suppressed. */
-export interface LookedUp extends Owners {
-  suppressed: IdentityKey[];
-}
-
-/** The values of a look-up, and their keyed hashes (none when suppression has no key). */
-export interface LookUpKeys {
-  keys: IdentityKey[];
-  hashes: string[];
-}
-
 function ownersOf(rows: OwnerRow[]): Owners {
   const customers = new Map<string, StoredCustomer>();
   const owners = rows.map(({ i_kind, i_value, customer: c }) => {
-    if (i_kind === null || c === null)
-      throw new Error(`a look-up row without a customer: ${i_value}`);
     if (!customers.has(c.id)) {
       customers.set(
         c.id,
@@ -139,32 +114,6 @@ export async function findOwners(
   return ownersOf(rows);
 }
 
-/** Rows of a look-up: the owners, then (no customer) the hashes found suppressed. */
-function lookedUp(rows: OwnerRow[], { keys, hashes }: LookUpKeys): LookedUp {
-  const found = new Set<string>();
-  const owned = rows.filter((r) => {
-    if (r.customer !== null) return true;
-    found.add(r.i_value);
-    return false;
-  });
-  const suppressed = found.size === 0 ? [] : keys.filter((_, i) => found.has(hashes[i] as string));
-  return { ...ownersOf(owned), suppressed };
-}
-
-/** findOwners unlocked, with which of the values are suppressed, in one statement. */
-export async function lookUp(db: DB, storeId: string, next: LookUpKeys): Promise<LookedUp> {
-  if (next.keys.length === 0) return { owners: [], customers: new Map(), suppressed: [] };
-  const { rows } = await db.executeQuery<OwnerRow>(
-    CompiledQuery.raw(LOOK_UP, [
-      next.keys.map((k) => k.kind),
-      next.keys.map((k) => k.value),
-      storeId,
-      next.hashes,
-    ]),
-  );
-  return lookedUp(rows, next);
-}
-
 export interface CustomerWrite {
   id: string;
   /** Insert a new customer, or update an existing one to this version. */
@@ -198,7 +147,7 @@ export async function writeCustomers(
   segments: Segmenting,
   gone: GoneCustomer[] = [],
 ): Promise<Map<string, number>> {
-  return (await writeAndLookUp(db, storeId, writes, { keys: [], hashes: [] }, segments, gone)).seqs;
+  return (await writeAndLookUp(db, storeId, writes, [], segments, gone)).seqs;
 }
 
 /**
@@ -251,19 +200,19 @@ export async function writeDerived(
 }
 
 /**
- * writeCustomers, and in the same round trip the look-up of `next` (the identifier values
+ * writeCustomers, and in the same round trip the owners of `next` (the identifier values
  * of the batch to come), read as they were before this write.
  */
 export async function writeAndLookUp(
   db: DB,
   storeId: string,
   writes: CustomerWrite[],
-  next: LookUpKeys,
+  next: IdentityKey[],
   segments: Segmenting,
   gone: GoneCustomer[] = [],
-): Promise<{ seqs: Map<string, number>; next: LookedUp }> {
+): Promise<{ seqs: Map<string, number>; next: Owners }> {
   const seqs = new Map<string, number>();
-  if (writes.length === 0) return { seqs, next: await lookUp(db, storeId, next) };
+  if (writes.length === 0) return { seqs, next: await findOwners(db, storeId, next, false) };
   const view = await segments.viewOf(storeId, db);
   const derived = deriveRows(view, writes, gone);
   // A batch's writes share one time: written as text once, not once per row and event
@@ -325,13 +274,12 @@ export async function writeAndLookUp(
     ({ rows } = await db.executeQuery<
       { written_id: string | null; written_seq: number | string | null } & Partial<OwnerRow>
     >(
-      next.keys.length === 0
+      next.length === 0
         ? CompiledQuery.raw(WRITE_CUSTOMERS, parameters)
         : CompiledQuery.raw(WRITE_CUSTOMERS_THEN_LOOK_UP, [
             ...parameters,
-            next.keys.map((k) => k.kind),
-            next.keys.map((k) => k.value),
-            next.hashes,
+            next.map((k) => k.kind),
+            next.map((k) => k.value),
           ]),
     ));
   } catch (error) {
@@ -348,5 +296,5 @@ export async function writeAndLookUp(
       `${writes.length - seqs.size} customer(s) of ${writes.length} were not written`,
     );
   }
-  return { seqs, next: lookedUp(owned, next) };
+  return { seqs, next: ownersOf(owned) };
 }
