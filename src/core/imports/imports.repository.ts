@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DB } from '../db/database.js';
+import { leaseEnd } from '../db/lease.js';
 import { newId } from '../ids.js';
 
 /** The SQL of imports (migration 0016): jobs, their spooled file and their refused rows. */
@@ -37,10 +38,6 @@ export interface ImportErrorRow {
   message: string;
   row_text: string;
 }
-
-// Leases run from clock_timestamp(), the moment they are written, not now(), the start of
-// their transaction: a batch's transaction can take a good part of a lease.
-const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000})`;
 
 export async function insertChunk(
   db: DB,
@@ -157,7 +154,7 @@ export async function leaseNext(
       if (c.running >= (limits.get(c.store_id) ?? 1)) continue;
       const { rows } = await sql<ImportRow>`
         UPDATE imports SET status = 'running', lease_owner = ${owner},
-          leased_until = clock_timestamp() + ${interval(leaseMs)}, started_at = coalesce(started_at, now()),
+          leased_until = ${leaseEnd(leaseMs)}, started_at = coalesce(started_at, now()),
           updated_at = now()
         WHERE store_id = ${c.store_id} AND id = ${c.id}
         RETURNING *`.execute(trx);
@@ -174,8 +171,7 @@ export async function renewLease(
   owner: string,
   leaseMs: number,
 ): Promise<boolean> {
-  const result =
-    await sql`UPDATE imports SET leased_until = clock_timestamp() + ${interval(leaseMs)}
+  const result = await sql`UPDATE imports SET leased_until = ${leaseEnd(leaseMs)}
     WHERE store_id = ${row.store_id} AND id = ${row.id} AND lease_owner = ${owner}
       AND status = 'running'`.execute(db);
   return Number(result.numAffectedRows ?? 0) > 0;
@@ -197,7 +193,7 @@ export async function recordProgress(
   await sql`UPDATE imports SET processed = ${progress.processed},
       created = created + ${progress.created}, updated = updated + ${progress.updated},
       unchanged = unchanged + ${progress.unchanged}, failed = failed + ${progress.failed},
-      leased_until = clock_timestamp() + ${interval(progress.leaseMs)}, updated_at = now()
+      leased_until = ${leaseEnd(progress.leaseMs)}, updated_at = now()
     WHERE store_id = ${row.store_id} AND id = ${row.id}`.execute(trx);
 }
 

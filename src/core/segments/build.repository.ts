@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DB } from '../db/database.js';
+import { leaseEnd } from '../db/lease.js';
 import { conditionSql } from './compile.js';
 import type { Condition } from './filter.js';
 
@@ -7,8 +8,6 @@ import type { Condition } from './filter.js';
  * The background build's SQL (migration 0026): a `building` segment's lease, and its
  * members made a range of customer ids at a time. Row types never leave this file.
  */
-
-const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000})`;
 
 /** Where a build stands, read with its row locked (the proof of its lease). */
 export interface BuildState {
@@ -60,7 +59,7 @@ export async function takeLease(
 ): Promise<void> {
   await sql`
     UPDATE segments SET build_owner = ${owner},
-      build_leased_until = ${owner === null ? null : sql`clock_timestamp() + ${interval(leaseMs)}`}
+      build_leased_until = ${owner === null ? null : leaseEnd(leaseMs)}
     WHERE store_id = ${storeId} AND id = ${segmentId}`.execute(trx);
 }
 
@@ -73,9 +72,9 @@ export async function restartBuild(
   leaseMs: number,
 ): Promise<void> {
   await sql`
-    UPDATE segments SET status = 'building', build_cursor = NULL
+    UPDATE segments SET status = 'building', build_cursor = NULL, build_owner = ${owner},
+      build_leased_until = ${owner === null ? null : leaseEnd(leaseMs)}
     WHERE store_id = ${storeId} AND id = ${segmentId}`.execute(trx);
-  await takeLease(trx, storeId, segmentId, owner, leaseMs);
 }
 
 /** Gives the build up for any process to lease at once, if it is still this owner's. */
@@ -199,7 +198,7 @@ export async function advance(
       ${
         cursor === null
           ? sql`status = 'ready', build_cursor = NULL, build_owner = NULL, build_leased_until = NULL`
-          : sql`build_cursor = ${cursor}, build_leased_until = clock_timestamp() + ${interval(leaseMs)}`
+          : sql`build_cursor = ${cursor}, build_leased_until = ${leaseEnd(leaseMs)}`
       }
     WHERE store_id = ${storeId} AND id = ${segmentId}`.execute(trx);
 }
