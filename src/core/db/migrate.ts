@@ -27,6 +27,7 @@ import * as m0024 from './migrations/0024_segment_counts.js';
 import * as m0025 from './migrations/0025_import_records.js';
 import * as m0026 from './migrations/0026_segment_builds.js';
 import * as m0027 from './migrations/0027_fan_out_plans.js';
+import * as m0028 from './migrations/0028_memberships_where_segments.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -62,6 +63,7 @@ const migrations: Record<string, Migration> = {
   '0025_import_records': m0025,
   '0026_segment_builds': m0026,
   '0027_fan_out_plans': m0027,
+  '0028_memberships_where_segments': m0028,
 };
 
 const provider: MigrationProvider = {

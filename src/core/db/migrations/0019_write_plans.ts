@@ -67,7 +67,7 @@ export const PROBES_ONLY = [
  * the rows sent, whatever the settings. Same arguments, same effects, same order of the
  * change records.
  */
-const WRITE_DERIVED = `
+export const WRITE_DERIVED = `
   CREATE OR REPLACE FUNCTION clientele_write_derived(
     p_store text, p_version bigint, p_values jsonb, p_members jsonb)
   RETURNS integer
