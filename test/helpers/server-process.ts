@@ -2,12 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 /**
- * The clientele command run from its TypeScript sources, as a real process: tsx loaded
- * into that process (not tsx's own CLI, which would run it in a child and keep signals
- * from it).
+ * The clientele command as a real process: the compiled build, which test/global-setup.ts
+ * brings up to date with the sources before any test runs.
  */
 const root = join(import.meta.dirname, '..', '..');
-export const cli = ['--import', 'tsx', join(root, 'src/cli/main.ts')];
+export const cli = [join(root, 'dist/cli/main.js')];
 
 export interface ServerProcess {
   child: ChildProcess;
