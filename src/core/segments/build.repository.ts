@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { DB } from '../db/database.js';
 import { leaseEnd } from '../db/lease.js';
-import { conditionSql } from './compile.js';
+import { groupedConditionSql } from './compile.js';
 import type { Condition } from './filter.js';
 
 /**
@@ -133,8 +133,11 @@ export async function chunkEnd(
 }
 
 /**
- * The live customers of ids in (after, upTo] the condition holds for: a range of the
- * customers' key, each tested by probes of its own values (compile.ts, `probe`).
+ * The live customers of ids in (after, upTo] the condition holds for, from two ranges of
+ * primary keys: the customers', and their typed values' (`customer_values_pkey` starts
+ * with the customer id), grouped a customer at a time so each custom-field leaf is one
+ * column (compile.ts, `groupedConditionSql`). Both reads are bounded by the chunk, never
+ * a range of the store's values, and neither probes a customer at a time.
  */
 export function chunkMatchingSql(
   storeId: string,
@@ -143,11 +146,29 @@ export function chunkMatchingSql(
   after: string | null,
   upTo: string | null,
 ) {
-  return sql<{ id: string }>`SELECT c.id FROM customers AS c
-    WHERE c.store_id = ${storeId} AND c.id > ${after ?? ''}
-      ${upTo === null ? sql`` : sql`AND c.id <= ${upTo}`}
+  const inChunk = (column: RawBuilder<unknown>) =>
+    sql`${column} > ${after ?? ''}${upTo === null ? sql`` : sql` AND ${column} <= ${upTo}`}`;
+  const grouped = groupedConditionSql(condition, now);
+  const values =
+    grouped.aggregates.length === 0
+      ? sql``
+      : sql`LEFT JOIN (SELECT v.customer_id, ${sql.join(grouped.aggregates)}
+          FROM customer_values AS v
+          WHERE v.store_id = ${storeId} AND ${inChunk(sql.ref('v.customer_id'))}
+          GROUP BY v.customer_id) AS a ON a.customer_id = c.id`;
+  return sql<{ id: string }>`SELECT c.id FROM customers AS c ${values}
+    WHERE c.store_id = ${storeId} AND ${inChunk(sql.ref('c.id'))}
       AND c.merged_into IS NULL
-      AND ${conditionSql(condition, now, true)}`;
+      AND ${grouped.condition}`;
+}
+
+/**
+ * For the rest of the chunk's transaction: no nested loop, which would read the grouped
+ * values again for every customer (a planner that believes the store small picks one);
+ * the two ranges, both in customer id order, are merged (or hashed) once.
+ */
+export async function pinChunkPlan(trx: DB): Promise<void> {
+  await sql`SET LOCAL enable_nestloop = off`.execute(trx);
 }
 
 /**
@@ -165,6 +186,7 @@ export async function buildRange(
   after: string | null,
   upTo: string | null,
 ): Promise<number> {
+  await pinChunkPlan(trx);
   const { rows } = await sql<{ added: string; gone: string }>`
     WITH hit AS MATERIALIZED (${chunkMatchingSql(storeId, condition, at.now, after, upTo)}),
     gone AS (

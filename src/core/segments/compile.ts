@@ -10,23 +10,55 @@ import { anniversaryDays, type Condition, relativeBounds, type Test } from './fi
  * fields are read from their typed rows in customer_values, whose btree indexes serve
  * equality and ranges (docs/architecture.md, "Segments").
  */
-export function conditionSql(c: Condition, now: number, probe = false): RawBuilder<boolean> {
+export function conditionSql(
+  c: Condition,
+  now: number,
+  custom: CustomLeaf = existsValue,
+): RawBuilder<boolean> {
   switch (c.kind) {
     case 'and':
     case 'or': {
       const joiner = c.kind === 'and' ? sql` AND ` : sql` OR `;
       return sql<boolean>`(${sql.join(
-        c.of.map((x) => conditionSql(x, now, probe)),
+        c.of.map((x) => conditionSql(x, now, custom)),
         joiner,
       )})`;
     }
     case 'not':
-      return sql<boolean>`(NOT ${conditionSql(c.of, now, probe)})`;
+      return sql<boolean>`(NOT ${conditionSql(c.of, now, custom)})`;
     case 'leaf': {
-      const held = leafSql(c.field, c.test, now, probe);
+      const held = leafSql(c.field, c.test, now, custom);
       return c.negate ? sql<boolean>`(NOT ${held})` : held;
     }
   }
+}
+
+/** How a leaf on a custom field reads: whether the customer has a value passing `test`. */
+type CustomLeaf = (name: string, type: FieldType, test: Test, now: number) => RawBuilder<boolean>;
+
+/** By a probe of the customer's values (indexed by field and value, or by its key). */
+const existsValue: CustomLeaf = (name, type, test, now) =>
+  sql<boolean>`EXISTS (SELECT 1 FROM customer_values AS v
+    WHERE v.store_id = c.store_id AND v.customer_id = c.id
+      AND ${valueTest(name, type, test, now)})`;
+
+/**
+ * A filter over `customers AS c` whose custom-field leaves read columns of `a`: one row
+ * a customer of its values, each leaf's column `bool_or` of its test over them (the
+ * `aggregates`, in a query grouped by customer_id over `customer_values AS v`). A
+ * customer with no values has no row of `a`, and fails every such leaf.
+ */
+export function groupedConditionSql(
+  c: Condition,
+  now: number,
+): { condition: RawBuilder<boolean>; aggregates: RawBuilder<unknown>[] } {
+  const aggregates: RawBuilder<unknown>[] = [];
+  const condition = conditionSql(c, now, (name, type, test, at) => {
+    const column = sql.ref(`l${aggregates.length}`);
+    aggregates.push(sql`bool_or(${valueTest(name, type, test, at)}) AS ${column}`);
+    return sql<boolean>`coalesce(a.${column}, false)`;
+  });
+  return { condition, aggregates };
 }
 
 /** Where a custom field's values of each type are kept in customer_values. */
@@ -40,7 +72,12 @@ const valueColumn: Record<FieldType, string> = {
 /** How much of a STRING value its index holds (a btree entry has a size limit). */
 export const INDEXED_PREFIX = 200;
 
-function leafSql(field: FieldRef, test: Test, now: number, probe: boolean): RawBuilder<boolean> {
+function leafSql(
+  field: FieldRef,
+  test: Test,
+  now: number,
+  custom: CustomLeaf,
+): RawBuilder<boolean> {
   const { source } = field;
   switch (source.kind) {
     case 'scalar':
@@ -51,17 +88,7 @@ function leafSql(field: FieldRef, test: Test, now: number, probe: boolean): RawB
         test.op === 'is_set' ? sql`` : sql` AND ${testSql(field.type, sql`p.x`, test, now)}`
       })`;
     case 'custom':
-      // A build's chunk: the customer's own values, read by their key alone (OFFSET 0
-      // keeps the field's test out of that read, so no value index can serve it, and the
-      // outer reference keeps it a subplan per customer, never a join over a range).
-      if (probe) {
-        return sql<boolean>`EXISTS (SELECT 1 FROM (SELECT * FROM customer_values AS w
-            WHERE w.store_id = c.store_id AND w.customer_id = c.id OFFSET 0) AS v
-          WHERE ${valueTest(source.name, field.type, test, now)})`;
-      }
-      return sql<boolean>`EXISTS (SELECT 1 FROM customer_values AS v
-        WHERE v.store_id = c.store_id AND v.customer_id = c.id
-          AND ${valueTest(source.name, field.type, test, now)})`;
+      return custom(source.name, field.type, test, now);
   }
 }
 
