@@ -5,10 +5,10 @@ import { onPostgres } from '../helpers/database.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 /**
- * The fan-out reads the feed up to the oldest transaction still running in its own
- * database (migration 0023): a long transaction in another database of the same server
- * (another application, a backup, a migration) does not hold webhooks back. PostgreSQL
- * only: PGlite holds one database.
+ * The fan-out and `GET …/events` read the feed up to the oldest transaction still running
+ * in their own database (FEED_HORIZON, migration 0023): a long transaction in another
+ * database of the same server (another application, a backup, a migration) holds neither
+ * webhooks nor the feed back. PostgreSQL only: PGlite holds one database.
  */
 let t: TestApp;
 let receiver: Receiver;
@@ -22,6 +22,21 @@ afterAll(async () => {
   await receiver?.close();
 });
 
+/** Runs `fn` while a transaction of another database of the same server stays open. */
+async function whileOtherDatabaseWrites(fn: () => Promise<void>): Promise<void> {
+  // The server's database the tests connect to is not the test's own (helpers/database.ts).
+  const other = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await other.connect();
+  try {
+    await other.query('BEGIN');
+    await other.query('SELECT pg_current_xact_id()');
+    await fn();
+  } finally {
+    await other.query('ROLLBACK');
+    await other.end();
+  }
+}
+
 it.runIf(onPostgres)('delivers while a transaction of another database stays open', async () => {
   const store = await t.createStore();
   const api = t.as(store);
@@ -30,12 +45,7 @@ it.runIf(onPostgres)('delivers while a transaction of another database stays ope
     events: ['*'],
   });
   expect(res.statusCode, res.body).toBe(201);
-  // The server's database the tests connect to is not the test's own (helpers/database.ts).
-  const other = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-  await other.connect();
-  try {
-    await other.query('BEGIN');
-    await other.query('SELECT pg_current_xact_id()');
+  await whileOtherDatabaseWrites(async () => {
     expect((await api.upsert({ email: 'horizon@example.com' })).statusCode).toBe(201);
     const deadline = Date.now() + 10_000;
     while (receiver.received.length === 0 && Date.now() < deadline) {
@@ -43,8 +53,18 @@ it.runIf(onPostgres)('delivers while a transaction of another database stays ope
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(receiver.received.map((r) => JSON.parse(r.body).type)).toEqual(['customer.created']);
-  } finally {
-    await other.query('ROLLBACK');
-    await other.end();
-  }
+  });
 });
+
+it.runIf(onPostgres)(
+  'lists a new event while a transaction of another database stays open',
+  async () => {
+    const api = t.as(await t.createStore());
+    await whileOtherDatabaseWrites(async () => {
+      expect((await api.upsert({ email: 'feed-horizon@example.com' })).statusCode).toBe(201);
+      const res = await api.get('/events');
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().data.map((e: { type: string }) => e.type)).toEqual(['customer.created']);
+    });
+  },
+);

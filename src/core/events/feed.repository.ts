@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DB } from '../db/database.js';
+import { FEED_HORIZON } from '../db/migrations/0023_fan_out_rotation.js';
 
 /** The feed's SQL: a store's change records in the order readers resume by. */
 
@@ -71,7 +72,7 @@ export async function readFeed(
     .selectFrom('customer_events')
     .select(feedColumns)
     .where('store_id', '=', storeId)
-    .where(sql<boolean>`tx < pg_snapshot_xmin(pg_current_snapshot())`)
+    .where(sql<boolean>`tx < ${sql.raw(FEED_HORIZON)}`)
     .where('created_at', '>=', query.since);
   const { after, types } = query;
   if (after) {

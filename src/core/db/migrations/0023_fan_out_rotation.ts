@@ -35,6 +35,21 @@ export async function up(db: DB): Promise<void> {
 }
 
 /**
+ * The feed's horizon, an xid8: the oldest transaction still running in this database.
+ * Every one before it has ended, but for those of other databases on the server, which
+ * cannot have written this feed. A running xid not seen in another database (ended
+ * since, hidden, prepared) counts as this database's. Read by the fan-out and by
+ * `GET …/events` (events/feed.repository.ts).
+ */
+export const FEED_HORIZON = `(SELECT coalesce((
+            SELECT min(t.x) FROM pg_snapshot_xip(s.snap) AS t(x)
+            WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
+                              WHERE a.backend_xid = t.x::xid
+                                AND a.datname <> current_database())),
+          pg_snapshot_xmax(s.snap))
+        FROM (SELECT pg_current_snapshot() AS snap) AS s)`;
+
+/**
  * The fan-out across every store (`all`): the endpoints after (`p_after_store`,
  * `p_after_id`), then from the first up to that place; or in one store (`store`): its
  * endpoints after `p_after`. Planned with index probes only (migration 0014 says why).
@@ -72,17 +87,7 @@ export function fanOut(scope: 'all' | 'store'): string {
     SET enable_bitmapscan = off
     AS $$
       WITH horizon AS (
-        -- The feed is read up to the oldest transaction still running in this database:
-        -- every one before it has ended, but for those of other databases on the server,
-        -- which cannot have written this feed. A running xid not seen in another
-        -- database (ended since, hidden, prepared) counts as this database's.
-        SELECT coalesce((
-            SELECT min(t.x) FROM pg_snapshot_xip(s.snap) AS t(x)
-            WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
-                              WHERE a.backend_xid = t.x::xid
-                                AND a.datname <> current_database())),
-          pg_snapshot_xmax(s.snap)) AS h
-        FROM (SELECT pg_current_snapshot() AS snap) AS s
+        SELECT ${FEED_HORIZON} AS h
       ), ep AS (${endpoints}
       ), taken AS (
         SELECT ep.store_id, ep.id AS endpoint_id, e.id AS event_id, e.customer_id, e.tx,
