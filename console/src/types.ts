@@ -26,6 +26,8 @@ export interface Customer {
   active: boolean;
   location: Record<string, unknown>;
   identifiers: { type: string; value: string }[];
+  /** Emails and external ids of customers merged into this one, which still find it. */
+  mergedIdentifiers: { type: 'email' | 'externalId'; value: string }[];
   customFields: Record<string, string | number | boolean>;
   metadata: Record<string, unknown>;
   channels: Channel[];

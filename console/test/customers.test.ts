@@ -67,11 +67,17 @@ describe('customers: find one by typing, open it, see its history', () => {
     await page.getByLabel('Customer ids to merge into this customer').fill(source.id);
     await page.getByRole('button', { name: 'Merge into this customer' }).click();
     await page.getByRole('heading', { name: 'Mira Sourcewell', level: 1 }).waitFor();
+    // The source's email, which the target's own replaced, is listed: it finds this customer.
+    const identifiers = page.getByRole('region', { name: 'Phone numbers and identifiers' });
+    await expect
+      .poll(() => identifiers.textContent())
+      .toContain('merged email merge.source@example.com');
     const merges = page.getByRole('region', { name: 'Merges' });
     await expect.poll(() => merges.textContent()).toContain(source.id);
     await merges.getByRole('button', { name: /^Undo mrg_/ }).click();
     await page.getByRole('heading', { name: 'Mira', level: 1 }).waitFor();
     await expect.poll(() => merges.textContent()).toContain('undone');
+    await expect.poll(() => identifiers.textContent()).not.toContain('merge.source@example.com');
     const back = await under.server.t.as(under.server.store).get(`/customers/${source.id}`);
     expect(back.json()).toMatchObject({ id: source.id, lastName: 'Sourcewell' });
     expect(under.browser.errors).toEqual([]);

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Clientele } from '../../src/core/clientele.js';
+import { PROBES_ONLY } from '../../src/core/db/migrations/0019_write_plans.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /**
@@ -265,6 +266,18 @@ async function planUnder(fn: string, statement: string, types: string, args: str
 }
 
 it('writes each customer, and what segments derive from it, by whole keys, whatever the statistics say', async () => {
+  // Both functions keep migration 0019's settings through every migration replacing them.
+  const { rows: settings } = await sql<{ proname: string; proconfig: string[] | null }>`
+    SELECT proname, proconfig FROM pg_proc
+    WHERE proname IN ('clientele_write_customers', 'clientele_write_derived')
+    ORDER BY proname`.execute(clientele.db);
+  expect(settings.map((f) => [f.proname, f.proconfig])).toEqual(
+    ['clientele_write_customers', 'clientele_write_derived'].map((name) => [
+      name,
+      PROBES_ONLY.map((setting) => `${setting}=off`),
+    ]),
+  );
+
   // Statistics gathered while the store had a few customers without names, as in the first
   // minute of a store: the planner then believes the store is a handful of rows.
   await sql`

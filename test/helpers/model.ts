@@ -26,6 +26,8 @@ export interface State {
   firstName: string | null;
   lastName: string | null;
   identifiers: { type: string; value: string }[];
+  /** Emails and external ids of customers merged into it that its own replaced. */
+  mergedIdentifiers: { type: 'email' | 'externalId'; value: string }[];
   customFields: Record<string, FieldValue>;
 }
 
@@ -128,6 +130,7 @@ export function emptyState(): State {
     firstName: null,
     lastName: null,
     identifiers: [],
+    mergedIdentifiers: [],
     customFields: {},
   };
 }
@@ -227,8 +230,12 @@ export function tokensOf(s: State): string[] {
     ...(s.email ? [`email:${s.email}`] : []),
     ...s.phoneNumbers.map((p) => `phone:${p}`),
     ...s.identifiers.map((x) => `${x.type}:${x.value}`),
+    ...s.mergedIdentifiers.map((m) => `${m.type}:${m.value}`),
   ];
 }
+
+const holds = (s: State, type: 'email' | 'externalId', value: string) =>
+  s.mergedIdentifiers.some((m) => m.type === type && m.value === value);
 
 const rank = (k: Kind) => kinds.indexOf(k);
 
@@ -244,13 +251,22 @@ function newerFirst(a: ModelCustomer, b: ModelCustomer): number {
 
 /**
  * The survivor keeps every value it has and takes what it lacks; phone numbers and
- * identifiers are joined (its own first); custom fields it lacks are taken.
+ * identifiers are joined (its own first); custom fields it lacks are taken. The other's
+ * email and external id, where the survivor's own replaces them, are kept as merged
+ * identifiers (its external id first), and so are those the other had.
  */
 export function mergeStates(survivor: State, other: State): State {
   const merged = copy(survivor);
   for (const f of ['externalId', 'email', 'firstName', 'lastName'] as const) {
     if (merged[f] === null) merged[f] = other[f];
   }
+  const answersTo = (type: 'email' | 'externalId', value: string | null) => {
+    if (value !== null && merged[type] !== value && !holds(merged, type, value))
+      merged.mergedIdentifiers.push({ type, value });
+  };
+  answersTo('externalId', other.externalId);
+  answersTo('email', other.email);
+  for (const m of other.mergedIdentifiers) answersTo(m.type, m.value);
   for (const p of other.phoneNumbers)
     if (!merged.phoneNumbers.includes(p)) merged.phoneNumbers.push(p);
   for (const x of other.identifiers) {
@@ -261,11 +277,26 @@ export function mergeStates(survivor: State, other: State): State {
   return merged;
 }
 
-/** A write's fields over a state: what is left out is kept, null clears, lists are appended to. */
+/**
+ * A write's fields over a state: what is left out is kept, null clears, lists are appended
+ * to. An email or external id the customer holds as a merged identifier leaves the field
+ * as it is, or, the field empty, moves into it.
+ */
 function applyIntent(base: State, i: Intent): { next: State; changed: string[] } {
   const next = copy(base);
   const changed: string[] = [];
   for (const [field, value] of Object.entries(i.set) as [keyof Intent['set'], string | null][]) {
+    if (
+      (field === 'email' || field === 'externalId') &&
+      value !== null &&
+      holds(base, field, value)
+    ) {
+      if (base[field] !== null) continue;
+      next.mergedIdentifiers = base.mergedIdentifiers.filter(
+        (m) => m.type !== field || m.value !== value,
+      );
+      changed.push('mergedIdentifiers');
+    }
     if (base[field] !== value) changed.push(field);
     next[field] = value;
   }
@@ -352,6 +383,13 @@ export function applyUpsert(store: ModelStore, u: Upsert): Applied {
     other.version += 1;
     other.history.push({ type: 'merged', api: u.api, mergedInto: target! });
     target!.history.push({ type: 'merged', api: u.api, mergedFrom: other });
+  }
+  // The write's own email and external id are the customer's as written, though its merge
+  // has just made them merged identifiers (they were a source's).
+  if (target && ranked.length > 1) {
+    base.mergedIdentifiers = base.mergedIdentifiers.filter(
+      (m) => intent.set[m.type] !== m.value || holds(target.state, m.type, m.value),
+    );
   }
   Object.assign(store.fieldTypes, types);
 

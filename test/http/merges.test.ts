@@ -103,8 +103,12 @@ describe('merge', () => {
     expect(read.statusCode).toBe(307);
     expect(read.json()).toEqual({ id: older.id, mergedInto: target.id, mergeId: m.id });
     expect((await api.get('/customers?phone=%2B14155550102')).json().id).toBe(target.id);
-    // Its email is not the target's (whose own wins): it finds no one until an undo.
-    expect((await byEmail('m1.older@example.com')).statusCode).toBe(404);
+    // Its email is not the target's (whose own wins), and finds the target all the same.
+    expect(customer.mergedIdentifiers).toEqual([
+      { type: 'email', value: 'm1.newer@example.com' },
+      { type: 'email', value: 'm1.older@example.com' },
+    ]);
+    expect((await byEmail('m1.older@example.com')).json().id).toBe(target.id);
     expect((await api.get('/customers?identifier=wechat:wx_older')).json().id).toBe(target.id);
     const history = (await api.get(`/customers/${older.id}/events`)).json().data;
     expect(history.map((e: { type: string }) => e.type)).toEqual(['merged', 'created']);
@@ -116,6 +120,25 @@ describe('merge', () => {
         .map((e: { changes: { mergedFrom: string } }) => e.changes.mergedFrom)
         .sort(),
     ).toEqual([older.id, newer.id].sort());
+    // Read from the target, with the sources' records in one history, newest first.
+    const whole = (await api.get(`/customers/${target.id}/events?merged=true&limit=100`)).json();
+    const records = whole.data as { id: string; customerId: string; type: string }[];
+    expect(new Set(records.map((e) => e.customerId))).toEqual(
+      new Set([target.id, older.id, newer.id]),
+    );
+    expect(records.filter((e) => e.customerId === older.id).map((e) => e.type)).toEqual([
+      'merged',
+      'created',
+    ]);
+    expect(records.map((e) => e.id)).toEqual(
+      records
+        .map((e) => e.id)
+        .sort()
+        .reverse(),
+    );
+    const bad = await api.get(`/customers/${target.id}/events?merged=maybe`);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toMatch(/merged/);
     // The merge is listed and read back, with the customer's merges found either way.
     expect((await api.get(`/merges/${m.id}`)).json()).toEqual(m);
     expect((await api.get(`/merges?customerId=${older.id}`)).json().data).toEqual([m]);
@@ -307,6 +330,115 @@ describe('undo', () => {
       firstName: null,
       externalId: 'IC-B',
     });
+  });
+});
+
+describe("a source's email and external id the target's own replaced", () => {
+  it('find the target, never change its own, are held from others, can be removed, and go back on undo', async () => {
+    const target = await create({ email: 'mi.target@example.com', externalId: 'MI-T' });
+    const source = await create({
+      email: 'mi.source@example.com',
+      externalId: 'MI-S',
+      firstName: 'Sam',
+    });
+    const m = (await merge(target.id, [source.id])).json().merge;
+    expect(m.provenance).toMatchObject({
+      'mergedIdentifiers.email:mi.source@example.com': source.id,
+      'mergedIdentifiers.externalId:MI-S': source.id,
+    });
+
+    // A write naming the old email (in any case) or the old external id is the target's.
+    const byOld = await api.upsert({ email: 'MI.Source@example.com', lastName: 'Smith' });
+    expect(byOld.statusCode, byOld.body).toBe(200);
+    expect(byOld.json()).toMatchObject({
+      result: 'updated',
+      matchedBy: 'email',
+      customer: {
+        id: target.id,
+        email: 'mi.target@example.com',
+        externalId: 'MI-T',
+        lastName: 'Smith',
+        mergedIdentifiers: [
+          { type: 'externalId', value: 'MI-S' },
+          { type: 'email', value: 'mi.source@example.com' },
+        ],
+      },
+    });
+    const again = await api.upsert({ externalId: 'MI-S', lastName: 'Smith' });
+    expect(again.json()).toMatchObject({
+      result: 'unchanged',
+      matchedBy: 'externalId',
+      customer: { id: target.id },
+    });
+    expect((await api.get('/customers?externalId=MI-S')).json().id).toBe(target.id);
+
+    // No one else can take them while the target holds them.
+    const other = await create({ email: 'mi.other@example.com' });
+    const taken = await api.upsert({ id: other.id, email: 'mi.source@example.com' });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json()).toMatchObject({
+      code: 'identity_conflict',
+      conflicts: [
+        { identifier: 'id', customerId: other.id },
+        { identifier: 'email', value: 'mi.source@example.com', customerId: target.id },
+      ],
+    });
+
+    // Removed, one is free again; the other still finds the target.
+    const removed = await api.request(
+      'DELETE',
+      path(store, `/customers/${target.id}/merged-identifiers/email/MI.Source%40example.com`),
+    );
+    expect(removed.statusCode, removed.body).toBe(200);
+    expect(removed.json().mergedIdentifiers).toEqual([{ type: 'externalId', value: 'MI-S' }]);
+    expect((await byEmail('mi.source@example.com')).statusCode).toBe(404);
+    const twice = await api.request(
+      'DELETE',
+      path(store, `/customers/${target.id}/merged-identifiers/email/mi.source%40example.com`),
+    );
+    expect(twice.statusCode).toBe(404);
+    const badType = await api.request(
+      'DELETE',
+      path(store, `/customers/${target.id}/merged-identifiers/phone/%2B14155550100`),
+    );
+    expect(badType.statusCode).toBe(400);
+    expect(badType.json().errors[0].path).toMatch(/type/);
+
+    // The undo gives the source both back: the email, free, and the external id, which
+    // the target gives up.
+    const undone = await undo(m.id);
+    expect(undone.statusCode, undone.body).toBe(200);
+    expect(undone.json().collisions).toEqual([]);
+    expect(undone.json().customer).toMatchObject({
+      email: 'mi.target@example.com',
+      externalId: 'MI-T',
+      mergedIdentifiers: [],
+    });
+    expect(undone.json().sources[0]).toMatchObject({
+      email: 'mi.source@example.com',
+      externalId: 'MI-S',
+      mergedIdentifiers: [],
+    });
+    expect((await byEmail('mi.source@example.com')).json().id).toBe(source.id);
+    expect((await api.get('/customers?externalId=MI-S')).json().id).toBe(source.id);
+  });
+
+  it('are erased and suppressed with the target', async () => {
+    const target = await create({ email: 'me.target@example.com' });
+    const source = await create({ email: 'me.source@example.com' });
+    expect((await merge(target.id, [source.id])).statusCode).toBe(201);
+    const exported = (await api.get(`/customers/${target.id}/export`)).json();
+    expect(exported.identifiers).toContainEqual({
+      kind: 'email',
+      value: 'me.source@example.com',
+      suppressed: false,
+    });
+    const erased = await api.request('DELETE', path(store, `/customers/${target.id}`));
+    expect(erased.statusCode).toBe(204);
+    expect((await byEmail('me.source@example.com')).statusCode).toBe(404);
+    const back = await api.upsert({ email: 'me.source@example.com' });
+    expect(back.statusCode).toBe(422);
+    expect(back.json().code).toBe('customer_suppressed');
   });
 });
 

@@ -7,6 +7,7 @@ import {
   type Applied,
   applyUpsert,
   CARD,
+  emptyState,
   type FieldValue,
   type Kind,
   kinds,
@@ -197,10 +198,11 @@ function send(store: TestStore, client: StoreClient, u: Upsert): Promise<LightMy
   }
 }
 
-/** The part of a native customer the model knows. */
+/** The part of a native customer the model knows: the fields of its State. */
 function stateOf(c: State): State {
-  const { externalId, email, phoneNumbers, firstName, lastName, identifiers, customFields } = c;
-  return { externalId, email, phoneNumbers, firstName, lastName, identifiers, customFields };
+  return Object.fromEntries(
+    Object.keys(emptyState()).map((field) => [field, c[field as keyof State]]),
+  ) as unknown as State;
 }
 
 const displayName = (s: State) =>

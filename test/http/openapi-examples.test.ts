@@ -63,6 +63,11 @@ const requests: Record<string, () => { url: string; headers: Record<string, stri
     url: `/v1/stores/${store.id}/customers/${made.targetId}/merge`,
     headers: bearer(),
   }),
+  // The source's email, which the target's own replaced, before the undo gives it back.
+  removeMergedIdentifier: () => ({
+    url: `/v1/stores/${store.id}/customers/${made.targetId}/merged-identifiers/email/merge-source%40example.com`,
+    headers: bearer(),
+  }),
   undoMerge: () => ({
     url: `/v1/stores/${store.id}/merges/${made.mergeId}/undo`,
     headers: bearer(),

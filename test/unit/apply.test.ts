@@ -32,6 +32,30 @@ describe('applying a write', () => {
     expect(changes).toEqual({ lastName: { before: 'Lee', after: null } });
   });
 
+  it('keeps the email and external id when a write names one the customer answers to since a merge', () => {
+    const merged = {
+      ...emptyState(),
+      email: 'new@example.com',
+      externalId: null,
+      mergedIdentifiers: [
+        { type: 'email' as const, value: 'old@example.com' },
+        { type: 'externalId' as const, value: 'OLD-1' },
+      ],
+    };
+    const named = apply(merged, { email: 'Old@Example.com', firstName: 'Ann' });
+    expect(named.next.email).toBe('new@example.com');
+    expect(named.changes).toEqual({ firstName: { before: null, after: 'Ann' } });
+    // An empty field takes it back from the merged identifiers.
+    const back = apply(merged, { email: 'new@example.com', externalId: 'OLD-1' });
+    expect(back.next.externalId).toBe('OLD-1');
+    expect(back.next.mergedIdentifiers).toEqual([{ type: 'email', value: 'old@example.com' }]);
+    expect(Object.keys(back.changes).sort()).toEqual(['externalId', 'mergedIdentifiers']);
+    // Any other value replaces the email as it always does; the merged ones stay.
+    const other = apply(merged, { email: 'third@example.com' });
+    expect(other.next.email).toBe('third@example.com');
+    expect(other.next.mergedIdentifiers).toEqual(merged.mergedIdentifiers);
+  });
+
   it('appends phone numbers, never replacing', () => {
     const { next: first } = apply(undefined, { phoneNumber: '+12025550143' });
     const { next } = apply(first, { phoneNumbers: ['+447911123456', '+12025550143'] });

@@ -4,7 +4,7 @@ import {
   emptyState,
   type StoredCustomer,
 } from '../../src/core/customers/customer.js';
-import { planMerge } from '../../src/core/customers/merge.js';
+import { mergeLimitProblems, planMerge } from '../../src/core/customers/merge.js';
 import { diffByPart, pathsOf, withoutPath } from '../../src/core/customers/provenance.js';
 import { type KeptMerge, planUndo } from '../../src/core/customers/unmerge.js';
 
@@ -62,6 +62,8 @@ describe('planMerge', () => {
       lastName: 'Bee',
       phoneNumbers: ['+14155550001', '+14155550002'],
       identifiers: [{ type: 'wechat', value: 'wx_a' }],
+      // The target's own email wins; the source's still finds it.
+      mergedIdentifiers: [{ type: 'email', value: 'a@example.com' }],
       customFields: { tier: 'gold', visits: 2 },
       metadata: { source: 'b' },
       loyalty: { status: 'loyalty', enrollments: [{ programId: 7 }] },
@@ -80,6 +82,7 @@ describe('planMerge', () => {
       'phoneNumbers.+14155550001': 'cust_T',
       'phoneNumbers.+14155550002': 'cust_A',
       'identifiers.wechat:wx_a': 'cust_A',
+      'mergedIdentifiers.email:a@example.com': 'cust_A',
       'channels.sms:+14155550002': 'cust_A',
       'loyalty.status': 'cust_B',
       'loyalty.enrollments.7': 'cust_B',
@@ -126,6 +129,57 @@ describe('planMerge', () => {
     ]);
     expect(plan.sources[0]?.state.identifiers).toEqual([]);
     expect(plan.sources[0]?.state.firstName).toBe('Ann');
+  });
+});
+
+describe('merged identifiers', () => {
+  const a = customer('cust_A', { email: 'a@example.com', externalId: 'A-1' });
+  const b = customer('cust_B', { email: 'b@example.com', externalId: 'B-1' });
+  const c = customer('cust_C', { email: 'c@example.com' });
+
+  it("carry a source's email and external id the target's own replaced, and those it carried", () => {
+    const intoB = planMerge(b, [a], by, 'request', 2, now);
+    expect(intoB.state.mergedIdentifiers).toEqual([
+      { type: 'externalId', value: 'A-1' },
+      { type: 'email', value: 'a@example.com' },
+    ]);
+    const intoC = planMerge(c, [customer('cust_B', intoB.state, 2)], by, 'request', 2, now);
+    // C had no external id: it takes B's, and answers to A's and both emails.
+    expect(intoC.state.externalId).toBe('B-1');
+    expect(intoC.state.mergedIdentifiers).toEqual([
+      { type: 'email', value: 'b@example.com' },
+      { type: 'externalId', value: 'A-1' },
+      { type: 'email', value: 'a@example.com' },
+    ]);
+    expect(intoC.merge.provenance).toMatchObject({
+      externalId: 'cust_B',
+      'mergedIdentifiers.email:b@example.com': 'cust_B',
+      'mergedIdentifiers.email:a@example.com': 'cust_B',
+    });
+    // The undo of the second merge takes all three back to B, which answers to A's again.
+    const plan = planUndo(intoC.merge as KeptMerge, customer('cust_C', intoC.state, 2), new Map());
+    expect(plan.collisions).toEqual([]);
+    expect(plan.target).toEqual(c.state);
+    expect(plan.sources[0]?.state.mergedIdentifiers).toEqual(intoB.state.mergedIdentifiers);
+  });
+
+  it('a merge taking a customer past 50 of them is refused', () => {
+    const many = customer('cust_M', {
+      email: 'm@example.com',
+      mergedIdentifiers: Array.from({ length: 50 }, (_, i) => ({
+        type: 'email' as const,
+        value: `old${i}@example.com`,
+      })),
+    });
+    // It has no external id: it takes A's, and answers to A's email, its 51st.
+    const { state } = planMerge(many, [a], by, 'request', 2, now);
+    expect(mergeLimitProblems(state)).toEqual([
+      {
+        path: '/mergedIdentifiers',
+        message:
+          'merging these customers would give 51 merged emails and external ids; a customer has at most 50',
+      },
+    ]);
   });
 });
 

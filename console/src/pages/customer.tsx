@@ -54,9 +54,11 @@ export function CustomerPage() {
             </section>
             <section aria-labelledby="identifiers">
               <h2 id="identifiers">Phone numbers and identifiers</h2>
-              {c.phoneNumbers.length === 0 && c.identifiers.length === 0 && (
-                <Empty>No phone number or typed identifier.</Empty>
-              )}
+              {c.phoneNumbers.length === 0 &&
+                c.identifiers.length === 0 &&
+                c.mergedIdentifiers.length === 0 && (
+                  <Empty>No phone number or typed identifier.</Empty>
+                )}
               <ul className="list">
                 {c.phoneNumbers.map((p) => (
                   <li key={p}>
@@ -66,6 +68,17 @@ export function CustomerPage() {
                 {c.identifiers.map((i) => (
                   <li key={`${i.type}:${i.value}`}>
                     <span className="tag">{i.type}</span> {i.value}
+                  </li>
+                ))}
+                {c.mergedIdentifiers.map((m) => (
+                  <li
+                    key={`merged:${m.type}:${m.value}`}
+                    title="From a customer merged into this one: it still finds this customer"
+                  >
+                    <span className="tag">
+                      merged {m.type === 'email' ? 'email' : 'external id'}
+                    </span>{' '}
+                    {m.value}
                   </li>
                 ))}
               </ul>

@@ -53,6 +53,16 @@ export function applyInput(
   for (const field of scalarFields) {
     const value = scalars[field];
     if (value === undefined) continue;
+    if (current.mergedIdentifiers.length > 0 && (field === 'email' || field === 'externalId')) {
+      const held = current.mergedIdentifiers.filter((m) => m.type !== field || m.value !== value);
+      if (held.length < current.mergedIdentifiers.length) {
+        // A value it answers to since a merge is its own already: the field keeps its
+        // value, or, empty, takes this one back from the merged identifiers.
+        if (current[field] !== null) continue;
+        next.mergedIdentifiers = held;
+        note('mergedIdentifiers', current.mergedIdentifiers, held);
+      }
+    }
     note(field, current[field], value);
     (next as unknown as Record<string, unknown>)[field] = value;
   }

@@ -17,6 +17,7 @@ export const locationParts = [
 export type LocationPart = (typeof locationParts)[number];
 export type Location = Static<typeof schema.StoredLocation>;
 export type TypedIdentifier = Static<typeof schema.TypedIdentifier>;
+export type MergedIdentifier = Static<typeof schema.MergedIdentifier>;
 export type Channel = Static<typeof schema.Channel>;
 export type LoyaltyEnrollment = Static<typeof schema.LoyaltyEnrollment>;
 export type Loyalty = Static<typeof schema.Loyalty>;
@@ -71,6 +72,7 @@ export function emptyState(): CustomerState {
     active: true,
     location: emptyLocation(),
     identifiers: [],
+    mergedIdentifiers: [],
     customFields: {},
     metadata: {},
     channels: [],
@@ -126,6 +128,7 @@ export function toCustomer(
     active: state.active,
     location: state.location,
     identifiers: state.identifiers,
+    mergedIdentifiers: state.mergedIdentifiers,
     customFields: state.customFields,
     metadata: state.metadata,
     channels: state.channels,

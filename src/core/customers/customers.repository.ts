@@ -38,6 +38,7 @@ export const stateColumns = [
   ['metadata', 'jsonb', (s) => s.metadata],
   ['channels', 'jsonb', (s) => s.channels],
   ['loyalty', 'jsonb', (s) => s.loyalty],
+  ['merged_identifiers', 'jsonb', (s) => s.mergedIdentifiers],
 ] as const satisfies readonly (readonly [keyof Row, string, (s: CustomerState) => unknown])[];
 
 /** A `date` column as YYYY-MM-DD, whichever way the driver hands it over. */
@@ -68,6 +69,7 @@ export function rowToStored(row: Row): StoredCustomer {
       metadata: row.metadata,
       channels: row.channels as CustomerState['channels'],
       loyalty: row.loyalty as CustomerState['loyalty'],
+      mergedIdentifiers: row.merged_identifiers as CustomerState['mergedIdentifiers'],
     },
   };
 }

@@ -143,9 +143,9 @@ export class Customers {
     return listCustomerPage(this.db, storeId, query);
   }
 
-  /** The customer's change records, newest first. */
-  events(storeId: string, customerId: string, page: read.PageQuery) {
-    return read.listCustomerEvents(this.db, storeId, customerId, page);
+  /** The customer's change records, newest first; with `merged`, its merged customers' too. */
+  events(storeId: string, customerId: string, page: read.PageQuery, options = { merged: false }) {
+    return read.listCustomerEvents(this.db, storeId, customerId, page, options);
   }
 
   /** The customer's stable integer id within its store. */

@@ -3,11 +3,11 @@ import type { ChangeRecord } from './changes.js';
 
 /** The change record's SQL. Records are written by the upsert's write (write.repository.ts). */
 
-/** A customer's records, newest first, by id. */
+/** The records of these customers, newest first, by id. */
 export async function listEvents(
   db: DB,
   storeId: string,
-  customerId: string,
+  customerIds: string[],
   limit: number,
   before: string | undefined,
 ): Promise<(ChangeRecord & { position: string; importId?: string })[]> {
@@ -15,7 +15,7 @@ export async function listEvents(
     .selectFrom('customer_events')
     .selectAll()
     .where('store_id', '=', storeId)
-    .where('customer_id', '=', customerId)
+    .where('customer_id', 'in', customerIds)
     // Entering and leaving segments are the feed's, not the customer's history.
     .where('segment_id', 'is', null);
   if (before) q = q.where('id', '<', before);

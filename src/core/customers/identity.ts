@@ -28,7 +28,7 @@ export function keysOfInput(input: NormalizedInput): IdentityKey[] {
   return keys;
 }
 
-/** Every identifier a customer in this state holds. */
+/** Every identifier a customer in this state holds, those it answers to since a merge included. */
 export function keysOfState(state: CustomerState): IdentityKey[] {
   const keys: IdentityKey[] = [];
   if (state.externalId) keys.push({ kind: 'externalId', value: state.externalId });
@@ -36,6 +36,8 @@ export function keysOfState(state: CustomerState): IdentityKey[] {
   for (const phone of state.phoneNumbers) keys.push({ kind: 'phone', value: phone });
   for (const identifier of state.identifiers)
     keys.push({ kind: identifier.type, value: identifier.value });
+  for (const merged of state.mergedIdentifiers)
+    keys.push({ kind: merged.type, value: merged.value });
   return keys;
 }
 

@@ -5,5 +5,7 @@ export const limits = {
   stringLength: 2048,
   phoneNumbersPerCustomer: 50,
   identifiersPerCustomer: 50,
+  /** Emails and external ids a customer answers to since merges (mergedIdentifiers). */
+  mergedIdentifiersPerCustomer: 50,
   metadataBytes: 16 * 1024,
 } as const;

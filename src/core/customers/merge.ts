@@ -2,7 +2,7 @@ import type { FieldProblem } from '../errors.js';
 import { newId } from '../ids.js';
 import { mergeChannels, scalarFields } from './apply.js';
 import { type ChangeRecord, changeRecord } from './changes.js';
-import type { CustomerState, StoredCustomer } from './customer.js';
+import type { CustomerState, MergedIdentifier, StoredCustomer } from './customer.js';
 import { limits } from './limits.js';
 import { diffByPart, provenanceOf } from './provenance.js';
 
@@ -116,6 +116,16 @@ export function mergeStates(survivor: CustomerState, other: CustomerState): Cust
       (merged as unknown as Record<string, unknown>)[field] = other[field];
     }
   }
+  // An email or external id the survivor's own replaces still finds it, as do those the
+  // other answered to since merges of its own.
+  const answersTo = (type: MergedIdentifier['type'], value: string | null) => {
+    if (value === null || merged[type] === value) return;
+    if (!merged.mergedIdentifiers.some((m) => m.type === type && m.value === value))
+      merged.mergedIdentifiers.push({ type, value });
+  };
+  answersTo('externalId', other.externalId);
+  answersTo('email', other.email);
+  for (const m of other.mergedIdentifiers) answersTo(m.type, m.value);
   for (const phone of other.phoneNumbers)
     if (!merged.phoneNumbers.includes(phone)) merged.phoneNumbers.push(phone);
   for (const part of Object.keys(merged.location) as (keyof typeof merged.location)[]) {
@@ -171,6 +181,12 @@ export function mergeLimitProblems(merged: CustomerState): FieldProblem[] {
     merged.identifiers.length,
     limits.identifiersPerCustomer,
     'typed identifiers',
+  );
+  past(
+    '/mergedIdentifiers',
+    merged.mergedIdentifiers.length,
+    limits.mergedIdentifiersPerCustomer,
+    'merged emails and external ids',
   );
   return problems;
 }

@@ -6,6 +6,21 @@ import type { Collision, MergeRecord, MergeSnapshot } from './merge.js';
 
 /** The SQL of merges (migration 0022). Row types stay here. */
 
+/** A state as stored before migration 0029, which had no merged identifiers. */
+function stateOf(stored: unknown): CustomerState {
+  const state = stored as CustomerState;
+  return state.mergedIdentifiers ? state : { ...state, mergedIdentifiers: [] };
+}
+
+function snapshotOf(stored: unknown): MergeSnapshot | null {
+  const snapshot = stored as MergeSnapshot | null;
+  if (snapshot === null) return null;
+  return {
+    target: stateOf(snapshot.target),
+    sources: snapshot.sources.map((s) => ({ ...s, state: stateOf(s.state) })),
+  };
+}
+
 function recordOf(row: Selectable<MergeRow>): MergeRecord {
   return {
     id: row.id,
@@ -16,8 +31,8 @@ function recordOf(row: Selectable<MergeRow>): MergeRecord {
     keyId: row.key_id,
     createdAt: row.created_at,
     targetVersion: row.target_version,
-    snapshot: row.snapshot as MergeSnapshot | null,
-    merged: row.merged as CustomerState | null,
+    snapshot: snapshotOf(row.snapshot),
+    merged: row.merged === null ? null : stateOf(row.merged),
     provenance: row.provenance,
     undoneAt: row.undone_at,
     collisions: row.collisions as Collision[] | null,

@@ -4,7 +4,7 @@ import { newId } from '../ids.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { applyInput, type Changes } from './apply.js';
 import { type ChangeRecord, changeRecord, type WriteContext } from './changes.js';
-import { emptyState, type StoredCustomer } from './customer.js';
+import { type CustomerState, emptyState, type StoredCustomer } from './customer.js';
 import { diffKeys, type IdentityKey, kindOf, strongerKind } from './identity.js';
 import type { IdentifierKind, NormalizedInput } from './input.js';
 import { type MergeRecord, mergeLimitProblems, planMerge } from './merge.js';
@@ -155,7 +155,7 @@ export function planUpsert(
       version,
       now,
     );
-    base = planned.state;
+    base = ownValuesAsWritten(planned.state, target.state, input);
     merge = planned.merge;
     events.push(...planned.events);
     const past = mergeLimitProblems(base);
@@ -241,6 +241,29 @@ function identityConflict(
     ],
     { conflicts: details },
   );
+}
+
+/**
+ * The merged state, less the merged identifiers that the write names as its email or
+ * external id and that its own merge has just made (they were a source's): the write says
+ * they are its customer's, and applyInput writes them as written. One the target held
+ * before stays one, and applyInput keeps the field as it is.
+ */
+function ownValuesAsWritten(
+  merged: CustomerState,
+  before: CustomerState,
+  input: NormalizedInput,
+): CustomerState {
+  const named = merged.mergedIdentifiers.filter(
+    (m) =>
+      input[m.type] === m.value &&
+      !before.mergedIdentifiers.some((b) => b.type === m.type && b.value === m.value),
+  );
+  if (named.length === 0) return merged;
+  return {
+    ...merged,
+    mergedIdentifiers: merged.mergedIdentifiers.filter((m) => !named.includes(m)),
+  };
 }
 
 /** The read a plan was made from is stale (a customer was merged away since): read again. */

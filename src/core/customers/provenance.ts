@@ -4,7 +4,8 @@ import type { CustomerState } from './customer.js';
 /**
  * A customer's state as paths, one per value a merge can take from one customer or
  * another: `email`, `location.city`, `customFields.tier`, `metadata.note`,
- * `phoneNumbers.+14155550100`, `identifiers.wechat:wx_1`, `channels.email:a@b.c`,
+ * `phoneNumbers.+14155550100`, `identifiers.wechat:wx_1`, `mergedIdentifiers.email:a@b.c`,
+ * `channels.email:a@b.c`,
  * `loyalty.status`, `loyalty.enrollments.7`. Empty values have no path. What a merge
  * records of each field's origin, and what an undo takes back, are said in these paths.
  */
@@ -23,6 +24,7 @@ export function pathsOf(state: CustomerState): Map<string, unknown> {
   for (const [key, value] of Object.entries(state.metadata)) paths.set(`metadata.${key}`, value);
   for (const phone of state.phoneNumbers) paths.set(`phoneNumbers.${phone}`, phone);
   for (const i of state.identifiers) paths.set(`identifiers.${i.type}:${i.value}`, i);
+  for (const m of state.mergedIdentifiers) paths.set(`mergedIdentifiers.${m.type}:${m.value}`, m);
   for (const c of state.channels) paths.set(`channels.${c.type}:${c.value}`, c);
   if (state.loyalty) {
     if (state.loyalty.status === 'loyalty') paths.set('loyalty.status', 'loyalty');
@@ -33,14 +35,22 @@ export function pathsOf(state: CustomerState): Map<string, unknown> {
 
 /**
  * Where each value of a merged state came from: the target when it held the path, else
- * the first source (in the order they were merged) that did.
+ * the first source (in the order they were merged) that did. A merged identifier came
+ * from the customer whose email or external id it was.
  */
 export function provenanceOf(
   merged: CustomerState,
   target: { id: string; state: CustomerState },
   sources: readonly { id: string; state: CustomerState }[],
 ): Record<string, string> {
-  const held = [target, ...sources].map((c) => ({ id: c.id, paths: pathsOf(c.state) }));
+  const held = [target, ...sources].map((c) => {
+    const paths = pathsOf(c.state);
+    for (const type of ['email', 'externalId'] as const) {
+      const value = c.state[type];
+      if (value !== null) paths.set(`mergedIdentifiers.${type}:${value}`, { type, value });
+    }
+    return { id: c.id, paths };
+  });
   const provenance: Record<string, string> = {};
   for (const path of pathsOf(merged).keys()) {
     const holder = held.find((h) => h.paths.has(path));
@@ -63,6 +73,8 @@ export function withoutPath(state: CustomerState, path: string): CustomerState {
   else if (head === 'phoneNumbers') next.phoneNumbers = next.phoneNumbers.filter((p) => p !== rest);
   else if (head === 'identifiers')
     next.identifiers = next.identifiers.filter((i) => `${i.type}:${i.value}` !== rest);
+  else if (head === 'mergedIdentifiers')
+    next.mergedIdentifiers = next.mergedIdentifiers.filter((m) => `${m.type}:${m.value}` !== rest);
   else if (head === 'channels')
     next.channels = next.channels.filter((c) => `${c.type}:${c.value}` !== rest);
   else if (head === 'loyalty' && next.loyalty) {

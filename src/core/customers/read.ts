@@ -7,6 +7,7 @@ import type { Customer } from './customer.js';
 import { customerOf } from './customer.js';
 import * as repo from './customers.repository.js';
 import { listEvents } from './events.repository.js';
+import { mergedInto } from './export.repository.js';
 import type { IdentityKey } from './identity.js';
 
 export type { Page, PageQuery } from '../paging.js';
@@ -87,11 +88,16 @@ export async function listCustomerEvents(
   storeId: string,
   customerId: string,
   page: PageQuery,
+  options: { merged: boolean } = { merged: false },
 ): Promise<Page<CustomerEvent>> {
   const customer = await repo.findCustomerById(db, storeId, customerId);
   if (!customer) throw fail.customerNotFound(customerId);
   const before = decodeCursor(page.cursor, 'evt');
-  const rows = await listEvents(db, storeId, customerId, page.limit + 1, before);
+  // Those merged into it point at it directly (one hop always suffices: markMerged).
+  const ids = options.merged
+    ? [customerId, ...(await mergedInto(db, storeId, customerId)).map((m) => m.id)]
+    : [customerId];
+  const rows = await listEvents(db, storeId, ids, page.limit + 1, before);
   const data = rows
     .slice(0, page.limit)
     .map(({ position: _position, ...e }) => ({ ...e, createdAt: e.createdAt.toISOString() }));

@@ -1,18 +1,20 @@
 import type { DB } from '../db/database.js';
 import { ClienteleError, fail } from '../errors.js';
 import { changeRecord, type WriteContext } from './changes.js';
+import { normalizeEmail } from './contact.js';
 import { type Customer, customerOf, type StoredCustomer } from './customer.js';
 import { findCustomerById, lockCustomers } from './customers.repository.js';
-import { type IdentityKey, keyOf, keysOfState } from './identity.js';
+import type { IdentityKey } from './identity.js';
 import { RetryableConflict } from './plan.js';
-import { diffByPart, withoutPath } from './provenance.js';
+import { diffByPart, pathsOf, withoutPath } from './provenance.js';
 import { withRetry } from './retry.js';
 import type { WriteServices } from './write.repository.js';
 import { writePlanned } from './write-plan.js';
 
 /**
- * The state without one identifier, and its change record; 404 when the customer does
- * not hold it. Pure.
+ * The state without one identifier (a phone number, a typed identifier, or an email or
+ * external id it answers to since a merge), and its change record; 404 when the customer
+ * does not hold it so. Pure.
  */
 export function planRemoval(
   customer: StoredCustomer,
@@ -20,12 +22,25 @@ export function planRemoval(
   by: { api: string; keyId: string | null },
   now: Date,
 ) {
-  if (!keysOfState(customer.state).some((k) => keyOf(k) === keyOf(key))) {
-    const what = key.kind === 'phone' ? 'phone number' : `${key.kind} identifier`;
-    throw new ClienteleError('not_found', `${customer.id} has no ${what} ${key.value}.`);
+  const merged = key.kind === 'email' || key.kind === 'externalId';
+  // Named as a write would name it: an address in its compared form, an id trimmed.
+  if (merged) {
+    const value = key.value.trim();
+    key = { kind: key.kind, value: (key.kind === 'email' && normalizeEmail(value)) || value };
   }
   const path =
-    key.kind === 'phone' ? `phoneNumbers.${key.value}` : `identifiers.${key.kind}:${key.value}`;
+    key.kind === 'phone'
+      ? `phoneNumbers.${key.value}`
+      : `${merged ? 'mergedIdentifiers' : 'identifiers'}.${key.kind}:${key.value}`;
+  if (!pathsOf(customer.state).has(path)) {
+    const what =
+      key.kind === 'phone'
+        ? 'phone number'
+        : merged
+          ? `merged ${key.kind}`
+          : `${key.kind} identifier`;
+    throw new ClienteleError('not_found', `${customer.id} has no ${what} ${key.value}.`);
+  }
   const state = withoutPath(customer.state, path);
   const version = customer.version + 1;
   const event = changeRecord(
@@ -36,11 +51,11 @@ export function planRemoval(
     diffByPart(customer.state, state),
     now,
   );
-  return { state, version, event };
+  return { state, version, event, key };
 }
 
 /**
- * Removes one phone number or typed identifier from a customer (an id merged away names
+ * Removes one phone number, typed identifier or merged identifier from a customer (an id merged away names
  * the customer it went into, as reading it does), through the upsert's write: a change
  * record, a new version, segments kept.
  */
@@ -70,7 +85,7 @@ export async function removeIdentifier(
           createdAt: customer.createdAt,
           now,
           addedKeys: [],
-          removedKeys: [key],
+          removedKeys: [plan.key],
           events: [plan.event],
         },
       ]);

@@ -148,6 +148,12 @@ export const Loyalty = Type.Object({
   enrollments: Type.Array(LoyaltyEnrollment),
 });
 
+/** An email or external id this customer answers to since a merge (docs/api.md, Merges). */
+export const MergedIdentifier = Type.Object({
+  type: Type.Unsafe<'email' | 'externalId'>({ type: 'string', enum: ['email', 'externalId'] }),
+  value: Type.String(),
+});
+
 export const Customer = Type.Object({
   id: Type.String(),
   storeId: Type.String(),
@@ -162,6 +168,10 @@ export const Customer = Type.Object({
   active: Type.Boolean(),
   location: StoredLocation,
   identifiers: Type.Array(Type.Object({ type: Type.String(), value: Type.String() })),
+  mergedIdentifiers: Type.Array(MergedIdentifier, {
+    description:
+      'Emails and external ids of customers merged into this one that its own replaced: each still finds this customer (an undo gives them back).',
+  }),
   customFields: Type.Record(
     Type.String(),
     Type.Union([Type.String(), Type.Number(), Type.Boolean()]),

@@ -28,6 +28,7 @@ import * as m0025 from './migrations/0025_import_records.js';
 import * as m0026 from './migrations/0026_segment_builds.js';
 import * as m0027 from './migrations/0027_fan_out_plans.js';
 import * as m0028 from './migrations/0028_memberships_where_segments.js';
+import * as m0029 from './migrations/0029_merged_identifiers.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -64,6 +65,7 @@ const migrations: Record<string, Migration> = {
   '0026_segment_builds': m0026,
   '0027_fan_out_plans': m0027,
   '0028_memberships_where_segments': m0028,
+  '0029_merged_identifiers': m0029,
 };
 
 const provider: MigrationProvider = {

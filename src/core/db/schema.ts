@@ -47,6 +47,7 @@ export interface CustomerRow {
   metadata: Json<Record<string, unknown>>;
   channels: Json<unknown[]>;
   loyalty: Json<unknown> | null;
+  merged_identifiers: Json<{ type: string; value: string }[]>;
   version: number;
   merged_into: string | null;
   created_at: Timestamp;

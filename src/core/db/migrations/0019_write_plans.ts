@@ -29,8 +29,19 @@ export async function up(db: DB): Promise<void> {
     CREATE INDEX customers_by_name_prefix
       ON customers (store_id, (${sql.raw(FULL_NAME_KEY)}) COLLATE "C", id COLLATE "C")
       WHERE ${sql.raw(NAMED)}`.execute(db);
-  await sql.raw(writeCustomers()).execute(db);
+  await sql.raw(WRITE_CUSTOMERS_BY_KEY).execute(db);
   await sql.raw(WRITE_DERIVED).execute(db);
+  await probesOnly(db);
+  for (const table of ['customer_values', 'segment_members']) {
+    await sql`ALTER TABLE ${sql.table(table)} ALTER COLUMN store_id SET STATISTICS 0`.execute(db);
+  }
+}
+
+/**
+ * Gives the two write functions the PROBES_ONLY settings. A migration that replaces either
+ * (CREATE OR REPLACE resets a function's settings to those it names: none) calls it again.
+ */
+export async function probesOnly(db: DB): Promise<void> {
   for (const fn of [
     'clientele_write_customers(text, jsonb, jsonb, text[], text[], text[], text[], text[], text[], jsonb)',
     'clientele_write_derived(text, bigint, jsonb, jsonb)',
@@ -38,9 +49,6 @@ export async function up(db: DB): Promise<void> {
     for (const setting of PROBES_ONLY) {
       await sql.raw(`ALTER FUNCTION ${fn} SET ${setting} = off`).execute(db);
     }
-  }
-  for (const table of ['customer_values', 'segment_members']) {
-    await sql`ALTER TABLE ${sql.table(table)} ALTER COLUMN store_id SET STATISTICS 0`.execute(db);
   }
 }
 
@@ -156,6 +164,8 @@ export const WRITE_DERIVED = `
  * Migration 0009's function, its removal of identifier rows one row at a time by the whole
  * key (the join was planned with the store as its outer loop: see WRITE_DERIVED).
  */
+export const WRITE_CUSTOMERS_BY_KEY = writeCustomers();
+
 function writeCustomers(): string {
   const joined = `
       DELETE FROM customer_identifiers AS i

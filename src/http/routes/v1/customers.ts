@@ -277,14 +277,27 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }>
         summary: "A customer's history, newest first",
         security,
         params: CustomerParams,
-        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            merged: Type.Optional(
+              Type.Boolean({
+                description:
+                  'Also the records of the customers merged into it (each names its customerId), in one history.',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: CustomerEventPage, ...storeRouteErrors },
       },
     },
     async (request) =>
-      clientele.customers.events(request.caller.storeId, request.params.customerId, {
-        limit: request.query.limit ?? 20,
-        cursor: request.query.cursor,
-      }),
+      clientele.customers.events(
+        request.caller.storeId,
+        request.params.customerId,
+        { limit: request.query.limit ?? 20, cursor: request.query.cursor },
+        { merged: request.query.merged ?? false },
+      ),
   );
 };

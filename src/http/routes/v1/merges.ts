@@ -246,4 +246,31 @@ export const mergeRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> = 
       );
     },
   );
+
+  app.delete(
+    '/v1/stores/:storeId/customers/:customerId/merged-identifiers/:type/:value',
+    {
+      schema: {
+        tags: ['customers'],
+        operationId: 'removeMergedIdentifier',
+        summary: 'Remove one merged email or external id from a customer',
+        description:
+          'An email or external id the customer answers to since a merge (`mergedIdentifiers`) no longer finds it, and is free for another customer. 200 with the customer at its new version; 404 when the customer does not hold it so.',
+        security,
+        params: Type.Object({
+          storeId: Type.String(),
+          customerId: Type.String(),
+          type: Type.Union([Type.Literal('email'), Type.Literal('externalId')]),
+          value: Type.String(),
+        }),
+        response: { 200: Customer, ...storeRouteErrors },
+      },
+    },
+    async (request) =>
+      clientele.customers.removeIdentifier(
+        writeContextOf(request, 'native'),
+        request.params.customerId,
+        { kind: request.params.type, value: request.params.value },
+      ),
+  );
 };
