@@ -108,11 +108,20 @@ describe.skipIf(!bin)('PostgreSQL outage', () => {
       CLIENTELE_RATE_LIMIT: '0',
     });
     const { storeId, apiKey } = bootstrapCredentials(server.output());
+    let ended: number | string | null | undefined;
+    void server.exited.then((code) => {
+      ended = code;
+    });
+    // A refused connection means the server is gone: say how it ended, and what it said.
     const upsert = (email: string) =>
       fetch(`${server!.url}/v1/stores/${storeId}/customers`, {
         method: 'POST',
         headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ email }),
+      }).catch((error: unknown) => {
+        throw new Error(
+          `${String(error)}; the server ${ended === undefined ? 'runs' : `ended (${ended})`}: ${server!.output()}`,
+        );
       });
     expect((await upsert('before@example.com')).status).toBe(201);
 
