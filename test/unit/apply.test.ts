@@ -50,6 +50,15 @@ describe('applying a write', () => {
     expect(back.next.externalId).toBe('OLD-1');
     expect(back.next.mergedIdentifiers).toEqual([{ type: 'email', value: 'old@example.com' }]);
     expect(Object.keys(back.changes).sort()).toEqual(['externalId', 'mergedIdentifiers']);
+    // One write taking both back, the fields empty: each leaves the list once.
+    const empty = { ...merged, email: null };
+    const both = apply(empty, { email: 'old@example.com', externalId: 'OLD-1' });
+    expect(both.next).toMatchObject({
+      email: 'old@example.com',
+      externalId: 'OLD-1',
+      mergedIdentifiers: [],
+    });
+    expect(both.changes.mergedIdentifiers?.after).toEqual([]);
     // Any other value replaces the email as it always does; the merged ones stay.
     const other = apply(merged, { email: 'third@example.com' });
     expect(other.next.email).toBe('third@example.com');

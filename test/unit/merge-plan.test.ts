@@ -163,6 +163,26 @@ describe('merged identifiers', () => {
     expect(plan.sources[0]?.state.mergedIdentifiers).toEqual(intoB.state.mergedIdentifiers);
   });
 
+  it('an undo leaves a merged identifier someone else holds now, and the source keeps its own email', () => {
+    const intoB = planMerge(b, [a], by, 'request', 2, now);
+    const intoC = planMerge(c, [customer('cust_B', intoB.state, 2)], by, 'request', 2, now);
+    // Since: C lets A's old email go, and customer D takes it.
+    const since = customer(
+      'cust_C',
+      withoutPath(intoC.state, 'mergedIdentifiers.email:a@example.com'),
+      3,
+    );
+    const heldBy = new Map([['email\u0000a@example.com', 'cust_D']]);
+    const plan = planUndo(intoC.merge as KeptMerge, since, heldBy);
+    expect(plan.collisions.map((x) => [x.path, x.customerId, x.heldBy])).toEqual([
+      ['mergedIdentifiers.email:a@example.com', 'cust_B', 'cust_D'],
+    ]);
+    expect(plan.sources[0]?.state).toMatchObject({
+      email: 'b@example.com',
+      mergedIdentifiers: [{ type: 'externalId', value: 'A-1' }],
+    });
+  });
+
   it('a merge taking a customer past 50 of them is refused', () => {
     const many = customer('cust_M', {
       email: 'm@example.com',

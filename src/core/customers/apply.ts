@@ -54,8 +54,8 @@ export function applyInput(
     const value = scalars[field];
     if (value === undefined) continue;
     if (current.mergedIdentifiers.length > 0 && (field === 'email' || field === 'externalId')) {
-      const held = current.mergedIdentifiers.filter((m) => m.type !== field || m.value !== value);
-      if (held.length < current.mergedIdentifiers.length) {
+      const held = next.mergedIdentifiers.filter((m) => m.type !== field || m.value !== value);
+      if (held.length < next.mergedIdentifiers.length) {
         // A value it answers to since a merge is its own already: the field keeps its
         // value, or, empty, takes this one back from the merged identifiers.
         if (current[field] !== null) continue;

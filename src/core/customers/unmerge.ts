@@ -18,9 +18,10 @@ export interface UndoPlan {
   collisions: Collision[];
 }
 
-/** The path of an identifier in pathsOf's terms. */
-function pathOfKey(k: IdentityKey): string {
-  if (k.kind === 'externalId' || k.kind === 'email') return k.kind;
+/** The path of an identifier a customer in this state holds, in pathsOf's terms. */
+function pathOfKey(state: CustomerState, k: IdentityKey): string {
+  if (k.kind === 'externalId' || k.kind === 'email')
+    return state[k.kind] === k.value ? k.kind : `mergedIdentifiers.${k.kind}:${k.value}`;
   if (k.kind === 'phone') return `phoneNumbers.${k.value}`;
   return `identifiers.${k.kind}:${k.value}`;
 }
@@ -69,7 +70,7 @@ export function planUndo(
     for (const key of keysOfState(s.state)) {
       const holder = targetKeys.has(keyOf(key)) ? target.id : heldBy.get(keyOf(key));
       if (holder === undefined || holder === s.id) continue;
-      const path = pathOfKey(key);
+      const path = pathOfKey(s.state, key);
       restoredState = withoutPath(restoredState, path);
       collisions.push({
         path,
