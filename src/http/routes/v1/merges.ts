@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clientele } from '../../../core/clientele.js';
 import type { MergeRecord } from '../../../core/customers/merge.js';
-import { Customer } from '../../../core/customers/schema.js';
+import { Customer, MergedIdentifier } from '../../../core/customers/schema.js';
 import { fail } from '../../../core/errors.js';
 import { guardStoreRoutes } from '../../plugins/store-routes.js';
 import { PageQuery, Problem, StoreIdParams, storeRouteErrors } from '../../schemas/common.js';
@@ -260,7 +260,7 @@ export const mergeRoutes: FastifyPluginAsyncTypebox<{ clientele: Clientele }> = 
         params: Type.Object({
           storeId: Type.String(),
           customerId: Type.String(),
-          type: Type.Union([Type.Literal('email'), Type.Literal('externalId')]),
+          type: MergedIdentifier.properties.type,
           value: Type.String(),
         }),
         response: { 200: Customer, ...storeRouteErrors },
