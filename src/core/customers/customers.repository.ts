@@ -223,3 +223,15 @@ export async function listCustomers(
   const rows = await q.orderBy('id', direction).limit(limit).execute();
   return rows.map(rowToStored);
 }
+
+/** The customers merged into this one, and when. */
+export async function mergedInto(db: DB, storeId: string, id: string) {
+  const rows = await db
+    .selectFrom('customers')
+    .select(['id', 'updated_at'])
+    .where('store_id', '=', storeId)
+    .where('merged_into', '=', id)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, mergedAt: new Date(r.updated_at).toISOString() }));
+}

@@ -36,18 +36,6 @@ export async function historyOf(db: DB, storeId: string, ids: string[]) {
   }));
 }
 
-/** The customers merged into this one, and when. */
-export async function mergedInto(db: DB, storeId: string, id: string) {
-  const rows = await db
-    .selectFrom('customers')
-    .select(['id', 'updated_at'])
-    .where('store_id', '=', storeId)
-    .where('merged_into', '=', id)
-    .orderBy('id')
-    .execute();
-  return rows.map((r) => ({ id: r.id, mergedAt: new Date(r.updated_at).toISOString() }));
-}
-
 /** The declared type of each of these custom fields. */
 export async function fieldTypesOf(db: DB, storeId: string, names: string[]) {
   if (names.length === 0) return new Map<string, string>();

@@ -7,7 +7,6 @@ import type { Customer } from './customer.js';
 import { customerOf } from './customer.js';
 import * as repo from './customers.repository.js';
 import { listEvents } from './events.repository.js';
-import { mergedInto } from './export.repository.js';
 import type { IdentityKey } from './identity.js';
 
 export type { Page, PageQuery } from '../paging.js';
@@ -95,7 +94,7 @@ export async function listCustomerEvents(
   const before = decodeCursor(page.cursor, 'evt');
   // Those merged into it point at it directly (one hop always suffices: markMerged).
   const ids = options.merged
-    ? [customerId, ...(await mergedInto(db, storeId, customerId)).map((m) => m.id)]
+    ? [customerId, ...(await repo.mergedInto(db, storeId, customerId)).map((m) => m.id)]
     : [customerId];
   const rows = await listEvents(db, storeId, ids, page.limit + 1, before);
   const data = rows
