@@ -160,7 +160,7 @@ function everyRouteAnswers(errorSchema: object | undefined) {
     ),
     503: errorAnswer(
       errorSchema,
-      'The database is unavailable (or the server is stopping); retry after Retry-After.',
+      "The database is unavailable (or the server is stopping), or, for a store's first segment preview, its custom-field values are being indexed (`values_preparing`); retry after Retry-After.",
       { 'Retry-After': retryAfter },
     ),
   };

@@ -54,10 +54,13 @@ export function problemOf(error: ClienteleError, requestId: string): ProblemBody
 
 /**
  * The headers an error's answer carries in every API's shape: an outage says when to
- * try again (a database that is away is usually back within seconds).
+ * try again (a database that is away is usually back within seconds; a store's values
+ * being filled for its first preview, a chunk of customers a request).
  */
 export function errorHeaders(error: ClienteleError): Record<string, string> {
-  return error.code === 'service_unavailable' ? { 'Retry-After': '1' } : {};
+  return error.code === 'service_unavailable' || error.code === 'values_preparing'
+    ? { 'Retry-After': '1' }
+    : {};
 }
 
 /** The one renderer of native errors. */

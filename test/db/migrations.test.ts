@@ -34,3 +34,23 @@ it('applies a migration whose number is below ones already applied', async () =>
   expect(key.name).toBe('named');
   expect(await clientele.migrate()).toEqual([]);
 });
+
+it('0030 keeps the typed values of every store made before it; a store made after keeps none yet', async () => {
+  await sql`DELETE FROM kysely_migration WHERE name = '0030_values_on_demand'`.execute(
+    clientele.db,
+  );
+  await sql`ALTER TABLE stores DROP COLUMN values_status, DROP COLUMN values_cursor`.execute(
+    clientele.db,
+  );
+  const before = await clientele.stores.create('Before 0030');
+  expect(await clientele.migrate()).toEqual(['0030_values_on_demand']);
+  const after = await clientele.stores.create('After 0030');
+  const { rows } = await sql<{ id: string; values_status: string }>`
+    SELECT id, values_status FROM stores WHERE id IN (${before.id}, ${after.id})`.execute(
+    clientele.db,
+  );
+  expect(Object.fromEntries(rows.map((r) => [r.id, r.values_status]))).toEqual({
+    [before.id]: 'kept',
+    [after.id]: 'off',
+  });
+});

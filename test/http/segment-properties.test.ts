@@ -163,6 +163,12 @@ async function storedCustomers() {
 }
 
 it('the SQL and the predicate find the same members of any filter', async () => {
+  // The customers were written before the store kept typed values (none is kept until
+  // its first segment or preview): this preview fills them, as a write derives them.
+  const first = await api.request('POST', `/v1/stores/${store.id}/segments/preview`, {
+    filter: { field: 'customFields.vip', op: 'eq', value: true },
+  });
+  expect(first.statusCode, first.body).toBe(200);
   const types = await declared();
   const customers = await storedCustomers();
   await fc.assert(

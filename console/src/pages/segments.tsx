@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
-import { api } from '../api';
+import { ApiError, api } from '../api';
 import {
   type FieldType,
   filterFields,
@@ -18,6 +18,10 @@ import { ConditionEditor } from './segment-condition';
 
 /** How often counts are read again while the page is open: other writers move them. */
 const REFRESH_MS = 3_000;
+
+/** 503 `values_preparing`: a store's first preview, while its customers' values are filled. */
+const preparing = (error: unknown) =>
+  error instanceof ApiError && error.problem.code === 'values_preparing';
 
 /** The store's segments with their counts, and the builder that makes and edits them. */
 export function SegmentsPage() {
@@ -133,7 +137,8 @@ function Builder({ segment, onDone }: { segment?: Segment | undefined; onDone: (
         signal,
       }),
     enabled: settled !== 'null' && declared.isSuccess,
-    refetchInterval: REFRESH_MS,
+    // Asked again every second while the store's values are prepared (each ask fills more).
+    refetchInterval: (query) => (preparing(query.state.error) ? 1_000 : REFRESH_MS),
   });
   const save = useMutation({
     mutationFn: (body: { name: string; filter: unknown }) =>
@@ -153,7 +158,9 @@ function Builder({ segment, onDone }: { segment?: Segment | undefined; onDone: (
     setRoot((r) => (edit(r, key, fn) as Group | null) ?? newGroup());
   const paths = pathsOf(root);
   // A refusal of the preview or of the save, each error shown by the condition it names.
-  const error = save.error ?? preview.error;
+  // The store's first preview, while its values are filled: not a failure, a wait.
+  const waiting = preparing(preview.error);
+  const error = save.error ?? (waiting ? null : preview.error);
   const shown = [...paths.values()].flatMap((p) => [`${p}/field`, `${p}/op`, `${p}/value`]);
 
   function submit(event: FormEvent<HTMLFormElement>) {
@@ -195,9 +202,11 @@ function Builder({ segment, onDone }: { segment?: Segment | undefined; onDone: (
         <p className="count" aria-live="polite">
           {filter === undefined
             ? 'Add a condition to see how many customers match.'
-            : preview.data
-              ? `${plural(preview.data.count, 'customer matches', 'customers match')} now`
-              : 'Counting…'}
+            : waiting
+              ? "Preparing this store's custom-field values for segments (once, for its first segment)…"
+              : preview.data
+                ? `${plural(preview.data.count, 'customer matches', 'customers match')} now`
+                : 'Counting…'}
         </p>
         <Failure error={error} shownPaths={[...shown, '/name']} />
         <div className="actions">

@@ -1,7 +1,12 @@
 import { CompiledQuery } from 'kysely';
 import type { DB } from '../db/database.js';
 import { named } from '../db/statements.js';
-import { deriveRows, type GoneCustomer, type SegmentView } from '../segments/derive.js';
+import {
+  deriveRows,
+  type GoneCustomer,
+  type SegmentView,
+  type ValueRow,
+} from '../segments/derive.js';
 import type { ChangeRecord } from './changes.js';
 import type { CustomerState, StoredCustomer } from './customer.js';
 import { type Row, rowToStored, stateColumns } from './customers.repository.js';
@@ -169,6 +174,22 @@ export interface WriteServices {
 /** Whether a write failed because the store's segments changed since they were read. */
 function segmentsChanged(error: unknown): boolean {
   return error instanceof Error && /the segments of store \S+ changed/.test(error.message);
+}
+
+/**
+ * Typed values alone, for customers no write has given theirs (a fill, builder.ts), in
+ * the caller's transaction, which holds the store's segments lock at `version`.
+ */
+export async function writeValues(
+  db: DB,
+  storeId: string,
+  version: string,
+  values: ValueRow[],
+): Promise<void> {
+  if (values.length === 0) return;
+  await db.executeQuery(
+    CompiledQuery.raw(WRITE_DERIVED, [storeId, version, JSON.stringify(values), '[]']),
+  );
 }
 
 /**

@@ -12,6 +12,8 @@ export interface StoreRow {
   settings: Json<Record<string, unknown>>;
   /** Moves with every change to the store's segments (migration 0014). */
   segments_version: Generated<string>;
+  values_status: Generated<'off' | 'filling' | 'kept'>;
+  values_cursor: string | null;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }

@@ -1,12 +1,15 @@
 import { hostname } from 'node:os';
+import { writeValues } from '../customers/write.repository.js';
 import type { DB } from '../db/database.js';
 import { listDeclarations } from '../fields/fields.repository.js';
 import { newId } from '../ids.js';
 import { PollLoop } from '../poll-loop.js';
 import * as build from './build.repository.js';
+import { valueRowsOf } from './derive.js';
 import { movesWithClock, validateFilter } from './filter.js';
 import { scheduleSegment } from './schedule.repository.js';
 import { lockSegments } from './segments.repository.js';
+import * as values from './values.repository.js';
 
 export interface SegmentBuildOptions {
   /** Customers per chunk: each chunk is one short transaction. */
@@ -49,8 +52,14 @@ export class SegmentBuilder {
     this.loop = new PollLoop(
       async () => {
         const lease = await build.leaseBuild(this.db, this.owner, this.leaseMs);
-        if (lease) await this.run(lease.storeId, lease.segmentId);
-        return lease !== undefined;
+        if (lease) {
+          await this.run(lease.storeId, lease.segmentId);
+          return true;
+        }
+        // A fill a preview began (a build fills first, in its own chunks).
+        const [filling] = await values.storesFilling(this.db, 1);
+        if (filling) await this.fill(filling);
+        return filling !== undefined;
       },
       options.idleMs ?? 1000,
       (error) => this.options.log?.warn({ err: error }, 'segment build failed'),
@@ -71,6 +80,49 @@ export class SegmentBuilder {
     return this.loop.stop();
   }
 
+  /** Whether to give up now: the budget spent, or (no budget) the loop stopped. */
+  private spent(started: number, budgetMs: number): boolean {
+    return (
+      performance.now() - started >= budgetMs || (budgetMs === Infinity && !this.loop.isRunning)
+    );
+  }
+
+  /**
+   * Fills the store's typed values (migration 0030) until every customer has them (true),
+   * or `budgetMs` has passed or the loop stopped. No lease: each chunk holds the store's
+   * segments lock and starts at the cursor the last one left, so builders of several
+   * processes take turns, and one killed mid-chunk loses that chunk only.
+   */
+  async fill(storeId: string, budgetMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const started = performance.now();
+    for (;;) {
+      const step = await this.db.transaction().execute(async (trx) => {
+        await lockSegments(trx, storeId);
+        return this.fillChunk(trx, storeId);
+      });
+      if (step !== 'more') return true;
+      if (this.spent(started, budgetMs)) return false;
+    }
+  }
+
+  /**
+   * One chunk of the fill, in a transaction holding the store's segments lock alone: no
+   * write is in flight, and those after keep their customers' values themselves. Reads
+   * the next customers after the cursor and writes every custom field's typed value
+   * (derive.ts, as a write derives them): 'last' when it was the last chunk, 'kept' when
+   * there was nothing left to fill.
+   */
+  private async fillChunk(trx: DB, storeId: string): Promise<'more' | 'last' | 'kept'> {
+    const state = await values.valuesState(trx, storeId);
+    if (state?.status !== 'filling') return 'kept';
+    const customers = await values.customersAfter(trx, storeId, state.cursor, this.chunkCustomers);
+    const rows = customers.filter((c) => c.live).flatMap((c) => valueRowsOf(c.id, c.customFields));
+    await writeValues(trx, storeId, state.version, rows);
+    const last = customers.length < this.chunkCustomers ? null : (customers.at(-1)?.id ?? null);
+    await values.advanceFill(trx, storeId, last);
+    return last === null ? 'last' : 'more';
+  }
+
   /**
    * Builds a segment this builder holds the lease of, until it is ready (true), the lease
    * is lost, or `budgetMs` has passed or the loop stopped (then released for any process).
@@ -78,10 +130,7 @@ export class SegmentBuilder {
   async run(storeId: string, segmentId: string, budgetMs = Number.POSITIVE_INFINITY) {
     const started = performance.now();
     for (;;) {
-      if (
-        performance.now() - started >= budgetMs ||
-        (budgetMs === Infinity && !this.loop.isRunning)
-      ) {
+      if (this.spent(started, budgetMs)) {
         await build.releaseBuild(this.db, storeId, segmentId, this.owner);
         this.poke();
         return false;
@@ -97,6 +146,11 @@ export class SegmentBuilder {
       await lockSegments(trx, storeId);
       const state = await build.lockBuild(trx, storeId, segmentId);
       if (state?.status !== 'building' || state.owner !== this.owner) return 'lost';
+      // The store's values first: a build reads them.
+      if ((await this.fillChunk(trx, storeId)) !== 'kept') {
+        await build.takeLease(trx, storeId, segmentId, this.owner, this.leaseMs);
+        return 'more';
+      }
       const declared = new Map(
         (await listDeclarations(trx, storeId)).map((f) => [f.name, f.type] as const),
       );

@@ -12,6 +12,11 @@ import { matches } from './predicate.js';
 export interface SegmentView {
   storeId: string;
   version: string;
+  /**
+   * Whether the store keeps its customers' typed values (migration 0030): not until its
+   * first segment or preview, so a store that never segments writes none.
+   */
+  keepsValues: boolean;
   segments: readonly { id: string; condition: Condition }[];
 }
 
@@ -57,6 +62,17 @@ export interface MemberRow {
   at: string;
 }
 
+/** The typed values a write changes: those of the fields its change records name. */
+function changedValues(w: WrittenCustomer): ValueRow[] {
+  const fields = new Set<string>(w.revived ? Object.keys(w.state.customFields) : []);
+  for (const e of w.events) {
+    for (const path of Object.keys(fieldChanges(e.changes))) {
+      if (path.startsWith('customFields.')) fields.add(path.slice('customFields.'.length));
+    }
+  }
+  return [...fields].map((f) => valueRow(w.id, f, ownValue(w.state.customFields, f)));
+}
+
 /** A DATE value as the write stores it (UTC, ms): it also fills the `ts` column. */
 const STORED_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -72,6 +88,11 @@ function valueRow(c: string, f: string, value: unknown): ValueRow {
     }
   }
   return row;
+}
+
+/** Every custom field's typed value of one customer: what a fill writes (builder.ts). */
+export function valueRowsOf(c: string, customFields: Record<string, unknown>): ValueRow[] {
+  return Object.keys(customFields).map((f) => valueRow(c, f, ownValue(customFields, f)));
 }
 
 /**
@@ -90,14 +111,7 @@ export function deriveRows(
   const values: ValueRow[] = [];
   const members: MemberRow[] = [];
   for (const w of written) {
-    const fields = new Set<string>();
-    for (const e of w.events) {
-      for (const path of Object.keys(fieldChanges(e.changes))) {
-        if (path.startsWith('customFields.')) fields.add(path.slice('customFields.'.length));
-      }
-    }
-    if (w.revived) for (const f of Object.keys(w.state.customFields)) fields.add(f);
-    for (const f of fields) values.push(valueRow(w.id, f, ownValue(w.state.customFields, f)));
+    if (view.keepsValues) values.push(...changedValues(w));
     const subject = { state: w.state, createdAt: w.createdAt, updatedAt: w.now };
     const now = w.now.getTime();
     const last = w.events.at(-1);

@@ -49,9 +49,10 @@ const columns = [
 export async function readView(
   db: DB,
   storeId: string,
-): Promise<{ version: string; segments: StoredSegment[] } | undefined> {
+): Promise<{ version: string; keepsValues: boolean; segments: StoredSegment[] } | undefined> {
   const { rows } = await sql<{
     version: string;
+    keeps_values: boolean;
     segments: {
       id: string;
       name: string;
@@ -62,7 +63,7 @@ export async function readView(
       updated_at: string;
     }[];
   }>`
-    SELECT s.segments_version AS version,
+    SELECT s.segments_version AS version, s.values_status <> 'off' AS keeps_values,
       coalesce((SELECT json_agg(g ORDER BY g.id) FROM segments AS g WHERE g.store_id = s.id), '[]')
         AS segments
     FROM stores AS s WHERE s.id = ${storeId}`.execute(db);
@@ -70,6 +71,7 @@ export async function readView(
   if (!row) return undefined;
   return {
     version: String(row.version),
+    keepsValues: row.keeps_values,
     segments: row.segments.map((g) =>
       segmentOf({ ...g, created_at: new Date(g.created_at), updated_at: new Date(g.updated_at) }),
     ),

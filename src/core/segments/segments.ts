@@ -14,6 +14,7 @@ import { type Condition, validateFilter } from './filter.js';
 import { previewCondition } from './matching.repository.js';
 import { scheduleSegment } from './schedule.repository.js';
 import * as repo from './segments.repository.js';
+import * as values from './values.repository.js';
 
 /** A segment as the API shows it (schema.ts declares it). */
 export interface Segment {
@@ -117,6 +118,7 @@ export class Segments implements Segmenting {
     return {
       storeId,
       version: read?.version ?? '0',
+      keepsValues: read?.keepsValues ?? true,
       segments: (read?.segments ?? []).map((s) => ({
         id: s.id,
         condition: validateFilter(s.filter, declared, unlimited),
@@ -147,6 +149,8 @@ export class Segments implements Segmenting {
     await this.db.transaction().execute(async (trx) => {
       // The version first: it holds the store's segments still while this one is built.
       await repo.bumpVersion(trx, storeId);
+      // Its build reads the store's typed values: kept from now, filled first (builder.ts).
+      await values.startKeeping(trx, storeId);
       const count = await repo.countSegments(trx, storeId);
       if (count >= segmentsLimit) {
         throw fail.limit(
@@ -184,7 +188,10 @@ export class Segments implements Segmenting {
       change.filter === undefined ? undefined : await this.condition(storeId, change.filter);
     const now = new Date();
     await this.db.transaction().execute(async (trx) => {
-      if (condition) await repo.bumpVersion(trx, storeId);
+      if (condition) {
+        await repo.bumpVersion(trx, storeId);
+        await values.startKeeping(trx, storeId);
+      }
       const found = await repo.findSegment(trx, storeId, id, true);
       if (!found) throw notFound(id);
       await repo.updateSegment(trx, storeId, id, {
@@ -245,9 +252,33 @@ export class Segments implements Segmenting {
     return rows.map((r) => ({ id: r.id, name: r.name, joinedAt: r.joinedAt.toISOString() }));
   }
 
-  /** What a filter not saved yet holds now: how many customers, and the newest few. */
+  /**
+   * What a filter not saved yet holds now: how many customers, and the newest few. It
+   * reads the store's typed values: a store that keeps none yet (no segment, no preview
+   * before) starts keeping them, and its customers' are filled within the request for up
+   * to `inRequestMs`; past that, 503 `values_preparing` while the builders go on.
+   */
   async preview(storeId: string, filter: unknown, sample = 10) {
     const condition = await this.condition(storeId, filter);
+    await this.valuesKept(storeId);
     return previewCondition(this.db, storeId, condition, Date.now(), sample);
+  }
+
+  private async valuesKept(storeId: string): Promise<void> {
+    const state = await values.valuesState(this.db, storeId);
+    if (state === undefined || state.status === 'kept') return;
+    if (state.status === 'off') {
+      await this.db.transaction().execute(async (trx) => {
+        await repo.bumpVersion(trx, storeId);
+        await values.startKeeping(trx, storeId);
+      });
+      this.stale(storeId);
+    }
+    if (await this.builder.fill(storeId, this.builder.inRequestMs)) return;
+    this.builder.poke();
+    throw new ClienteleError(
+      'values_preparing',
+      "The store's custom-field values are being indexed for segments, once, from its first segment or preview; retry after Retry-After.",
+    );
   }
 }
