@@ -112,6 +112,9 @@ export function deriveRows(
   const members: MemberRow[] = [];
   for (const w of written) {
     if (view.keepsValues) values.push(...changedValues(w));
+    // No segment, no membership to keep (the write's function skips them too; a segment
+    // made since moved the version the write states).
+    if (view.segments.length === 0) continue;
     const subject = { state: w.state, createdAt: w.createdAt, updatedAt: w.now };
     const now = w.now.getTime();
     const last = w.events.at(-1);
