@@ -172,6 +172,73 @@ for (const name of ['clientele_lease_deliveries', 'clientele_lease_store_deliver
   });
 }
 
+it('reads a webhook round’s events, their customers and the changes since by one probe each, on statistics gone stale', async () => {
+  const { customersByIdQuery } = await import('../../src/core/customers/customers.repository.js');
+  const { changesSinceQuery, readByIdQuery } = await import(
+    '../../src/core/events/feed.repository.js'
+  );
+  const ids = Array.from({ length: 256 }, (_, i) => i + 1);
+  const plans = await clientele.db.transaction().execute(async (trx) => {
+    // A store analyzed while it had 10 customers and their events, that has grown to
+    // 5,000 customers and 20,000 events since (what a new store does in its first
+    // minutes, before autovacuum analyzes it again): rolled back after.
+    await sql`INSERT INTO stores (id, name) VALUES ('sto_x', 'x')`.execute(trx);
+    const grow = async (from: number, to: number) => {
+      await sql`
+        INSERT INTO customers (store_id, id, seq, created_at, updated_at)
+        SELECT 'sto_x', 'cust_' || g, g, now(), now() FROM generate_series(${from}::int, ${to / 4}::int) AS g
+        ON CONFLICT DO NOTHING`.execute(trx);
+      await sql`
+        INSERT INTO customer_events (store_id, id, customer_id, type, api, changes, created_at,
+          version, position, tx)
+        SELECT 'sto_x', 'evt_' || g, 'cust_' || (g % ${to / 4}::int + 1), 'updated', 'native', '{}',
+          now(), 1, g, pg_current_xact_id()
+        FROM generate_series(${from}::int, ${to}::int) AS g`.execute(trx);
+    };
+    await grow(1, 40);
+    await sql`ANALYZE customers, customer_events`.execute(trx);
+    await grow(41, 20_000);
+    const explain = async (query: { compile(db: typeof trx): { sql: string } }) => {
+      const compiled = query.compile(trx);
+      const explained = await trx.executeQuery<{ 'QUERY PLAN': string }>({
+        ...compiled,
+        sql: `EXPLAIN (COSTS OFF) ${compiled.sql}`,
+      } as typeof compiled & { query: never; queryId: never; parameters: unknown[] });
+      return explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    };
+    return {
+      events: await explain(
+        readByIdQuery(
+          'sto_x',
+          ids.map((i) => `evt_${i * 70}`),
+        ),
+      ),
+      customers: await explain(
+        customersByIdQuery(
+          'sto_x',
+          ids.map((i) => `cust_${i * 19}`),
+        ),
+      ),
+      changes: await explain(
+        changesSinceQuery(
+          'sto_x',
+          ids.map((i) => ({ customerId: `cust_${i * 19}`, position: String(i) })),
+        ),
+      ),
+    };
+  });
+  for (const plan of Object.values(plans)) expect(plan).not.toMatch(/Seq Scan|Bitmap|Hash/);
+  expect(plans.events).toMatch(
+    /customer_events_by_id on customer_events e\n\s*Index Cond: \(\(id = k\.id\) AND \(store_id = /,
+  );
+  expect(plans.customers).toMatch(
+    /customers_pkey on customers c\n\s*Index Cond: \(\(store_id = [^)]*\) AND \(id = k\.id\)\)/,
+  );
+  expect(plans.changes).toMatch(
+    /customer_events_pkey on customer_events e\n\s*Index Cond: \(\(store_id = [^)]*\) AND \(customer_id = t\.customer_id\)\)/,
+  );
+});
+
 it('finds an event by its id through its own index, not through the store’s history', async () => {
   // A store of 20,000 events (the planner knows no store's size: migration 0004), in a
   // transaction rolled back after.

@@ -113,23 +113,35 @@ function feedRowOf(r: {
   };
 }
 
-/** The store's records of these ids, in feed order (ids it has not are left out). */
+/**
+ * The store's records of these ids, in feed order (ids it has not are left out): one
+ * probe of `customer_events_by_id` per id, in a LATERAL that OFFSET 0 keeps from being
+ * turned into a join (as findCustomersById does). A webhook round reads 256 at once, and
+ * on a store that had just grown, stale statistics made the `IN` list a scan of the
+ * store's whole feed.
+ */
 export async function readById(db: DB, storeId: string, ids: string[]): Promise<FeedRow[]> {
   if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom('customer_events')
-    .select(feedColumns)
-    .where('store_id', '=', storeId)
-    .where('id', 'in', ids)
-    .orderBy('tx')
-    .orderBy('position')
-    .execute();
+  const { rows } = await readByIdQuery(storeId, ids).execute(db);
   return rows.map(feedRowOf);
+}
+
+/** readById's statement (test/db/plans.test.ts explains it). */
+export function readByIdQuery(storeId: string, ids: string[]) {
+  const columns = sql.join(feedColumns.map((c) => sql.ref(`e.${c}`)));
+  return sql<Parameters<typeof feedRowOf>[0]>`
+    SELECT ${columns} FROM unnest(${[...new Set(ids)]}::text[]) AS k(id),
+    LATERAL (
+      SELECT * FROM customer_events e WHERE e.id = k.id AND e.store_id = ${storeId} OFFSET 0
+    ) e
+    ORDER BY e.tx, e.position`;
 }
 
 /**
  * Each customer's records from a position on (exclusive), newest first: what a write
- * changed after the record at that position, to be undone back to it.
+ * changed after the record at that position, to be undone back to it. One probe of the
+ * primary key (store, customer) per customer, as in readById: a join here became a hash
+ * join over the store's whole feed when its statistics were stale.
  */
 export async function changesSince(
   db: DB,
@@ -137,20 +149,31 @@ export async function changesSince(
   from: { customerId: string; position: string }[],
 ): Promise<{ customerId: string; position: string; changes: Record<string, unknown> }[]> {
   if (from.length === 0) return [];
-  const { rows } = await sql<{
+  const { rows } = await changesSinceQuery(storeId, from).execute(db);
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    position: String(r.position),
+    changes: r.changes,
+  }));
+}
+
+/** changesSince's statement (test/db/plans.test.ts explains it). */
+export function changesSinceQuery(
+  storeId: string,
+  from: { customerId: string; position: string }[],
+) {
+  return sql<{
     customer_id: string;
     position: string;
     changes: Record<string, unknown>;
   }>`
     SELECT e.customer_id, e.position, e.changes
     FROM unnest(${from.map((f) => f.customerId)}::text[], ${from.map((f) => f.position)}::bigint[])
-      AS t(customer_id, position)
-    JOIN customer_events AS e
-      ON e.store_id = ${storeId} AND e.customer_id = t.customer_id AND e.position > t.position
-    ORDER BY e.position DESC`.execute(db);
-  return rows.map((r) => ({
-    customerId: r.customer_id,
-    position: String(r.position),
-    changes: r.changes,
-  }));
+      AS t(customer_id, position),
+    LATERAL (
+      SELECT e.customer_id, e.position, e.changes FROM customer_events AS e
+      WHERE e.store_id = ${storeId} AND e.customer_id = t.customer_id AND e.position > t.position
+      OFFSET 0
+    ) e
+    ORDER BY e.position DESC`;
 }
