@@ -154,7 +154,8 @@ export interface LoadResult {
 /**
  * Drives `connections` clients at an upsert (the native one by default) for `seconds`, each
  * sending the next body; with `rate`, no more than that many requests a second in all (a
- * paced load, for latency rather than throughput).
+ * paced load, for latency rather than throughput: a connection waits for its answer before
+ * it sends again, so a server slower than `rate` is sent less).
  */
 export async function drive(options: {
   url: string;
@@ -165,6 +166,8 @@ export async function drive(options: {
   body: () => string;
   api?: Api;
   rate?: number;
+  /** Told of each answer as it is read (its status and body). */
+  onResponse?: (status: number, body: string) => void;
 }): Promise<LoadResult> {
   const endpoint = endpoints[options.api ?? 'native'];
   const result = await autocannon({
@@ -177,7 +180,12 @@ export async function drive(options: {
       ...endpoint.headers(options.storeId, options.apiKey),
       'content-type': 'application/json',
     },
-    requests: [{ setupRequest: (request) => ({ ...request, body: options.body() }) }],
+    requests: [
+      {
+        setupRequest: (request) => ({ ...request, body: options.body() }),
+        ...(options.onResponse ? { onResponse: options.onResponse } : {}),
+      },
+    ],
   });
   return {
     rps: result.requests.average,
