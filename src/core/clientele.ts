@@ -119,8 +119,11 @@ export class Clientele {
         maxBytes: 1024 ** 3,
         leaseMs: 30_000,
         batchRows: 500,
-        // PGlite has one connection for every request: an import's batch keeps it briefly.
+        // PGlite has one connection for every request: an import's batch keeps it briefly,
+        // and lets requests have it between batches (its database runs in this thread, so
+        // reading the next batch while one is written would only keep it from them).
         batchMs: database.kind === 'pglite' ? 50 : 0,
+        overlap: database.kind !== 'pglite',
         ...options.imports,
         ...(options.log ? { log: options.log } : {}),
       },

@@ -27,6 +27,11 @@ export interface ImportWorkerOptions {
    * waits for the one connection while a batch holds it: this bounds that wait.
    */
   batchMs?: number;
+  /**
+   * Whether the next batch is read and prepared while one is written (a database in
+   * another process works meanwhile), or only once it has committed.
+   */
+  overlap?: boolean;
   /** The pause when there was nothing to do, ms. */
   idleMs?: number;
   log?: { warn(details: object, message: string): void };
@@ -135,11 +140,25 @@ export class ImportWorker {
       let batchRows = this.options.batchMs
         ? Math.min(100, this.options.batchRows)
         : this.options.batchRows;
+      // With `overlap`, batches overlap by half: while one batch's transaction runs, the
+      // next is read, parsed and prepared (the work that needs no database), so the
+      // database and this process work at once. Transactions still run one at a time, in
+      // order, each after the one before has committed; at most two batches are in hand.
+      let applying: Promise<void> = Promise.resolve();
       const applyBatch = async () => {
-        const started = performance.now();
-        applied = await this.apply(job, settings, batch, applied);
-        batchRows = nextBatchRows(batch.length, performance.now() - started, this.options);
+        const rowsOf = batch;
         batch = [];
+        const prepared = this.prepare(job, settings, rowsOf);
+        const previous = applying;
+        applying = previous.then(async () => {
+          if (lost || !this.loop.isRunning) throw new LeaseLost();
+          const started = performance.now();
+          applied = await this.apply(job, prepared, applied);
+          batchRows = nextBatchRows(rowsOf.length, performance.now() - started, this.options);
+        });
+        // Its failure is thrown where it is awaited: with the next batch, or at the end.
+        applying.catch(() => {});
+        await (this.options.overlap ? previous : applying);
       };
       let seen = 0;
       // A row naming a field not declared yet runs alone (its declaration is a write of
@@ -157,7 +176,7 @@ export class ImportWorker {
       };
       for await (const item of rows) {
         seen++;
-        if (seen <= applied) continue; // applied before a restart
+        if (seen <= job.processed) continue; // applied before a restart
         batch.push(item);
         if (batch.length >= batchRows || declares(item)) {
           if (lost || !this.loop.isRunning) throw new LeaseLost();
@@ -168,6 +187,7 @@ export class ImportWorker {
         if (lost || !this.loop.isRunning) throw new LeaseLost();
         await applyBatch();
       }
+      await applying;
       await this.db.transaction().execute(async (trx) => {
         const ended = await repo.finishImport(trx, job, this.owner, {
           status: 'completed',
@@ -198,13 +218,8 @@ export class ImportWorker {
     }
   }
 
-  /** One batch: its writes, its refused rows and the checkpoint, in one transaction. */
-  private async apply(
-    job: repo.ImportRow,
-    settings: StoreSettings,
-    batch: ImportRowItem[],
-    applied: number,
-  ): Promise<number> {
+  /** A batch's rows as upserts (what needs no database), and those refused already. */
+  private prepare(job: repo.ImportRow, settings: StoreSettings, batch: ImportRowItem[]) {
     const ctx = { storeId: job.store_id, api: 'import', keyId: job.key_id };
     const refused = new Map<ImportRowItem, ClienteleError | ImportRowItem['problem']>();
     const requests: UpsertRequest[] = [];
@@ -222,6 +237,15 @@ export class ImportWorker {
         refused.set(item, error);
       }
     }
+    return { size: batch.length, refused, requests, requested };
+  }
+
+  /** One batch: its writes, its refused rows and the checkpoint, in one transaction. */
+  private async apply(
+    job: repo.ImportRow,
+    { size, refused, requests, requested }: ReturnType<ImportWorker['prepare']>,
+    applied: number,
+  ): Promise<number> {
     const remember = await withRetry(() =>
       this.db.transaction().execute(async (trx) => {
         const now = await repo.findImport(trx, job.store_id, job.id, true);
@@ -262,7 +286,7 @@ export class ImportWorker {
         errors.sort((a, b) => a.row_number - b.row_number);
         await repo.insertErrors(trx, job.store_id, job.id, errors);
         await repo.recordProgress(trx, job, {
-          processed: applied + batch.length,
+          processed: applied + size,
           ...counts,
           leaseMs: this.options.leaseMs,
         });
@@ -273,6 +297,6 @@ export class ImportWorker {
     // PGlite answers without any I/O: a job's batches would follow one another on
     // promises alone and starve the event loop (requests, timers) until the job ended.
     await new Promise((resolve) => setImmediate(resolve));
-    return applied + batch.length;
+    return applied + size;
   }
 }
