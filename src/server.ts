@@ -13,25 +13,30 @@ const SHUTDOWN_GRACE_MS = 10_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 /**
- * V8's settings for a process on PGlite, set by the clientele command before the database
+ * V8's settings for a server process, set by the clientele command before the database
  * opens (the first must come before PGlite's WebAssembly is compiled).
  */
-export function tuneV8ForPglite(): void {
-  // V8 first compiles PGlite's WebAssembly with its baseline compiler, then recompiles
-  // the hot parts with its optimizing one on background threads: on a 2-core machine
-  // that recompilation competed with the requests for the first minute of a server's
-  // life, and its code stayed in memory beside the baseline code. Measured here, the
-  // baseline code alone serves as fast (16 clients: ~1,750 upserts/s against ~1,370 in
-  // the first minute), with ~20 MB less memory. It must be set before PGlite compiles.
-  v8.setFlagsFromString('--no-wasm-tier-up');
+export function tuneV8(database: 'pglite' | 'postgres'): void {
+  if (database === 'pglite') {
+    // V8 first compiles PGlite's WebAssembly with its baseline compiler, then recompiles
+    // the hot parts with its optimizing one on background threads: on a 2-core machine
+    // that recompilation competed with the requests for the first minute of a server's
+    // life, and its code stayed in memory beside the baseline code. Measured here, the
+    // baseline code alone serves as fast (16 clients: ~1,750 upserts/s against ~1,370 in
+    // the first minute), with ~20 MB less memory. It must be set before PGlite compiles.
+    v8.setFlagsFromString('--no-wasm-tier-up');
+  }
   // After each full collection V8 lets its heap grow by a factor it picks from how fast
-  // that collection ran, up to four times what survived. Now and then, under load, it
-  // picked over three: ~40 MB live, no full collection for 15 s while the heap reached
-  // 120 MB, and with PGlite's WebAssembly memory beside it the server's RSS went to
-  // 330-380 MB (~250 MB in the other runs). Fixed at 1.25, peaks stayed at 224-257 MB at
-  // the same rate. Not on PostgreSQL, where the server has the room: there it cost ~10 %
-  // more server CPU per upsert (more full collections).
-  v8.setFlagsFromString('--heap-growing-percent=25');
+  // that collection ran, up to four times what survived: how much garbage it keeps before
+  // it collects again. On PGlite, under load, it now and then picked over three (~40 MB
+  // live, no full collection for 15 s while the heap reached 120 MB) and with PGlite's
+  // WebAssembly memory beside it the server's RSS went to 330-380 MB (~250 MB in the other
+  // runs); fixed at 1.25, peaks stayed at 224-257 MB at the same rate. On PostgreSQL an
+  // import promotes each batch's rows, plans and statements to the old generation (a
+  // batch outlives several young collections), and the heap reached 230 MB with ~50 MB
+  // live: RSS 305-329 MB. Fixed at 2 there, its peak was 223-245 MB; 1.25 cost ~10 % more
+  // server CPU an upsert there (more full collections), 2 costs about nothing measurable.
+  v8.setFlagsFromString(`--heap-growing-percent=${database === 'pglite' ? 25 : 100}`);
 }
 
 /**

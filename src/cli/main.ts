@@ -6,7 +6,7 @@ import { hasCitus, planDistribution, readCitusState, readSchema } from '../core/
 import { isMigrated } from '../core/db/migrate.js';
 import { citusViolations } from '../core/db/readiness.js';
 import { ClienteleError, SetupError } from '../core/errors.js';
-import { secretKeyOf, startServer, stopOnSignals, tuneV8ForPglite } from '../server.js';
+import { secretKeyOf, startServer, stopOnSignals, tuneV8 } from '../server.js';
 import { runExport, runImport } from './transfer.js';
 
 const usage = `Usage: clientele <command>
@@ -44,10 +44,10 @@ stand in for --key).
 
 The database is DATABASE_URL (PostgreSQL) or, without it, PGlite in CLIENTELE_DATA_DIR (./data).`;
 
-/** The configuration, with V8 set for PGlite first when PGlite is the database. */
+/** The configuration, with V8 set for its database first (server.ts, tuneV8). */
 function configure() {
   const config = loadConfig();
-  if (!config.databaseUrl) tuneV8ForPglite();
+  tuneV8(config.databaseUrl ? 'postgres' : 'pglite');
   return config;
 }
 
