@@ -58,6 +58,10 @@ async function fillIn(db: DB, storeId: string, n: number): Promise<void> {
       ('signup', NULL, to_char(v.signup AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), NULL, v.signup),
       ('visits', v.visits, NULL, NULL, NULL)
     ) AS f(field, num, txt, bool, ts)`.execute(db);
+  // A store that keeps its typed values already (migration 0030: from its first segment
+  // or preview on), as these rows say it does: its first segment builds at once, with no
+  // fill of them first.
+  await sql`UPDATE stores SET values_status = 'kept' WHERE id = ${storeId}`.execute(db);
   await sql`
     CREATE TABLE plain (id text PRIMARY KEY, tier text, points float8, vip boolean,
       signup timestamptz, visits float8)`.execute(db);
