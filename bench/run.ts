@@ -348,6 +348,7 @@ BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/clientele-prof' npm run bench   
 npm run bench:compare -- main~2      # another build against this one, run alternately (PostgreSQL, 64 clients)
 COMPARE_DATABASE=pglite COMPARE_CLIENTS=16 COMPARE_ROUNDS=5 npm run bench:compare -- <revision>
 COMPARE_SCENARIO=redo npm run bench:compare -- main   # Redo's upsert (or voucherify) instead of the native one
+npm run bench:statements [-- <built worktree>]   # PostgreSQL's time per upsert by statement, on a server preloading pg_stat_statements (BENCH_STATEMENTS_URL, default port 5433)
 \`\`\`
 
 It creates and drops a database \`clientele_bench\` on that server, and a temporary PGlite
