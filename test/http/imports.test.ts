@@ -427,6 +427,21 @@ describe('imports: CSV', () => {
     expect(fields.find((f: { name: string }) => f.name === 'zip').type).toBe('STRING');
   });
 
+  it('types the rows after a cell that declares a field through that declaration', async () => {
+    const store = await t.createStore();
+    // `zip` is declared STRING by its first cell (02134 is not a JSON number); the cells
+    // after it go through that STRING field, so 1250 stays text there.
+    const csv =
+      'email,customFields.zip\n' +
+      'one@example.com,02134\n' +
+      'two@example.com,1250\n' +
+      'three@example.com,7\n';
+    const job = await importFile(store, csv, 'text/csv');
+    expect(job).toMatchObject({ created: 3, failed: 0 });
+    expect((await customer(store, 'two@example.com')).customFields).toEqual({ zip: '1250' });
+    expect((await customer(store, 'three@example.com')).customFields).toEqual({ zip: '7' });
+  });
+
   it('maps the file’s own headers, and refuses a header it cannot read before storing anything', async () => {
     const store = await t.createStore();
     const mapping = encodeURIComponent(

@@ -120,6 +120,9 @@ export class ImportWorker {
       },
       Math.max(100, this.options.leaseMs / 3),
     );
+    // The batch being written (with `overlap`, while the next is read): settled before
+    // this returns, however it ends, so that no transaction outlives the job's run.
+    let applying: Promise<void> = Promise.resolve();
     try {
       const settings = await this.settingsOf(job.store_id);
       const types = new Map<string, FieldType>(
@@ -144,8 +147,9 @@ export class ImportWorker {
       // next is read, parsed and prepared (the work that needs no database), so the
       // database and this process work at once. Transactions still run one at a time, in
       // order, each after the one before has committed; at most two batches are in hand.
-      let applying: Promise<void> = Promise.resolve();
-      const applyBatch = async () => {
+      // A batch that ends on a declaration is waited for itself: the rows after it are
+      // typed through the field it declares (csvRows reads types as it reads rows).
+      const applyBatch = async (declared: boolean) => {
         const rowsOf = batch;
         batch = [];
         const prepared = this.prepare(job, settings, rowsOf);
@@ -158,7 +162,7 @@ export class ImportWorker {
         });
         // Its failure is thrown where it is awaited: with the next batch, or at the end.
         applying.catch(() => {});
-        await (this.options.overlap ? previous : applying);
+        await (this.options.overlap && !declared ? previous : applying);
       };
       let seen = 0;
       // A row naming a field not declared yet runs alone (its declaration is a write of
@@ -178,14 +182,15 @@ export class ImportWorker {
         seen++;
         if (seen <= job.processed) continue; // applied before a restart
         batch.push(item);
-        if (batch.length >= batchRows || declares(item)) {
+        const declared = declares(item);
+        if (batch.length >= batchRows || declared) {
           if (lost || !this.loop.isRunning) throw new LeaseLost();
-          await applyBatch();
+          await applyBatch(declared);
         }
       }
       if (batch.length > 0) {
         if (lost || !this.loop.isRunning) throw new LeaseLost();
-        await applyBatch();
+        await applyBatch(false);
       }
       await applying;
       await this.db.transaction().execute(async (trx) => {
@@ -197,6 +202,7 @@ export class ImportWorker {
       });
       await repo.deleteChunks(this.db, job.store_id, job.id);
     } catch (error) {
+      await applying.catch(() => {});
       if (error instanceof LeaseLost) return;
       this.options.log?.warn({ err: error, importId: job.id }, 'import failed');
       const message = error instanceof Error ? error.message : String(error);
