@@ -26,7 +26,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { bodyFactory, drive, type LoadResult } from './load.js';
+import { bodyFactory, type LoadResult, pace } from './load.js';
 import { type BenchServer, credentials, startServer, watchRss, withDatabase } from './server.js';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -191,7 +191,7 @@ const interactiveSeconds = Number(process.env.BENCH_INTERACTIVE_SECONDS ?? 10);
 
 /** A paced native upsert load on the server's default store (new customers, other emails). */
 function interactive(server: BenchServer, seed: string): Promise<LoadResult> {
-  return drive({
+  return pace({
     url: server.url,
     ...credentials(server),
     connections: 8,

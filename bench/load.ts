@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 
 /**
  * Realistic upsert bodies: half new customers, half existing ones; a phone number that
@@ -153,9 +155,10 @@ export interface LoadResult {
 
 /**
  * Drives `connections` clients at an upsert (the native one by default) for `seconds`, each
- * sending the next body; with `rate`, no more than that many requests a second in all (a
- * paced load, for latency rather than throughput: a connection waits for its answer before
- * it sends again, so a server slower than `rate` is sent less).
+ * sending the next body as soon as its last answer is read: a closed loop, for throughput.
+ * (autocannon's own `overallRate` is not a steady pace: each connection sends its share
+ * of a second as fast as it can when the second begins and then waits, so the server
+ * sees bursts at full speed and idle gaps. `pace` sends at a steady rate.)
  */
 export async function drive(options: {
   url: string;
@@ -165,16 +168,12 @@ export async function drive(options: {
   seconds: number;
   body: () => string;
   api?: Api;
-  rate?: number;
-  /** Told of each answer as it is read (its status and body). */
-  onResponse?: (status: number, body: string) => void;
 }): Promise<LoadResult> {
   const endpoint = endpoints[options.api ?? 'native'];
   const result = await autocannon({
     url: `${options.url}${endpoint.path(options.storeId)}`,
     connections: options.connections,
     duration: options.seconds,
-    ...(options.rate ? { overallRate: options.rate } : {}),
     method: endpoint.method,
     headers: {
       ...endpoint.headers(options.storeId, options.apiKey),
@@ -183,7 +182,6 @@ export async function drive(options: {
     requests: [
       {
         setupRequest: (request) => ({ ...request, body: options.body() }),
-        ...(options.onResponse ? { onResponse: options.onResponse } : {}),
       },
     ],
   });
@@ -193,5 +191,95 @@ export async function drive(options: {
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
     requests: result.requests.total,
+  };
+}
+
+/**
+ * Sends upserts at a steady `rate` a second for `seconds`, the n-th at n/rate s after the
+ * start, whatever the answers (an open loop, as a store's traffic arrives), over at most
+ * `connections` connections kept alive; a request waits for a free connection in the
+ * client, up to `connections` × 4 at once, past which a due request is counted as not sent
+ * (the server is slower than the rate). Each answer is told to `onResponse` as it is read.
+ */
+export async function pace(options: {
+  url: string;
+  storeId: string;
+  apiKey: string;
+  connections: number;
+  seconds: number;
+  rate: number;
+  body: () => string;
+  api?: Api;
+  onResponse?: (status: number, body: string) => void;
+}): Promise<LoadResult & { notSent: number }> {
+  const endpoint = endpoints[options.api ?? 'native'];
+  const pool = new Pool(new URL(options.url).origin, {
+    connections: options.connections,
+    pipelining: 1,
+  });
+  const headers = {
+    ...endpoint.headers(options.storeId, options.apiKey),
+    'content-type': 'application/json',
+  };
+  const path = endpoint.path(options.storeId);
+  const latencies: number[] = [];
+  const most = options.connections * 4;
+  const total = Math.round(options.rate * options.seconds);
+  let sent = 0;
+  let notSent = 0;
+  let errors = 0;
+  let open = 0;
+  const inFlight = new Set<Promise<void>>();
+  const send = async () => {
+    const started = performance.now();
+    try {
+      const answer = await pool.request({
+        path,
+        method: endpoint.method,
+        headers,
+        body: options.body(),
+      });
+      const text = await answer.body.text();
+      latencies.push(performance.now() - started);
+      if (answer.statusCode >= 300) errors++;
+      options.onResponse?.(answer.statusCode, text);
+    } catch {
+      errors++;
+    }
+  };
+  const start = performance.now();
+  while (sent + notSent < total) {
+    const due = Math.min(
+      total,
+      Math.floor(((performance.now() - start) * options.rate) / 1000) + 1,
+    );
+    while (sent + notSent < due) {
+      if (open >= most) {
+        notSent++;
+        continue;
+      }
+      sent++;
+      open++;
+      const request: Promise<void> = send().finally(() => {
+        open--;
+        inFlight.delete(request);
+      });
+      inFlight.add(request);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  return {
+    rps: latencies.length / elapsed,
+    p50: at(0.5),
+    p99: at(0.99),
+    errors,
+    requests: sent,
+    notSent,
   };
 }

@@ -16,7 +16,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { bodyFactory, drive } from './load.js';
+import { bodyFactory, drive, pace as steady } from './load.js';
 import {
   type BenchServer,
   cpuMs,
@@ -88,13 +88,13 @@ const pct = (values: number[], p: number) => {
 };
 
 /**
- * Upserts at `rate` per second for `secs`, through 64 connections kept alive (as the
+ * Upserts at a steady `rate` per second for `secs` (load.ts `pace`: one every 1/rate s,
+ * not a second's worth in a burst), through at most 64 connections kept alive (as the
  * integrations that send a store's traffic hold theirs); when each (customer, version)
- * was answered. The client is autocannon, as in the throughput runs: it shares the cores
- * with the server and its database, and costs them 0.15-0.23 ms an upsert where node's
- * own http client costs 0.30-0.37 ms. (`fetch`, with a connection of its own for each
- * request once the ones it keeps are busy, made the client and the server spend more on
- * opening connections than on upserts: answers took 0.3-1 s with no endpoint at all.)
+ * was answered. (`fetch`, with a connection of its own for each request once the ones it
+ * keeps are busy, made the client and the server spend more on opening connections than
+ * on upserts: answers took 0.3-1 s with no endpoint at all; undici's Pool keeps to its
+ * connections.)
  */
 async function paced(server: BenchServer, rate: number, secs: number) {
   const { storeId, apiKey } = credentials(server);
@@ -102,7 +102,7 @@ async function paced(server: BenchServer, rate: number, secs: number) {
   let errors = 0;
   let firstError: string | undefined;
   const started = performance.now();
-  await drive({
+  const { notSent } = await steady({
     url: server.url,
     storeId,
     apiKey,
@@ -127,16 +127,16 @@ async function paced(server: BenchServer, rate: number, secs: number) {
     },
   });
   const elapsed = (performance.now() - started) / 1000;
-  return { acked, rate: acked.size / elapsed, errors, firstError };
+  return { acked, rate: acked.size / elapsed, errors: errors + notSent, firstError };
 }
 
 /**
- * CPU time used so far, ms: by the server, by the database's backends serving it
+ * CPU time used so far, ms: by the server, by each of the database's backends serving it
  * (PostgreSQL; PGlite runs in the server), and by this process (the receiver, mostly).
  * A figure per delivery that a busy machine changes less than it changes a rate.
  */
 async function cpuOf(server: BenchServer, env: NodeJS.ProcessEnv) {
-  let database = 0;
+  const database = new Map<number, number>();
   if (env.DATABASE_URL) {
     const client = new pg.Client({ connectionString: env.DATABASE_URL });
     await client.connect();
@@ -144,10 +144,28 @@ async function cpuOf(server: BenchServer, env: NodeJS.ProcessEnv) {
       'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
     );
     await client.end();
-    for (const { pid } of rows) database += cpuMs(pid);
+    for (const { pid } of rows) database.set(pid, cpuMs(pid));
   }
   const self = process.cpuUsage();
   return { server: cpuMs(server.pid), database, receiver: (self.user + self.system) / 1000 };
+}
+
+/**
+ * CPU ms used between two readings of cpuOf. The pool closes idle connections and opens
+ * others: a backend counts from its first reading (0 if it began in between), and one
+ * that ended in between is lost, so the database's figure errs low, never negative.
+ */
+function spent(
+  before: Awaited<ReturnType<typeof cpuOf>>,
+  after: Awaited<ReturnType<typeof cpuOf>>,
+) {
+  let database = 0;
+  for (const [pid, ms] of after.database) database += ms - (before.database.get(pid) ?? 0);
+  return {
+    server: after.server - before.server,
+    database,
+    receiver: after.receiver - before.receiver,
+  };
 }
 
 async function measure(kind: string, env: NodeJS.ProcessEnv, receiver: Receiver) {
@@ -179,12 +197,11 @@ async function measure(kind: string, env: NodeJS.ProcessEnv, receiver: Receiver)
     const { acked, rate, errors, firstError } = await paced(server, pace, seconds);
     if (firstError) console.log(`${kind}: the first of ${errors} failed upserts: ${firstError}`);
     await until(() => [...acked.keys()].every((k) => receiver.arrived.has(k)), 60_000);
-    const after = await cpuOf(server, env);
+    const pacedCpu = spent(before, await cpuOf(server, env));
     const latencies = [...acked].map(([k, at]) => (receiver.arrived.get(k) as number) - at);
     // What each upsert and its delivery cost, and so how far this machine is from 1,000/s:
     // a rate short of BENCH_RATE is a machine that ran out of CPU, not a paced client.
-    const each = (k: 'server' | 'database' | 'receiver') =>
-      ((after[k] - before[k]) / acked.size).toFixed(3);
+    const each = (k: 'server' | 'database' | 'receiver') => (pacedCpu[k] / acked.size).toFixed(3);
     console.log(
       `${kind}: at ${rate.toFixed(0)} upserts/s of ${pace} asked (${errors} errors), answer to delivery p50 ${pct(latencies, 50).toFixed(0)} ms (ceiling 100), p99 ${pct(latencies, 99).toFixed(0)} ms (ceiling 1000); CPU ms an upsert and its delivery, server · database · this client and receiver: ${each('server')} · ${each('database')} · ${each('receiver')}`,
     );
@@ -200,11 +217,8 @@ async function measure(kind: string, env: NodeJS.ProcessEnv, receiver: Receiver)
     const run = async (body: () => string, cpu: number[][]) => {
       const before = await cpuOf(server, env);
       const r = await drive({ url: server.url, storeId, apiKey, connections: 64, seconds, body });
-      const after = await cpuOf(server, env);
-      cpu.push([
-        (after.server - before.server) / r.requests,
-        (after.database - before.database) / r.requests,
-      ]);
+      const used = spent(before, await cpuOf(server, env));
+      cpu.push([used.server / r.requests, used.database / r.requests]);
       return r.rps;
     };
     for (let round = 0; round < rounds; round++) {
@@ -264,9 +278,8 @@ async function measure(kind: string, env: NodeJS.ProcessEnv, receiver: Receiver)
       600_000,
     );
     const drained = (performance.now() - started) / 1000;
-    const cpuAfter = await cpuOf(server, env);
-    const perDelivery = (k: keyof typeof cpuAfter) =>
-      ((cpuAfter[k] - cpuBefore[k]) / receiver.count()).toFixed(3);
+    const drainCpu = spent(cpuBefore, await cpuOf(server, env));
+    const perDelivery = (k: keyof typeof drainCpu) => (drainCpu[k] / receiver.count()).toFixed(3);
     console.log(
       `${kind}: a backlog of ${written} events drained in ${drained.toFixed(1)} s: ${(receiver.count() / drained).toFixed(0)} deliveries/s by one process (floor 2000); CPU ms a delivery: server ${perDelivery('server')}, database ${perDelivery('database')}, receiver ${perDelivery('receiver')}`,
     );
