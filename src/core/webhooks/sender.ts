@@ -38,6 +38,13 @@ const PREPARING = 2;
 /** How long a finished send waits to be recorded with others, ms. */
 const RECORD_AFTER_MS = 2;
 /**
+ * After a fan-out round that found new events, how long the next one waits for more, ms.
+ * Back to back, at 1,000 upserts a second, rounds found one to three events each and cost
+ * the server and its database more than the deliveries did: acknowledgement to delivery
+ * took p50 191 ms, p99 1.3 s, and with this wait 28 ms and 0.5 s (bench:webhooks).
+ */
+const GATHER_MS = 10;
+/**
  * While writes queue (a write committed with QUEUEING or more other upserts of this
  * process still waiting or being written, within the last BUSY_WINDOW_MS), deliveries
  * yield to them: every YIELD_MS, a fan-out round takes at most YIELD_LEASE events per
@@ -108,8 +115,10 @@ export class WebhookSender {
           const yielding = this.yieldsToWrites();
           const { made, leased } = await this.fanOut(yielding);
           if (made > leased) loops.lease.wake();
-          if (!yielding || made === 0) return made > 0;
-          await new Promise((resolve) => setTimeout(resolve, YIELD_MS));
+          if (made === 0) return false;
+          // A full round: more are waiting.
+          if (!yielding && made >= FAN_OUT_EVENTS) return true;
+          await new Promise((resolve) => setTimeout(resolve, yielding ? YIELD_MS : GATHER_MS));
           return true;
         },
         this.idleMs,
