@@ -143,6 +143,28 @@ function explainUnder(settings: string[], query: string): Promise<string> {
   });
 }
 
+it("reads a batch's suppressed values by probes of the suppressions' key, planned once whatever the table held", async () => {
+  const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_suppressed'`.execute(
+    clientele.db,
+  );
+  const [fn] = rows;
+  expect(fn?.proconfig).toContain('plan_cache_mode=force_generic_plan');
+  for (const setting of ['enable_seqscan', 'enable_bitmapscan']) {
+    expect(fn?.proconfig).toContain(`${setting}=off`);
+  }
+  const query = /RETURN QUERY([\s\S]*?);\s*END/
+    .exec(fn!.prosrc)![1]!
+    .replaceAll('p_store', "'sto_x'")
+    .replaceAll('p_hashes', "'{a,b,c}'::text[]");
+  // On the empty table a test starts with, the cheapest plan alone would read it whole.
+  const plan = await explainUnder(fn!.proconfig!, query);
+  expect(plan).not.toMatch(/Seq Scan|Bitmap/);
+  expect(plan).toMatch(
+    /suppressions_pkey on suppressions s\n\s*Index Cond: \(\(store_id = 'sto_x'::text\) AND \(hash = ANY /,
+  );
+});
+
 // Across every store (one PostgreSQL), and in one store (on Citus: migration 0020).
 for (const name of ['clientele_lease_deliveries', 'clientele_lease_store_deliveries']) {
   it(`${name}: leases webhook deliveries by index probes alone, whatever the statistics say`, async () => {

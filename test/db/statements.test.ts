@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Clientele } from '../../src/core/clientele.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, type TestDatabase, testOptions } from '../helpers/database.js';
 
 /**
  * The upsert's statements that only call functions go by name (db/statements.ts): each
@@ -15,7 +15,7 @@ async function oneConnection(): Promise<Clientele> {
   const first = await database.open();
   opened.push(first);
   if (database.kind === 'pglite') return first; // PGlite is one connection already
-  const single = await Clientele.open({ databaseUrl: database.url, poolSize: 1 });
+  const single = await Clientele.open({ ...testOptions, databaseUrl: database.url, poolSize: 1 });
   opened.push(single);
   return single;
 }
@@ -44,9 +44,13 @@ it('prepares the look-up and the write once per connection, and upserts as befor
   const { rows } = await sql<{ name: string; runs: number }>`
     SELECT name, generic_plans + custom_plans AS runs FROM pg_prepared_statements
     WHERE name LIKE 'clientele%' ORDER BY name`.execute(clientele.db);
-  expect(rows.map((r) => r.name)).toEqual(['clientele_find_owners', 'clientele_write_customers']);
+  expect(rows.map((r) => r.name)).toEqual([
+    'clientele_find_owners',
+    'clientele_suppressed',
+    'clientele_write_customers',
+  ]);
   // Each ran twice on that one parse.
-  expect(rows.map((r) => Number(r.runs))).toEqual([2, 2]);
+  expect(rows.map((r) => Number(r.runs))).toEqual([2, 2, 2]);
 });
 
 it('parses a named statement again after a call that failed', async () => {

@@ -1,4 +1,6 @@
+import { CompiledQuery } from 'kysely';
 import type { DB } from '../db/database.js';
+import { named } from '../db/statements.js';
 import { newId } from '../ids.js';
 import type { IdentityKey } from './identity.js';
 import type { SuppressionKeys } from './suppression.js';
@@ -13,6 +15,13 @@ export interface Suppression {
   createdAt: string;
 }
 
+// Every write reads it (once a batch): a function (migration 0031) sent as a prepared
+// statement (db/statements.ts), planned once per connection.
+const SUPPRESSED = named(
+  'clientele_suppressed',
+  'SELECT hash FROM clientele_suppressed($1, $2::text[])',
+);
+
 /**
  * Which of these identifiers are suppressed: one index probe per value. Read after the
  * write's owners (never before): an erasure that committed before that read had already
@@ -26,12 +35,9 @@ export async function suppressedKeys(
 ): Promise<IdentityKey[]> {
   const hashes = hashing.hashesOf(storeId, keys);
   if (hashes.length === 0) return [];
-  const rows = await db
-    .selectFrom('suppressions')
-    .select('hash')
-    .where('store_id', '=', storeId)
-    .where('hash', 'in', [...new Set(hashes)])
-    .execute();
+  const { rows } = await db.executeQuery<{ hash: string }>(
+    CompiledQuery.raw(SUPPRESSED, [storeId, [...new Set(hashes)]]),
+  );
   if (rows.length === 0) return [];
   const found = new Set(rows.map((r) => r.hash));
   return keys.filter((_, i) => found.has(hashes[i] as string));

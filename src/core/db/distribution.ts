@@ -63,6 +63,7 @@ export const tables: Record<string, Placement> = {
 export const functions: Record<string, { storeArgument: string } | { coordinator: string }> = {
   clientele_find_owners: { storeArgument: 'p_store' },
   clientele_write_customers: { storeArgument: 'p_store' },
+  clientele_suppressed: { storeArgument: 'p_store' },
   clientele_lease_store_deliveries: { storeArgument: 'p_store' },
   // Its rotating place (migration 0023) is within its store: the store stays the argument.
   clientele_fan_out_store: { storeArgument: 'p_store' },

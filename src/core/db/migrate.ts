@@ -30,6 +30,7 @@ import * as m0027 from './migrations/0027_fan_out_plans.js';
 import * as m0028 from './migrations/0028_memberships_where_segments.js';
 import * as m0029 from './migrations/0029_merged_identifiers.js';
 import * as m0030 from './migrations/0030_values_on_demand.js';
+import * as m0031 from './migrations/0031_suppressed_read.js';
 
 /**
  * Migrations are compiled in, so a built server needs no migration folder at run time.
@@ -68,6 +69,7 @@ const migrations: Record<string, Migration> = {
   '0028_memberships_where_segments': m0028,
   '0029_merged_identifiers': m0029,
   '0030_values_on_demand': m0030,
+  '0031_suppressed_read': m0031,
 };
 
 const provider: MigrationProvider = {
