@@ -39,7 +39,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     unavailableStates.has(code) ||
     unreachableCodes.has(code) ||
     /^08[0-9A-Z]{3}$/.test(code) ||
-    /timeout exceeded when trying to connect|Connection terminated|terminating connection|the database system is (starting up|shutting down)/i.test(
+    /timeout exceeded when trying to connect|Connection terminated|terminating connection|connection error and is not queryable|the database system is (starting up|shutting down)/i.test(
       typeof e.message === 'string' ? e.message : '',
     )
   );

@@ -41,6 +41,16 @@ const OID_DATE = 1082;
 
 /** A node-postgres client that sends the named statements (db/statements.ts) by name. */
 class Client extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    // A connection lost while the client is checked out with no statement running (a
+    // transaction's, between two statements) is an 'error' event the pool does not hear
+    // (it listens only while the client is idle in it), and unheard, node ends the
+    // process. Heard here, it is told by the statement that follows, which fails (as an
+    // outage: availability.ts), and the pool drops the client when it is released.
+    this.on('error', () => {});
+  }
+
   // biome-ignore lint/suspicious/noExplicitAny: pg's query() has a dozen overloads; this passes each through.
   override query(config: any, values?: any, callback?: any): any {
     const name = typeof config === 'string' ? statementName(config) : undefined;
