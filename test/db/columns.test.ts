@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Clientele } from '../../src/core/clientele.js';
+import { expect, it } from 'vitest';
 import { stateColumns } from '../../src/core/customers/customers.repository.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { engineForFile } from '../helpers/database.js';
 
 /**
  * The customer's columns are listed once (`stateColumns`), and the write's encoder is
@@ -10,22 +9,14 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
  * reads the encoded rows with are SQL of their own: these checks fail when either
  * disagrees with the list, by name or by type.
  */
-let database: TestDatabase;
-let clientele: Clientele;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  clientele = await database.open();
-});
-afterAll(async () => {
-  await clientele.close();
-  await database.drop();
-});
+const engine = engineForFile();
 
 /** The `AS alias(name type, …)` column lists of the function's jsonb_to_recordset calls. */
 async function recordsets(): Promise<Record<string, [string, string][]>> {
   const { rows } = await sql<{ def: string }>`
-    SELECT pg_get_functiondef('clientele_write_customers'::regproc) AS def`.execute(clientele.db);
+    SELECT pg_get_functiondef('clientele_write_customers'::regproc) AS def`.execute(
+    engine.clientele.db,
+  );
   const def = rows[0]!.def;
   const lists: Record<string, [string, string][]> = {};
   for (const m of def.matchAll(/jsonb_to_recordset\((\w+)\) AS \w+\(([^)]*)\)/g)) {
@@ -61,7 +52,9 @@ it('the table has every listed column with its type, and no other column of stat
     SELECT column_name, format_type(a.atttypid, a.atttypmod) AS type
     FROM information_schema.columns c
     JOIN pg_attribute a ON a.attrelid = 'customers'::regclass AND a.attname = c.column_name
-    WHERE c.table_name = 'customers' AND c.table_schema = current_schema()`.execute(clientele.db);
+    WHERE c.table_name = 'customers' AND c.table_schema = current_schema()`.execute(
+    engine.clientele.db,
+  );
   const short: Record<string, string> = {
     'text[]': 'text[]',
     text: 'text',
@@ -86,9 +79,9 @@ it('the table has every listed column with its type, and no other column of stat
 });
 
 it('the encoder writes a state the way it reads back', async () => {
-  const store = await clientele.stores.create('columns');
+  const store = await engine.clientele.stores.create('columns');
   const ctx = { storeId: store.id, api: 'native', keyId: null };
-  const written = await clientele.customers.upsert(ctx, {
+  const written = await engine.clientele.customers.upsert(ctx, {
     email: 'col@example.com',
     externalId: 'X1',
     phoneNumber: '+12025550143',
@@ -104,6 +97,6 @@ it('the encoder writes a state the way it reads back', async () => {
     channels: [{ type: 'email', value: 'col@example.com' }],
     loyalty: { status: 'loyalty' },
   });
-  const read = await clientele.customers.get(store.id, written.customer.id);
+  const read = await engine.clientele.customers.get(store.id, written.customer.id);
   expect(read).toEqual(written.customer);
 });

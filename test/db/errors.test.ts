@@ -1,26 +1,15 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Clientele } from '../../src/core/clientele.js';
+import { expect, it } from 'vitest';
 import { isRetryable } from '../../src/core/customers/retry.js';
 import { isUniqueViolation } from '../../src/core/db/errors.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { engineForFile } from '../helpers/database.js';
 
 /** A unique violation as this database really raises it, through Kysely and our driver. */
-let database: TestDatabase;
-let clientele: Clientele;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  clientele = await database.open();
-});
-afterAll(async () => {
-  await clientele.close();
-  await database.drop();
-});
+const engine = engineForFile();
 
 async function violation(statement: ReturnType<typeof sql>): Promise<unknown> {
   try {
-    await statement.execute(clientele.db);
+    await statement.execute(engine.clientele.db);
   } catch (error) {
     return error;
   }
@@ -28,12 +17,14 @@ async function violation(statement: ReturnType<typeof sql>): Promise<unknown> {
 }
 
 it('an identifier value taken twice is the identity key, and retried', async () => {
-  await sql`INSERT INTO stores (id, name) VALUES ('store_errors', 'errors')`.execute(clientele.db);
+  await sql`INSERT INTO stores (id, name) VALUES ('store_errors', 'errors')`.execute(
+    engine.clientele.db,
+  );
   await sql`INSERT INTO customers (store_id, id, seq, created_at, updated_at)
-    VALUES ('store_errors', 'cust_1', 1, now(), now())`.execute(clientele.db);
+    VALUES ('store_errors', 'cust_1', 1, now(), now())`.execute(engine.clientele.db);
   const claim = sql`INSERT INTO customer_identifiers (store_id, kind, value, customer_id)
     VALUES ('store_errors', 'email', 'taken@example.com', 'cust_1')`;
-  await claim.execute(clientele.db);
+  await claim.execute(engine.clientele.db);
   const error = await violation(claim);
   expect(error).toMatchObject({
     code: '23505',
@@ -52,7 +43,7 @@ it('an identifier value taken twice is the identity key, and retried', async () 
 
 it('another unique key is not retried', async () => {
   const store = sql`INSERT INTO stores (id, name) VALUES ('store_twice', 'twice')`;
-  await store.execute(clientele.db);
+  await store.execute(engine.clientele.db);
   const error = await violation(store);
   expect(isUniqueViolation(error)).toBe(true);
   expect(isUniqueViolation(error, { table: 'stores' })).toBe(true);

@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Clientele } from '../../src/core/clientele.js';
+import { expect, it } from 'vitest';
 import { PROBES_ONLY } from '../../src/core/db/migrations/0019_write_plans.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { engineForFile } from '../helpers/database.js';
 
 /**
  * The look-up's plan is made once per connection and kept (migration 0006), possibly
@@ -10,22 +9,12 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
  * identifier value and each customer by the whole primary key: a plan that reads a
  * store would be kept too, and cost more with every customer added.
  */
-let database: TestDatabase;
-let clientele: Clientele;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  clientele = await database.open();
-});
-afterAll(async () => {
-  await clientele.close();
-  await database.drop();
-});
+const engine = engineForFile();
 
 it('plans the identifier look-up as one probe per key, even on empty tables', async () => {
   const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
     SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_find_owners'`.execute(
-    clientele.db,
+    engine.clientele.db,
   );
   const [fn] = rows;
   expect(fn?.proconfig).toContain('plan_cache_mode=force_generic_plan');
@@ -35,7 +24,7 @@ it('plans the identifier look-up as one probe per key, even on empty tables', as
     .replaceAll('p_store', '$1')
     .replaceAll('p_kinds', '$2')
     .replaceAll('p_values', '$3');
-  const plan = await clientele.db.connection().execute(async (conn) => {
+  const plan = await engine.clientele.db.connection().execute(async (conn) => {
     await sql`SET plan_cache_mode = force_generic_plan`.execute(conn);
     await sql.raw(`PREPARE look (text, text[], text[]) AS ${query}`).execute(conn);
     try {
@@ -58,7 +47,9 @@ it('plans the identifier look-up as one probe per key, even on empty tables', as
 
 it("reads a customer's history newest first through the events' primary key", async () => {
   const { rows: indexes } = await sql<{ indexdef: string }>`
-    SELECT indexdef FROM pg_indexes WHERE tablename = 'customer_events'`.execute(clientele.db);
+    SELECT indexdef FROM pg_indexes WHERE tablename = 'customer_events'`.execute(
+    engine.clientele.db,
+  );
   // The key, an event by its id (migration 0015), and the feed's order within a store
   // (migration 0011).
   expect(indexes.map((i) => i.indexdef).sort()).toEqual([
@@ -66,7 +57,7 @@ it("reads a customer's history newest first through the events' primary key", as
     expect.stringMatching(/customer_events_in_order .*\(store_id, tx, "?position"?\)$/),
     expect.stringMatching(/customer_events_pkey .*\(store_id, customer_id, id\)$/),
   ]);
-  const plan = await clientele.db.connection().execute(async (conn) => {
+  const plan = await engine.clientele.db.connection().execute(async (conn) => {
     // An empty table is cheapest to read whole; the question is whether the key serves the order.
     await sql`SET enable_seqscan = off`.execute(conn);
     try {
@@ -84,7 +75,7 @@ it("reads a customer's history newest first through the events' primary key", as
 });
 
 it("reads a store's event feed in order through its index, with no sort", async () => {
-  const plan = await clientele.db.connection().execute(async (conn) => {
+  const plan = await engine.clientele.db.connection().execute(async (conn) => {
     await sql`SET enable_seqscan = off`.execute(conn);
     try {
       const explained = await sql<{ 'QUERY PLAN': string }>`
@@ -106,7 +97,7 @@ it("reads a store's event feed in order through its index, with no sort", async 
 it('searches by reading each index range in order up to its limit, and each customer by its key', async () => {
   const { pinPlan, searchQuery } = await import('../../src/core/customers/search.repository.js');
   const { searchTerms } = await import('../../src/core/customers/search.js');
-  const plan = await clientele.db.transaction().execute(async (trx) => {
+  const plan = await engine.clientele.db.transaction().execute(async (trx) => {
     await pinPlan(trx);
     const compiled = searchQuery('sto_x', searchTerms('+1202'), 21, {
       key: '+12025',
@@ -131,7 +122,7 @@ it('searches by reading each index range in order up to its limit, and each cust
 
 /** A statement's plan under a function's own settings (`proconfig`), on these tables. */
 function explainUnder(settings: string[], query: string): Promise<string> {
-  return clientele.db.connection().execute(async (conn) => {
+  return engine.clientele.db.connection().execute(async (conn) => {
     for (const c of settings) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
     try {
       const explained = await sql<{ 'QUERY PLAN': string }>`
@@ -146,7 +137,7 @@ function explainUnder(settings: string[], query: string): Promise<string> {
 it("reads a batch's suppressed values by probes of the suppressions' key, planned once whatever the table held", async () => {
   const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
     SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_suppressed'`.execute(
-    clientele.db,
+    engine.clientele.db,
   );
   const [fn] = rows;
   expect(fn?.proconfig).toContain('plan_cache_mode=force_generic_plan');
@@ -169,7 +160,7 @@ it("reads a batch's suppressed values by probes of the suppressions' key, planne
 for (const name of ['clientele_lease_deliveries', 'clientele_lease_store_deliveries']) {
   it(`${name}: leases webhook deliveries by index probes alone, whatever the statistics say`, async () => {
     const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
-    SELECT prosrc, proconfig FROM pg_proc WHERE proname = ${name}`.execute(clientele.db);
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = ${name}`.execute(engine.clientele.db);
     const [fn] = rows;
     for (const setting of ['enable_seqscan', 'enable_bitmapscan', 'enable_hashjoin']) {
       expect(fn?.proconfig).toContain(`${setting}=off`);
@@ -200,7 +191,7 @@ it('reads a webhook round’s events, their customers and the changes since by o
     '../../src/core/events/feed.repository.js'
   );
   const ids = Array.from({ length: 256 }, (_, i) => i + 1);
-  const plans = await clientele.db.transaction().execute(async (trx) => {
+  const plans = await engine.clientele.db.transaction().execute(async (trx) => {
     // A store analyzed while it had 10 customers and their events, that has grown to
     // 5,000 customers and 20,000 events since (what a new store does in its first
     // minutes, before autovacuum analyzes it again): rolled back after.
@@ -264,7 +255,7 @@ it('reads a webhook round’s events, their customers and the changes since by o
 it('finds an event by its id through its own index, not through the store’s history', async () => {
   // A store of 20,000 events (the planner knows no store's size: migration 0004), in a
   // transaction rolled back after.
-  const plan = await clientele.db.connection().execute(async (conn) => {
+  const plan = await engine.clientele.db.connection().execute(async (conn) => {
     await sql`BEGIN`.execute(conn);
     try {
       await sql`
@@ -290,7 +281,7 @@ it('finds an event by its id through its own index, not through the store’s hi
 for (const name of ['clientele_fan_out', 'clientele_fan_out_store']) {
   it(`${name}: fans out from each endpoint’s place through the feed’s index, in order, with no sort`, async () => {
     const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
-    SELECT prosrc, proconfig FROM pg_proc WHERE proname = ${name}`.execute(clientele.db);
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = ${name}`.execute(engine.clientele.db);
     const [fn] = rows;
     expect(fn?.proconfig).toEqual(
       expect.arrayContaining(['enable_seqscan=off', 'enable_bitmapscan=off']),
@@ -337,9 +328,9 @@ for (const name of ['clientele_fan_out', 'clientele_fan_out_store']) {
 /** A statement's generic plan (as PL/pgSQL keeps it) under a function's own settings. */
 async function planUnder(fn: string, statement: string, types: string, args: string) {
   const { rows } = await sql<{ proconfig: string[] | null }>`
-    SELECT proconfig FROM pg_proc WHERE proname = ${fn}`.execute(clientele.db);
+    SELECT proconfig FROM pg_proc WHERE proname = ${fn}`.execute(engine.clientele.db);
   const settings = rows[0]?.proconfig ?? [];
-  return clientele.db.connection().execute(async (conn) => {
+  return engine.clientele.db.connection().execute(async (conn) => {
     for (const c of settings) await sql.raw(`SET ${c.replace('=', ' = ')}`).execute(conn);
     await sql`SET plan_cache_mode = force_generic_plan`.execute(conn);
     await sql.raw(`PREPARE probe (${types}) AS ${statement}`).execute(conn);
@@ -359,7 +350,7 @@ it('writes each customer, and what segments derive from it, by whole keys, whate
   const { rows: settings } = await sql<{ proname: string; proconfig: string[] | null }>`
     SELECT proname, proconfig FROM pg_proc
     WHERE proname IN ('clientele_write_customers', 'clientele_write_derived')
-    ORDER BY proname`.execute(clientele.db);
+    ORDER BY proname`.execute(engine.clientele.db);
   expect(settings.map((f) => [f.proname, f.proconfig])).toEqual(
     ['clientele_write_customers', 'clientele_write_derived'].map((name) => [
       name,
@@ -371,12 +362,12 @@ it('writes each customer, and what segments derive from it, by whole keys, whate
   // minute of a store: the planner then believes the store is a handful of rows.
   await sql`
     INSERT INTO stores (id, name, created_at, updated_at) VALUES ('sto_plan', 'plan', now(), now())
-    ON CONFLICT DO NOTHING`.execute(clientele.db);
+    ON CONFLICT DO NOTHING`.execute(engine.clientele.db);
   await sql`
     INSERT INTO customers (store_id, id, seq, email, created_at, updated_at, version)
     SELECT 'sto_plan', 'cust_' || g, g, g || '@example.com', now(), now(), 1
-    FROM generate_series(1, 5) AS g`.execute(clientele.db);
-  await sql`ANALYZE customers`.execute(clientele.db);
+    FROM generate_series(1, 5) AS g`.execute(engine.clientele.db);
+  await sql`ANALYZE customers`.execute(engine.clientele.db);
 
   const update = await planUnder(
     'clientele_write_customers',
@@ -391,7 +382,9 @@ it('writes each customer, and what segments derive from it, by whole keys, whate
 
   // The write's removal of identifier rows, as the function has it.
   const { rows: written } = await sql<{ prosrc: string }>`
-    SELECT prosrc FROM pg_proc WHERE proname = 'clientele_write_customers'`.execute(clientele.db);
+    SELECT prosrc FROM pg_proc WHERE proname = 'clientele_write_customers'`.execute(
+    engine.clientele.db,
+  );
   const removal = /DELETE FROM customer_identifiers\s+WHERE[^;]*/.exec(written[0]!.prosrc);
   expect(removal).not.toBeNull();
   const identifiers = await planUnder(
@@ -413,7 +406,9 @@ it('writes each customer, and what segments derive from it, by whole keys, whate
   // Each statement of the derived write that finds rows to change, as the function has it,
   // its variables turned into parameters.
   const { rows } = await sql<{ prosrc: string }>`
-    SELECT prosrc FROM pg_proc WHERE proname = 'clientele_write_derived'`.execute(clientele.db);
+    SELECT prosrc FROM pg_proc WHERE proname = 'clientele_write_derived'`.execute(
+    engine.clientele.db,
+  );
   const deletes = [
     ...rows[0]!.prosrc.matchAll(
       /DELETE FROM (customer_values|segment_members)\s+WHERE[^;]*?(?=;|\s+RETURNING)/g,
@@ -471,12 +466,14 @@ it("counts a filter of custom fields from their indexes alone: each range's ids,
     FROM generate_series(1, 4000) AS g
     CROSS JOIN LATERAL (VALUES
       ('tier', NULL::float8, (ARRAY['gold', 'silver', 'bronze', 'none'])[1 + g % 4]),
-      ('points', ((g * 7919) % 10000)::float8, NULL)) AS f(field, num, txt)`.execute(clientele.db);
-  await sql`VACUUM ANALYZE customer_values`.execute(clientele.db);
+      ('points', ((g * 7919) % 10000)::float8, NULL)) AS f(field, num, txt)`.execute(
+    engine.clientele.db,
+  );
+  await sql`VACUUM ANALYZE customer_values`.execute(engine.clientele.db);
   const { rows } = await sql<{ 'QUERY PLAN': string }>`
     EXPLAIN (COSTS OFF)
     SELECT count(*) FROM (${matchingSql('sto_values', condition, Date.now())}) AS t`.execute(
-    clientele.db,
+    engine.clientele.db,
   );
   const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
   expect(plan).toMatch(
@@ -507,11 +504,11 @@ it("builds a chunk of a segment from the customers' key range, never the whole s
     { leaves: 50, depth: 4 },
   );
   // A store of 4,000 customers with both fields, its statistics gathered.
-  const { id } = await clientele.stores.create('chunks');
+  const { id } = await engine.clientele.stores.create('chunks');
   await sql`
     INSERT INTO customers (store_id, id, seq, created_at, updated_at)
     SELECT ${id}, 'cust_' || g, g, now(), now() FROM generate_series(1, 4000) AS g`.execute(
-    clientele.db,
+    engine.clientele.db,
   );
   await sql`
     INSERT INTO customer_values (store_id, customer_id, field, num, txt)
@@ -519,11 +516,13 @@ it("builds a chunk of a segment from the customers' key range, never the whole s
     FROM generate_series(1, 4000) AS g
     CROSS JOIN LATERAL (VALUES
       ('tier', NULL::float8, (ARRAY['gold', 'silver', 'bronze', 'none'])[1 + g % 4]),
-      ('points', ((g * 7919) % 10000)::float8, NULL)) AS f(field, num, txt)`.execute(clientele.db);
-  await sql`VACUUM ANALYZE customers`.execute(clientele.db);
-  await sql`VACUUM ANALYZE customer_values`.execute(clientele.db);
+      ('points', ((g * 7919) % 10000)::float8, NULL)) AS f(field, num, txt)`.execute(
+    engine.clientele.db,
+  );
+  await sql`VACUUM ANALYZE customers`.execute(engine.clientele.db);
+  await sql`VACUUM ANALYZE customer_values`.execute(engine.clientele.db);
   // Under the chunk's settings, as buildRange runs it.
-  const rows = await clientele.db.transaction().execute(async (trx) => {
+  const rows = await engine.clientele.db.transaction().execute(async (trx) => {
     await pinChunkPlan(trx);
     return (
       await sql<{ 'QUERY PLAN': string }>`
@@ -546,9 +545,9 @@ it("builds a chunk of a segment from the customers' key range, never the whole s
   // The chunk's end: the 50th id after the cursor, from the key's range.
   const { rows: ends } = await sql<{ 'QUERY PLAN': string }>`
     EXPLAIN (COSTS OFF) SELECT id FROM customers WHERE store_id = ${id} AND id > 'cust_1000'
-    ORDER BY id OFFSET 49 LIMIT 1`.execute(clientele.db);
+    ORDER BY id OFFSET 49 LIMIT 1`.execute(engine.clientele.db);
   expect(ends.map((r) => r['QUERY PLAN']).join('\n')).toMatch(
     /Index Only Scan using customers_pkey on customers\n\s*Index Cond: \(\(store_id = '[^']+'::text\) AND \(id > 'cust_1000'::text\)\)/,
   );
-  expect(await chunkEnd(clientele.db, id, 'cust_1000', 50)).toMatch(/^cust_1/);
+  expect(await chunkEnd(engine.clientele.db, id, 'cust_1000', 50)).toMatch(/^cust_1/);
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { Clientele, type ClienteleOptions } from '../../src/core/clientele.js';
 
 /**
@@ -24,6 +25,23 @@ export const testOptions: Partial<ClienteleOptions> = {
   secretKey: 'test-secret-key-0123456789abcdef0123456789',
   webhooks: { allowPrivate: true, allowHttp: true },
 };
+
+/**
+ * A database of the file's own and the engine opened on it: made before the file's tests,
+ * closed and dropped after them. Its fields are set once the tests run.
+ */
+export function engineForFile(): { database: TestDatabase; clientele: Clientele } {
+  const engine = {} as { database: TestDatabase; clientele: Clientele };
+  beforeAll(async () => {
+    engine.database = await createTestDatabase();
+    engine.clientele = await engine.database.open();
+  });
+  afterAll(async () => {
+    await engine.clientele?.close();
+    await engine.database?.drop();
+  });
+  return engine;
+}
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL;
