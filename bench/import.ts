@@ -26,7 +26,10 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { bodyFactory, type LoadResult, pace } from './load.js';
+import { bodyFactory, pace } from './load.js';
+
+type Paced = Awaited<ReturnType<typeof pace>>;
+
 import { type BenchServer, credentials, startServer, watchRss, withDatabase } from './server.js';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -190,7 +193,7 @@ const interactiveRate = Number(process.env.BENCH_INTERACTIVE_RATE ?? 50);
 const interactiveSeconds = Number(process.env.BENCH_INTERACTIVE_SECONDS ?? 10);
 
 /** A paced native upsert load on the server's default store (new customers, other emails). */
-function interactive(server: BenchServer, seed: string): Promise<LoadResult> {
+function interactive(server: BenchServer, seed: string): Promise<Paced> {
   return pace({
     url: server.url,
     ...credentials(server),
@@ -213,12 +216,12 @@ async function importBeside(server: BenchServer, file: string) {
   return { main: await importing, quiet, during };
 }
 
-function printInteractive(quiet: LoadResult, during: LoadResult, importSeconds: number) {
+function printInteractive(quiet: Paced, during: Paced, importSeconds: number) {
   const ratio = during.p99 / Math.max(quiet.p99, 1);
   const overlap =
     importSeconds >= interactiveSeconds + 1 ? '' : ' (the import ended before the load did)';
   console.log(
-    `  interactive upserts (${interactiveRate}/s, native): p99 ${quiet.p99} ms before the import, ${during.p99} ms during it${overlap}; ${ratio.toFixed(2)}x (ceiling 3x: ${verdict(ratio <= 3)}); errors ${quiet.errors + during.errors}`,
+    `  interactive upserts (${interactiveRate}/s, native): p99 ${quiet.p99.toFixed(1)} ms before the import, ${during.p99.toFixed(1)} ms during it${overlap}; ${ratio.toFixed(2)}x (ceiling 3x: ${verdict(ratio <= 3)}); errors ${quiet.errors + during.errors}, not sent ${quiet.notSent + during.notSent}`,
   );
 }
 

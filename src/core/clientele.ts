@@ -123,8 +123,9 @@ export class Clientele {
         // and lets requests have it between batches (its database runs in this thread, so
         // reading the next batch while one is written would only keep it from them). Its
         // statements also hold this thread while they run: at 50 ms a batch, upserts at a
-        // steady 50/s waited p99 280-330 ms during an import (15-19x their p99 without);
-        // at 15 ms, 83-100 ms (2.1-2.2x), for an import 35-45 % slower (bench:import).
+        // steady 50/s waited p99 280-330 ms during an import (6-19x their p99 without);
+        // at 15 ms, 83-100 ms (2.1-2.2x), for an import that ran at 2,200-2,700 rows/s
+        // against 3,800-4,500 (bench:import).
         batchMs: database.kind === 'pglite' ? 15 : 0,
         overlap: database.kind !== 'pglite',
         ...options.imports,

@@ -41,7 +41,8 @@ const RECORD_AFTER_MS = 2;
  * After a fan-out round that found new events, how long the next one waits for more, ms.
  * Back to back, at 1,000 upserts a second, rounds found one to three events each and cost
  * the server and its database more than the deliveries did: acknowledgement to delivery
- * took p50 191 ms, p99 1.3 s, and with this wait 28 ms and 0.5 s (bench:webhooks).
+ * took p50 191 ms, p99 1.3 s; with this wait, over six runs, p50 30-275 ms and p99
+ * 0.37-1.5 s, both within their ceilings in four (bench:webhooks, docs/benchmarks.md).
  */
 const GATHER_MS = 10;
 /**
@@ -113,11 +114,11 @@ export class WebhookSender {
       fanOut: new PollLoop(
         async () => {
           const yielding = this.yieldsToWrites();
-          const { made, leased } = await this.fanOut(yielding);
+          const { made, leased, full } = await this.fanOut(yielding);
           if (made > leased) loops.lease.wake();
           if (made === 0) return false;
           // A full round: more are waiting.
-          if (!yielding && made >= FAN_OUT_EVENTS) return true;
+          if (!yielding && full) return true;
           await new Promise((resolve) => setTimeout(resolve, yielding ? YIELD_MS : GATHER_MS));
           return true;
         },
@@ -274,9 +275,12 @@ export class WebhookSender {
 
   /**
    * Records deliveries for new events, leasing and sending at once those that may go; a
-   * few only while writes queue (`yielding`). How many it made and leased.
+   * few only while writes queue (`yielding`). How many it made and leased, and whether
+   * it stopped at a bound (more may be waiting).
    */
-  private async fanOut(yielding: boolean): Promise<{ made: number; leased: number }> {
+  private async fanOut(
+    yielding: boolean,
+  ): Promise<{ made: number; leased: number; full: boolean }> {
     const most = yielding ? YIELD_LEASE : LEASE_AT_ONCE;
     const { endpoints, made, leased, next } = await deliveries.fanOut(
       this.db,
@@ -291,7 +295,11 @@ export class WebhookSender {
     this.dispatch(leased);
     // With no endpoint to fan out, a write need not wake the sender.
     this.active = endpoints > 0 || this.leased > 0;
-    return { made, leased: leased.length };
+    return {
+      made,
+      leased: leased.length,
+      full: endpoints >= FAN_OUT_ENDPOINTS || made >= FAN_OUT_EVENTS,
+    };
   }
 
   /** Sends one event to an endpoint, signed with its secrets (both, during a rotation). */
