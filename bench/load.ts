@@ -145,6 +145,16 @@ const endpoints: Record<
   },
 };
 
+/** What every request to `api`'s upsert carries: its method, path and headers. */
+function requestOf(api: Api | undefined, storeId: string, apiKey: string) {
+  const endpoint = endpoints[api ?? 'native'];
+  return {
+    method: endpoint.method,
+    path: endpoint.path(storeId),
+    headers: { ...endpoint.headers(storeId, apiKey), 'content-type': 'application/json' },
+  };
+}
+
 export interface LoadResult {
   rps: number;
   p50: number;
@@ -169,16 +179,13 @@ export async function drive(options: {
   body: () => string;
   api?: Api;
 }): Promise<LoadResult> {
-  const endpoint = endpoints[options.api ?? 'native'];
+  const { method, path, headers } = requestOf(options.api, options.storeId, options.apiKey);
   const result = await autocannon({
-    url: `${options.url}${endpoint.path(options.storeId)}`,
+    url: `${options.url}${path}`,
     connections: options.connections,
     duration: options.seconds,
-    method: endpoint.method,
-    headers: {
-      ...endpoint.headers(options.storeId, options.apiKey),
-      'content-type': 'application/json',
-    },
+    method,
+    headers,
     requests: [
       {
         setupRequest: (request) => ({ ...request, body: options.body() }),
@@ -212,16 +219,11 @@ export async function pace(options: {
   api?: Api;
   onResponse?: (status: number, body: string) => void;
 }): Promise<LoadResult & { notSent: number }> {
-  const endpoint = endpoints[options.api ?? 'native'];
+  const { method, path, headers } = requestOf(options.api, options.storeId, options.apiKey);
   const pool = new Pool(new URL(options.url).origin, {
     connections: options.connections,
     pipelining: 1,
   });
-  const headers = {
-    ...endpoint.headers(options.storeId, options.apiKey),
-    'content-type': 'application/json',
-  };
-  const path = endpoint.path(options.storeId);
   const latencies: number[] = [];
   const most = options.connections * 4;
   const total = Math.round(options.rate * options.seconds);
@@ -235,7 +237,7 @@ export async function pace(options: {
     try {
       const answer = await pool.request({
         path,
-        method: endpoint.method,
+        method,
         headers,
         body: options.body(),
       });

@@ -11,12 +11,15 @@ import { engineForFile } from '../helpers/database.js';
  */
 const engine = engineForFile();
 
-it('plans the identifier look-up as one probe per key, even on empty tables', async () => {
+/** A function's source and settings, as the migrations left them. */
+async function functionNamed(name: string) {
   const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
-    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_find_owners'`.execute(
-    engine.clientele.db,
-  );
-  const [fn] = rows;
+    SELECT prosrc, proconfig FROM pg_proc WHERE proname = ${name}`.execute(engine.clientele.db);
+  return rows[0];
+}
+
+it('plans the identifier look-up as one probe per key, even on empty tables', async () => {
+  const fn = await functionNamed('clientele_find_owners');
   expect(fn?.proconfig).toContain('plan_cache_mode=force_generic_plan');
   // The function's own query, its arguments turned into parameters, planned generic.
   const query = /RETURN QUERY([\s\S]*?);\s*END/
@@ -140,11 +143,7 @@ function explainUnder(settings: string[], query: string, prepare?: string): Prom
 }
 
 it("reads a batch's suppressed values by probes of the suppressions' key, planned once whatever the table held", async () => {
-  const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
-    SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'clientele_suppressed'`.execute(
-    engine.clientele.db,
-  );
-  const [fn] = rows;
+  const fn = await functionNamed('clientele_suppressed');
   expect(fn?.proconfig).toContain('plan_cache_mode=force_generic_plan');
   for (const setting of ['enable_seqscan', 'enable_bitmapscan']) {
     expect(fn?.proconfig).toContain(`${setting}=off`);
@@ -170,9 +169,7 @@ it("reads a batch's suppressed values by probes of the suppressions' key, planne
 // Across every store (one PostgreSQL), and in one store (on Citus: migration 0020).
 for (const name of ['clientele_lease_deliveries', 'clientele_lease_store_deliveries']) {
   it(`${name}: leases webhook deliveries by index probes alone, whatever the statistics say`, async () => {
-    const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
-    SELECT prosrc, proconfig FROM pg_proc WHERE proname = ${name}`.execute(engine.clientele.db);
-    const [fn] = rows;
+    const fn = await functionNamed(name);
     for (const setting of ['enable_seqscan', 'enable_bitmapscan', 'enable_hashjoin']) {
       expect(fn?.proconfig).toContain(`${setting}=off`);
     }
@@ -291,9 +288,7 @@ it('finds an event by its id through its own index, not through the store’s hi
 
 for (const name of ['clientele_fan_out', 'clientele_fan_out_store']) {
   it(`${name}: fans out from each endpoint’s place through the feed’s index, in order, with no sort`, async () => {
-    const { rows } = await sql<{ prosrc: string; proconfig: string[] | null }>`
-    SELECT prosrc, proconfig FROM pg_proc WHERE proname = ${name}`.execute(engine.clientele.db);
-    const [fn] = rows;
+    const fn = await functionNamed(name);
     expect(fn?.proconfig).toEqual(
       expect.arrayContaining(['enable_seqscan=off', 'enable_bitmapscan=off']),
     );

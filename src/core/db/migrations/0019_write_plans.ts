@@ -38,14 +38,18 @@ export async function up(db: DB): Promise<void> {
 }
 
 /**
- * Gives the two write functions the PROBES_ONLY settings. A migration that replaces either
- * (CREATE OR REPLACE resets a function's settings to those it names: none) calls it again.
+ * Gives functions (by default the two write functions) the PROBES_ONLY settings. A
+ * migration that replaces one (CREATE OR REPLACE resets a function's settings to those it
+ * names: none) calls it again.
  */
-export async function probesOnly(db: DB): Promise<void> {
-  for (const fn of [
+export async function probesOnly(
+  db: DB,
+  functions = [
     'clientele_write_customers(text, jsonb, jsonb, text[], text[], text[], text[], text[], text[], jsonb)',
     'clientele_write_derived(text, bigint, jsonb, jsonb)',
-  ]) {
+  ],
+): Promise<void> {
+  for (const fn of functions) {
     for (const setting of PROBES_ONLY) {
       await sql.raw(`ALTER FUNCTION ${fn} SET ${setting} = off`).execute(db);
     }

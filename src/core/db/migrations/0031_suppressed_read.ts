@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { DB } from '../database.js';
-import { PROBES_ONLY } from './0019_write_plans.js';
+import { probesOnly } from './0019_write_plans.js';
 
 /**
  * `clientele_suppressed`: which of these identifier hashes are suppressed in the store
@@ -22,9 +22,5 @@ export async function up(db: DB): Promise<void> {
         SELECT s.hash FROM suppressions s WHERE s.store_id = p_store AND s.hash = ANY (p_hashes);
     END
     $$`.execute(db);
-  for (const setting of PROBES_ONLY) {
-    await sql
-      .raw(`ALTER FUNCTION clientele_suppressed(text, text[]) SET ${setting} = off`)
-      .execute(db);
-  }
+  await probesOnly(db, ['clientele_suppressed(text, text[])']);
 }
